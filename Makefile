@@ -1,0 +1,39 @@
+# kvsync: `make demo` runs the seed tutorial against the embedded Konnect
+# emulator; `make test` runs every test. Both need only Go.
+
+GO        ?= go
+BIN       ?= bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+FUZZTIME  ?= 10s
+
+.PHONY: all build test vet fuzz bench demo emulator clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/kvsync ./cmd/kvsync
+	$(GO) build -o $(BIN)/konnect-emulator ./cmd/konnect-emulator
+
+vet:
+	$(GO) vet ./...
+
+# The unit, conformance and end-to-end tests, then a short fuzz of the loader.
+test: vet
+	$(GO) test -count=1 ./...
+	$(MAKE) fuzz
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./pkg/state
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+emulator: build
+	$(BIN)/konnect-emulator --listen 127.0.0.1:8123 --token kpat_emulator_fake_token
+
+demo: build
+	./examples/demo.sh
+
+clean:
+	rm -rf $(BIN)

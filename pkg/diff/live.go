@@ -1,0 +1,55 @@
+package diff
+
+import (
+	"context"
+	"errors"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+// Live is the remote state of one control plane, as far as a plan needs it.
+type Live struct {
+	ControlPlane konnect.ControlPlane
+	ConfigStores []konnect.ConfigStore
+	// Secrets holds each listed store's secret keys, by store id.
+	Secrets map[string][]konnect.ConfigStoreSecret
+	Vaults  []konnect.Vault
+	Plugins []konnect.Plugin
+	// Routes, Services, Consumers and ConsumerGroups hold the entities the
+	// desired state names, keyed by the name or id the file used.
+	Routes         map[string]konnect.Route
+	Services       map[string]konnect.Service
+	Consumers      map[string]konnect.Consumer
+	ConsumerGroups map[string]konnect.ConsumerGroup
+	// Schemas are the plugin schemas of every plugin name in either state.
+	Schemas map[string]*konnect.PluginSchema
+}
+
+// FetchOptions tune Fetch.
+type FetchOptions struct {
+	// ControlPlane is a name or id; it overrides the file's
+	// _konnect.control_plane_name.
+	ControlPlane string
+}
+
+// Fetch reads the live state the desired state needs, in one concurrent
+// pass: the control plane is resolved once; config stores, each store's
+// secret keys, vaults and plugins are listed with the largest page sizes;
+// the routes, services, consumers and consumer groups the file names are
+// looked up; plugin schemas are fetched once per plugin name.
+func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts FetchOptions) (*Live, error) {
+	return nil, errors.New("diff: not implemented yet")
+}
+
+// Options tune Compute.
+type Options struct {
+	// SelectTags override the file's _info.select_tags (they must agree
+	// when both are given). Default: [state.DefaultSelectTag].
+	SelectTags []string
+}
+
+// Compute builds the plan that turns live into desired.
+func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
+	return nil, errors.New("diff: not implemented yet")
+}

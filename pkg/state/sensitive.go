@@ -1,0 +1,80 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Redacted is what every formatting of a Sensitive value prints.
+const Redacted = "(sensitive)"
+
+// Sensitive holds a secret value, or a string that environment substitution
+// produced. Every way of formatting or serialising it redacts; the plain
+// value is reachable only through Reveal, which kvsync calls when sending
+// the value to Konnect.
+type Sensitive struct {
+	value string
+	// envNames are the environment variables the value came from, in order.
+	envNames []string
+}
+
+// NewSensitive wraps a plain value that came from the named variables.
+func NewSensitive(value string, envNames ...string) Sensitive {
+	return Sensitive{value: value, envNames: envNames}
+}
+
+// Reveal returns the plain value. Call it only to send the value to the API.
+func (s Sensitive) Reveal() string { return s.value }
+
+// EnvNames returns the environment variables the value was built from.
+func (s Sensitive) EnvNames() []string { return append([]string(nil), s.envNames...) }
+
+// Len is the length of the plain value in bytes, for validation messages.
+func (s Sensitive) Len() int { return len(s.value) }
+
+// Describe is the safe rendering for plans: "(from env NAME)" when the value
+// came from the environment, "(sensitive)" otherwise.
+func (s Sensitive) Describe() string {
+	if len(s.envNames) == 0 {
+		return Redacted
+	}
+	return "(from env " + strings.Join(s.envNames, ", ") + ")"
+}
+
+func (s Sensitive) String() string                { return Redacted }
+func (s Sensitive) GoString() string              { return "state.Sensitive(" + Redacted + ")" }
+func (s Sensitive) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(Redacted)) }
+func (s Sensitive) MarshalJSON() ([]byte, error)  { return []byte(`"` + Redacted + `"`), nil }
+func (s Sensitive) MarshalYAML() (any, error)     { return Redacted, nil }
+func (s Sensitive) MarshalText() ([]byte, error)  { return []byte(Redacted), nil }
+
+// Reveal returns a deep copy of a config value (maps, slices, scalars) with
+// every Sensitive leaf replaced by its plain string, for sending to the API.
+func Reveal(v any) any {
+	switch t := v.(type) {
+	case Sensitive:
+		return t.value
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = Reveal(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = Reveal(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// RevealMap is Reveal for a config map, keeping its type.
+func RevealMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return Reveal(m).(map[string]any)
+}
