@@ -1,152 +1,517 @@
 package konnect
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Paths are built from escaped segments: ids, names and secret keys may hold
+// any character.
+
+// escape escapes one path segment. "." and ".." are spelled out too, lest a
+// server or proxy on the way clean them away as relative segments.
+func escape(segment string) string {
+	switch segment {
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	return url.PathEscape(segment)
+}
+
+func cpPath(cpID string) string { return "/control-planes/" + escape(cpID) }
+
+func storesPath(cpID string) string { return cpPath(cpID) + "/config-stores" }
+
+func storePath(cpID, storeID string) string {
+	return storesPath(cpID) + "/" + escape(storeID)
+}
+
+func secretsPath(cpID, storeID string) string { return storePath(cpID, storeID) + "/secrets" }
+
+func corePath(cpID, collection string) string { return cpPath(cpID) + "/core-entities/" + collection }
+
+// need rejects empty path segments before they turn a "get one" into a "list
+// all" on the wire.
+func need(what string, pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.TrimSpace(pairs[i+1]) == "" {
+			return fmt.Errorf("konnect: %s: %s must not be empty", what, pairs[i])
+		}
+	}
+	return nil
+}
+
+func get[T any](ctx context.Context, c *Client, path string) (*T, error) {
+	var out T
+	if err := c.do(ctx, &call{method: http.MethodGet, path: path}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func put[T any](ctx context.Context, c *Client, path string, body any, secrets ...string) (*T, error) {
+	var out T
+	if err := c.do(ctx, &call{method: http.MethodPut, path: path, body: body, secrets: secrets}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func del(ctx context.Context, c *Client, path string, query url.Values) error {
+	return c.do(ctx, &call{method: http.MethodDelete, path: path, query: query}, nil)
+}
 
 // ControlPlanesService covers /v2/control-planes.
 type ControlPlanesService struct{ c *Client }
 
 // List returns every control plane, optionally filtered by exact name.
 func (s *ControlPlanesService) List(ctx context.Context, name string, opts *ListOptions) ([]ControlPlane, error) {
-	return nil, errUnimplemented
+	q := url.Values{}
+	if name != "" {
+		q.Set("filter[name][eq]", name)
+	}
+	return listPageNumbers[ControlPlane](ctx, s.c, "/control-planes", q, opts)
 }
 
 // Get returns a control plane by id.
 func (s *ControlPlanesService) Get(ctx context.Context, id string) (*ControlPlane, error) {
-	return nil, errUnimplemented
+	if err := need("get control plane", "id", id); err != nil {
+		return nil, err
+	}
+	return get[ControlPlane](ctx, s.c, cpPath(id))
 }
 
 // Resolve returns the control plane with that id or, failing that, that name.
-// A name that matches nothing is a NotFound APIError-compatible error.
+// A name that matches nothing is a NotFound APIError-compatible error; a name
+// several control planes share is an error listing their ids.
 func (s *ControlPlanesService) Resolve(ctx context.Context, nameOrID string) (*ControlPlane, error) {
-	return nil, errUnimplemented
+	if err := need("resolve control plane", "name or id", nameOrID); err != nil {
+		return nil, err
+	}
+	if IsUUID(nameOrID) {
+		cp, err := s.Get(ctx, nameOrID)
+		if err == nil {
+			return cp, nil
+		}
+		if !IsNotFound(err) {
+			return nil, err
+		}
+		// A name may look like a UUID: fall through to the name.
+	}
+	cps, err := s.byName(ctx, nameOrID)
+	if err != nil {
+		return nil, err
+	}
+	switch len(cps) {
+	case 0:
+		return nil, &APIError{
+			StatusCode: http.StatusNotFound, Method: http.MethodGet, Path: "/v2/control-planes",
+			Detail: fmt.Sprintf("no control plane has the id or name %q", nameOrID),
+		}
+	case 1:
+		return &cps[0], nil
+	}
+	ids := make([]string, len(cps))
+	for i, cp := range cps {
+		ids[i] = cp.ID
+	}
+	return nil, fmt.Errorf("konnect: %d control planes are named %q (ids %s): use an id", len(cps), nameOrID, strings.Join(ids, ", "))
+}
+
+// byName lists the control planes named exactly name (the server filter is
+// re-checked, in case it is looser than equality).
+func (s *ControlPlanesService) byName(ctx context.Context, name string) ([]ControlPlane, error) {
+	cps, err := s.List(ctx, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []ControlPlane
+	for _, cp := range cps {
+		if cp.Name == name {
+			out = append(out, cp)
+		}
+	}
+	return out, nil
 }
 
 // Create creates a control plane (used by tests, the demo and scenarios).
+// Control plane names are unique, so a create whose answer was lost is
+// settled by looking the name up.
 func (s *ControlPlanesService) Create(ctx context.Context, cp ControlPlane) (*ControlPlane, error) {
-	return nil, errUnimplemented
+	if err := need("create control plane", "name", cp.Name); err != nil {
+		return nil, err
+	}
+	var out ControlPlane
+	cl := &call{method: http.MethodPost, path: "/control-planes", body: cp}
+	cl.readBack = func(ctx context.Context) (bool, error) {
+		found, err := s.byName(ctx, cp.Name)
+		if err != nil || len(found) != 1 {
+			return false, err
+		}
+		out = found[0]
+		return true, nil
+	}
+	if err := s.c.do(ctx, cl, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // ConfigStoresService covers /v2/control-planes/{cp}/config-stores.
 type ConfigStoresService struct{ c *Client }
 
+// List returns every config store of the control plane.
 func (s *ConfigStoresService) List(ctx context.Context, cpID string, opts *ListOptions) ([]ConfigStore, error) {
-	return nil, errUnimplemented
+	if err := need("list config stores", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	return listCursor[ConfigStore](ctx, s.c, storesPath(cpID), opts)
 }
+
+// Get returns a config store by id.
 func (s *ConfigStoresService) Get(ctx context.Context, cpID, id string) (*ConfigStore, error) {
-	return nil, errUnimplemented
+	if err := need("get config store", "control plane id", cpID, "config store id", id); err != nil {
+		return nil, err
+	}
+	return get[ConfigStore](ctx, s.c, storePath(cpID, id))
 }
+
+// Create creates a config store. Konnect neither keeps store names unique nor
+// accepts a client-chosen id, so a create whose answer was lost is settled by
+// listing the stores: one with this name is adopted as the result (kvsync
+// creates a store only when none with that name existed), none means the
+// create did not happen and is repeated.
 func (s *ConfigStoresService) Create(ctx context.Context, cpID string, name string) (*ConfigStore, error) {
-	return nil, errUnimplemented
+	if err := need("create config store", "control plane id", cpID, "name", name); err != nil {
+		return nil, err
+	}
+	var out ConfigStore
+	cl := &call{method: http.MethodPost, path: storesPath(cpID), body: map[string]string{"name": name}}
+	cl.readBack = func(ctx context.Context) (bool, error) {
+		stores, err := s.List(ctx, cpID, nil)
+		if err != nil {
+			return false, err
+		}
+		var found []ConfigStore
+		for _, st := range stores {
+			if st.Name == name {
+				found = append(found, st)
+			}
+		}
+		switch len(found) {
+		case 0:
+			return false, nil
+		case 1:
+			out = found[0]
+			return true, nil
+		}
+		ids := make([]string, len(found))
+		for i, st := range found {
+			ids[i] = st.ID
+		}
+		return false, fmt.Errorf("konnect: %d config stores are named %q (ids %s)", len(found), name, strings.Join(ids, ", "))
+	}
+	if err := s.c.do(ctx, cl, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
+
+// Update renames a config store.
 func (s *ConfigStoresService) Update(ctx context.Context, cpID, id, name string) (*ConfigStore, error) {
-	return nil, errUnimplemented
+	if err := need("update config store", "control plane id", cpID, "config store id", id, "name", name); err != nil {
+		return nil, err
+	}
+	return put[ConfigStore](ctx, s.c, storePath(cpID, id), map[string]string{"name": name})
 }
 
 // Delete removes a config store; force also removes the secrets it holds
-// (without it Konnect refuses to delete a store that has secrets).
+// (without it Konnect refuses to delete a store that has secrets). A store
+// that does not exist is a NotFound error: the caller decides.
 func (s *ConfigStoresService) Delete(ctx context.Context, cpID, id string, force bool) error {
-	return errUnimplemented
+	if err := need("delete config store", "control plane id", cpID, "config store id", id); err != nil {
+		return err
+	}
+	var q url.Values
+	if force {
+		q = url.Values{"force": {"true"}}
+	}
+	return del(ctx, s.c, storePath(cpID, id), q)
 }
 
 // SecretsService covers /v2/control-planes/{cp}/config-stores/{id}/secrets.
 // Values are write-only: they go in as arguments and never come back.
 type SecretsService struct{ c *Client }
 
+// List returns every secret (keys and timestamps) of a config store.
 func (s *SecretsService) List(ctx context.Context, cpID, storeID string, opts *ListOptions) ([]ConfigStoreSecret, error) {
-	return nil, errUnimplemented
+	if err := need("list secrets", "control plane id", cpID, "config store id", storeID); err != nil {
+		return nil, err
+	}
+	return listCursor[ConfigStoreSecret](ctx, s.c, secretsPath(cpID, storeID), opts)
 }
+
+// Get returns a secret's key and timestamps.
 func (s *SecretsService) Get(ctx context.Context, cpID, storeID, key string) (*ConfigStoreSecret, error) {
-	return nil, errUnimplemented
+	if err := need("get secret", "control plane id", cpID, "config store id", storeID, "key", key); err != nil {
+		return nil, err
+	}
+	return get[ConfigStoreSecret](ctx, s.c, secretsPath(cpID, storeID)+"/"+escape(key))
 }
+
+// Create stores a new secret. A create whose answer was lost is settled by
+// reading the key back: when it exists, the value is written again with an
+// idempotent PUT, so the result is the same whichever copy landed.
 func (s *SecretsService) Create(ctx context.Context, cpID, storeID, key, value string) (*ConfigStoreSecret, error) {
-	return nil, errUnimplemented
+	if err := need("create secret", "control plane id", cpID, "config store id", storeID, "key", key); err != nil {
+		return nil, err
+	}
+	var out ConfigStoreSecret
+	cl := &call{
+		method:  http.MethodPost,
+		path:    secretsPath(cpID, storeID),
+		body:    map[string]string{"key": key, "value": value},
+		secrets: []string{value},
+	}
+	cl.readBack = func(ctx context.Context) (bool, error) {
+		if _, err := s.Get(ctx, cpID, storeID, key); err != nil {
+			if IsNotFound(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		got, err := s.Update(ctx, cpID, storeID, key, value)
+		if err != nil {
+			return false, err
+		}
+		out = *got
+		return true, nil
+	}
+	if err := s.c.do(ctx, cl, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
+
+// Update replaces a secret's value.
 func (s *SecretsService) Update(ctx context.Context, cpID, storeID, key, value string) (*ConfigStoreSecret, error) {
-	return nil, errUnimplemented
+	if err := need("update secret", "control plane id", cpID, "config store id", storeID, "key", key); err != nil {
+		return nil, err
+	}
+	return put[ConfigStoreSecret](ctx, s.c, secretsPath(cpID, storeID)+"/"+escape(key),
+		map[string]string{"value": value}, value)
 }
+
+// Delete removes a secret. A secret that does not exist is a NotFound error:
+// the caller decides.
 func (s *SecretsService) Delete(ctx context.Context, cpID, storeID, key string) error {
-	return errUnimplemented
+	if err := need("delete secret", "control plane id", cpID, "config store id", storeID, "key", key); err != nil {
+		return err
+	}
+	return del(ctx, s.c, secretsPath(cpID, storeID)+"/"+escape(key), nil)
+}
+
+// createCore POSTs a core entity that carries the client-chosen id, and
+// settles a create whose answer was lost by getting that id back: found
+// means done, absent means the create is repeated.
+func createCore[T any](ctx context.Context, c *Client, cpID, collection, id string, body any) (*T, error) {
+	path := corePath(cpID, collection)
+	var out T
+	cl := &call{method: http.MethodPost, path: path, body: body}
+	cl.readBack = func(ctx context.Context) (bool, error) {
+		got, err := get[T](ctx, c, path+"/"+escape(id))
+		if err != nil {
+			if IsNotFound(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		out = *got
+		return true, nil
+	}
+	if err := c.do(ctx, cl, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// deleteCore deletes a core entity. Konnect answers 204 whether or not it
+// existed; a 404 (from an older or stricter server) means the same.
+func deleteCore(ctx context.Context, c *Client, cpID, collection, id string) error {
+	err := del(ctx, c, corePath(cpID, collection)+"/"+escape(id), nil)
+	if IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // VaultsService covers core-entities/vaults.
 type VaultsService struct{ c *Client }
 
+// List returns every vault, optionally filtered by tags.
 func (s *VaultsService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Vault, error) {
-	return nil, errUnimplemented
+	if err := need("list vaults", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	return listOffsets[Vault](ctx, s.c, corePath(cpID, "vaults"), opts)
 }
 
 // Get accepts an id or a prefix.
 func (s *VaultsService) Get(ctx context.Context, cpID, idOrPrefix string) (*Vault, error) {
-	return nil, errUnimplemented
+	if err := need("get vault", "control plane id", cpID, "id or prefix", idOrPrefix); err != nil {
+		return nil, err
+	}
+	return get[Vault](ctx, s.c, corePath(cpID, "vaults")+"/"+escape(idOrPrefix))
 }
+
+// Create creates a vault. Without an ID it gets a fresh client-chosen one.
 func (s *VaultsService) Create(ctx context.Context, cpID string, v Vault) (*Vault, error) {
-	return nil, errUnimplemented
+	if err := need("create vault", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	if v.ID == "" {
+		v.ID = newUUID()
+	}
+	return createCore[Vault](ctx, s.c, cpID, "vaults", v.ID, v)
 }
 
 // Upsert PUTs the vault at its ID (which must be set).
 func (s *VaultsService) Upsert(ctx context.Context, cpID string, v Vault) (*Vault, error) {
-	return nil, errUnimplemented
+	if err := need("upsert vault", "control plane id", cpID, "vault id", v.ID); err != nil {
+		return nil, err
+	}
+	return put[Vault](ctx, s.c, corePath(cpID, "vaults")+"/"+escape(v.ID), v)
 }
+
+// Delete removes a vault; one that does not exist is not an error.
 func (s *VaultsService) Delete(ctx context.Context, cpID, id string) error {
-	return errUnimplemented
+	if err := need("delete vault", "control plane id", cpID, "vault id", id); err != nil {
+		return err
+	}
+	return deleteCore(ctx, s.c, cpID, "vaults", id)
 }
 
 // PluginsService covers core-entities/plugins.
 type PluginsService struct{ c *Client }
 
+// List returns every plugin, optionally filtered by tags.
 func (s *PluginsService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Plugin, error) {
-	return nil, errUnimplemented
+	if err := need("list plugins", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	return listOffsets[Plugin](ctx, s.c, corePath(cpID, "plugins"), opts)
 }
+
+// Get returns a plugin by id.
 func (s *PluginsService) Get(ctx context.Context, cpID, id string) (*Plugin, error) {
-	return nil, errUnimplemented
+	if err := need("get plugin", "control plane id", cpID, "plugin id", id); err != nil {
+		return nil, err
+	}
+	return get[Plugin](ctx, s.c, corePath(cpID, "plugins")+"/"+escape(id))
 }
+
+// Create creates a plugin. Without an ID it gets a fresh client-chosen one.
 func (s *PluginsService) Create(ctx context.Context, cpID string, p Plugin) (*Plugin, error) {
-	return nil, errUnimplemented
+	if err := need("create plugin", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	if p.ID == "" {
+		p.ID = newUUID()
+	}
+	return createCore[Plugin](ctx, s.c, cpID, "plugins", p.ID, p)
 }
 
 // Upsert PUTs the plugin at its ID (which must be set).
 func (s *PluginsService) Upsert(ctx context.Context, cpID string, p Plugin) (*Plugin, error) {
-	return nil, errUnimplemented
+	if err := need("upsert plugin", "control plane id", cpID, "plugin id", p.ID); err != nil {
+		return nil, err
+	}
+	return put[Plugin](ctx, s.c, corePath(cpID, "plugins")+"/"+escape(p.ID), p)
 }
+
+// Delete removes a plugin; one that does not exist is not an error.
 func (s *PluginsService) Delete(ctx context.Context, cpID, id string) error {
-	return errUnimplemented
+	if err := need("delete plugin", "control plane id", cpID, "plugin id", id); err != nil {
+		return err
+	}
+	return deleteCore(ctx, s.c, cpID, "plugins", id)
 }
 
 // PluginSchemasService covers core-entities/schemas/plugins/{name}.
 type PluginSchemasService struct{ c *Client }
 
+// Get returns the schema of a plugin by name, e.g. "ai-proxy".
 func (s *PluginSchemasService) Get(ctx context.Context, cpID, name string) (*PluginSchema, error) {
-	return nil, errUnimplemented
+	if err := need("get plugin schema", "control plane id", cpID, "plugin name", name); err != nil {
+		return nil, err
+	}
+	return get[PluginSchema](ctx, s.c, corePath(cpID, "schemas/plugins")+"/"+escape(name))
 }
 
 // RoutesService covers core-entities/routes.
 type RoutesService struct{ c *Client }
 
+// List returns every route, optionally filtered by tags.
 func (s *RoutesService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Route, error) {
-	return nil, errUnimplemented
+	if err := need("list routes", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	return listOffsets[Route](ctx, s.c, corePath(cpID, "routes"), opts)
 }
 
 // Get accepts an id or a name.
 func (s *RoutesService) Get(ctx context.Context, cpID, idOrName string) (*Route, error) {
-	return nil, errUnimplemented
+	if err := need("get route", "control plane id", cpID, "id or name", idOrName); err != nil {
+		return nil, err
+	}
+	return get[Route](ctx, s.c, corePath(cpID, "routes")+"/"+escape(idOrName))
 }
+
+// Create creates a route. Without an ID it gets a fresh client-chosen one.
 func (s *RoutesService) Create(ctx context.Context, cpID string, r Route) (*Route, error) {
-	return nil, errUnimplemented
+	if err := need("create route", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	if r.ID == "" {
+		r.ID = newUUID()
+	}
+	return createCore[Route](ctx, s.c, cpID, "routes", r.ID, r)
 }
 
 // ServicesService covers core-entities/services.
 type ServicesService struct{ c *Client }
 
+// List returns every gateway service, optionally filtered by tags.
 func (s *ServicesService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Service, error) {
-	return nil, errUnimplemented
+	if err := need("list services", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	return listOffsets[Service](ctx, s.c, corePath(cpID, "services"), opts)
 }
 
 // Get accepts an id or a name.
 func (s *ServicesService) Get(ctx context.Context, cpID, idOrName string) (*Service, error) {
-	return nil, errUnimplemented
+	if err := need("get service", "control plane id", cpID, "id or name", idOrName); err != nil {
+		return nil, err
+	}
+	return get[Service](ctx, s.c, corePath(cpID, "services")+"/"+escape(idOrName))
 }
+
+// Create creates a gateway service. Without an ID it gets a fresh
+// client-chosen one.
 func (s *ServicesService) Create(ctx context.Context, cpID string, svc Service) (*Service, error) {
-	return nil, errUnimplemented
+	if err := need("create service", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	if svc.ID == "" {
+		svc.ID = newUUID()
+	}
+	return createCore[Service](ctx, s.c, cpID, "services", svc.ID, svc)
 }
 
 // ConsumersService covers core-entities/consumers.
@@ -154,7 +519,10 @@ type ConsumersService struct{ c *Client }
 
 // Get accepts an id or a username.
 func (s *ConsumersService) Get(ctx context.Context, cpID, idOrUsername string) (*Consumer, error) {
-	return nil, errUnimplemented
+	if err := need("get consumer", "control plane id", cpID, "id or username", idOrUsername); err != nil {
+		return nil, err
+	}
+	return get[Consumer](ctx, s.c, corePath(cpID, "consumers")+"/"+escape(idOrUsername))
 }
 
 // ConsumerGroupsService covers core-entities/consumer_groups.
@@ -162,5 +530,8 @@ type ConsumerGroupsService struct{ c *Client }
 
 // Get accepts an id or a name.
 func (s *ConsumerGroupsService) Get(ctx context.Context, cpID, idOrName string) (*ConsumerGroup, error) {
-	return nil, errUnimplemented
+	if err := need("get consumer group", "control plane id", cpID, "id or name", idOrName); err != nil {
+		return nil, err
+	}
+	return get[ConsumerGroup](ctx, s.c, corePath(cpID, "consumer_groups")+"/"+escape(idOrName))
 }

@@ -1,0 +1,166 @@
+package konnect
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Page size limits. Core entities follow Kong (max 1000, per the spec);
+// Konnect's page[size] endpoints serve at most 100.
+const (
+	maxCorePageSize    = 1000
+	maxKonnectPageSize = 100
+)
+
+func pageSize(opts *ListOptions, most int) int {
+	if opts == nil || opts.PageSize <= 0 || opts.PageSize > most {
+		return most
+	}
+	return opts.PageSize
+}
+
+// listPageNumbers walks page-number pagination (control planes):
+// page[size], page[number] from 1, until meta.page.total items were seen (or,
+// without a total, a page comes back short) or a page is empty.
+func listPageNumbers[T any](ctx context.Context, c *Client, path string, query url.Values, opts *ListOptions) ([]T, error) {
+	size := pageSize(opts, maxKonnectPageSize)
+	var all []T
+	for number := 1; ; number++ {
+		q := cloneQuery(query)
+		q.Set("page[size]", strconv.Itoa(size))
+		q.Set("page[number]", strconv.Itoa(number))
+		var page struct {
+			Data []T `json:"data"`
+			Meta struct {
+				Page struct {
+					Total *int `json:"total"`
+				} `json:"page"`
+			} `json:"meta"`
+		}
+		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		switch total := page.Meta.Page.Total; {
+		case len(page.Data) == 0:
+			return all, nil
+		case total != nil:
+			// Trust the total over the page length: the server may
+			// serve smaller pages than asked for.
+			if len(all) >= *total {
+				return all, nil
+			}
+		case len(page.Data) < size:
+			return all, nil
+		}
+	}
+}
+
+// listCursor walks cursor pagination (config stores, secrets): page[size]
+// and page[after], taken from meta.page.next, a relative path such as
+// "/config-stores?page[after]=X", until next is null.
+func listCursor[T any](ctx context.Context, c *Client, path string, opts *ListOptions) ([]T, error) {
+	size := pageSize(opts, maxKonnectPageSize)
+	var all []T
+	seen := map[string]bool{}
+	after := ""
+	for {
+		q := url.Values{}
+		q.Set("page[size]", strconv.Itoa(size))
+		if after != "" {
+			q.Set("page[after]", after)
+		}
+		var page struct {
+			Data []T `json:"data"`
+			Meta struct {
+				Page struct {
+					Next *string `json:"next"`
+				} `json:"page"`
+			} `json:"meta"`
+		}
+		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		next := page.Meta.Page.Next
+		if next == nil || *next == "" {
+			return all, nil
+		}
+		cursor, err := cursorFromNext(*next)
+		if err != nil {
+			return nil, fmt.Errorf("konnect: GET /v2%s: %w", path, err)
+		}
+		if seen[cursor] {
+			return nil, fmt.Errorf("konnect: GET /v2%s: the server repeated page cursor %q", path, cursor)
+		}
+		seen[cursor] = true
+		after = cursor
+	}
+}
+
+func cursorFromNext(next string) (string, error) {
+	u, err := url.Parse(next)
+	if err != nil {
+		return "", fmt.Errorf("unreadable next page link %q: %w", next, err)
+	}
+	after := u.Query().Get("page[after]")
+	if after == "" {
+		return "", fmt.Errorf("next page link %q has no page[after]", next)
+	}
+	return after, nil
+}
+
+// listOffsets walks Kong Admin API pagination (core entities): size and
+// offset, until the answer carries no offset.
+func listOffsets[T any](ctx context.Context, c *Client, path string, opts *ListOptions) ([]T, error) {
+	size := pageSize(opts, maxCorePageSize)
+	base := url.Values{}
+	base.Set("size", strconv.Itoa(size))
+	if opts != nil && len(opts.Tags) > 0 {
+		for _, t := range opts.Tags {
+			// Kong reads ',' as AND and '/' as OR, so a tag holding
+			// either cannot be asked for.
+			if t == "" || strings.ContainsAny(t, ",/") {
+				return nil, fmt.Errorf("konnect: GET /v2%s: cannot filter by tag %q", path, t)
+			}
+		}
+		base.Set("tags", strings.Join(opts.Tags, ","))
+	}
+	var all []T
+	seen := map[string]bool{}
+	offset := ""
+	for {
+		q := cloneQuery(base)
+		if offset != "" {
+			q.Set("offset", offset)
+		}
+		var page struct {
+			Data   []T     `json:"data"`
+			Offset *string `json:"offset"`
+		}
+		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		if page.Offset == nil || *page.Offset == "" {
+			return all, nil
+		}
+		if seen[*page.Offset] {
+			return nil, fmt.Errorf("konnect: GET /v2%s: the server repeated offset %q", path, *page.Offset)
+		}
+		seen[*page.Offset] = true
+		offset = *page.Offset
+	}
+}
+
+func cloneQuery(q url.Values) url.Values {
+	out := make(url.Values, len(q)+2)
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}

@@ -1,0 +1,260 @@
+package konnect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
+	"time"
+)
+
+// call is one logical API request, which may take several attempts.
+type call struct {
+	method string
+	// path is already escaped and relative to /v2, e.g.
+	// "/control-planes/ID/config-stores".
+	path  string
+	query url.Values
+	// body is the JSON request body; nil sends none.
+	body any
+	// readBack settles a POST whose outcome is unknown (the connection
+	// broke after sending, or a 5xx): it reports whether the request took
+	// effect, and when it did it fills the call's result itself. Without
+	// it such a POST is not repeated.
+	readBack func(ctx context.Context) (done bool, err error)
+	// secrets are values sent in the body that must never show in errors.
+	secrets []string
+}
+
+// outcome classifies a failed attempt.
+type outcome int
+
+const (
+	failFinal     outcome = iota // do not retry
+	failRateLimit                // 429: retry until the context ends
+	failRetry                    // safe to retry; counts against MaxRetries
+	failUnknown                  // a POST that may have taken effect
+)
+
+// maxResponseBody bounds a successful answer (a page of 1000 plugins with
+// filled-in defaults is a few megabytes).
+const maxResponseBody = 64 << 20
+
+// do runs c with retries and decodes a 2xx body into out (when non-nil).
+func (c *Client) do(ctx context.Context, cl *call, out any) error {
+	var body []byte
+	if cl.body != nil {
+		b, err := json.Marshal(cl.body)
+		if err != nil {
+			// json errors name types, never values.
+			return fmt.Errorf("konnect: %s %s: encoding request: %w", cl.method, c.displayPath(cl), err)
+		}
+		body = b
+	}
+
+	retries := 0       // retries spent on errors that count
+	throttled := 0     // consecutive 429s, to grow their backoff
+	uncertain := false // an earlier POST attempt may have taken effect
+	for {
+		status, err := c.attempt(ctx, cl, body, out)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return stopped(err, ctx.Err())
+		}
+		kind := classify(cl.method, status, err)
+
+		// A POST repeated after an uncertain attempt may collide with
+		// its own first copy (same client id, same secret key): read
+		// back once more before reporting the conflict.
+		if kind == failFinal && uncertain && cl.readBack != nil &&
+			(status == http.StatusBadRequest || status == http.StatusConflict) {
+			if done, rbErr := cl.readBack(ctx); rbErr == nil && done {
+				return nil
+			}
+		}
+
+		var wait time.Duration
+		switch kind {
+		case failFinal:
+			return err
+		case failRateLimit:
+			wait = c.backoff(throttled)
+			throttled++
+		case failRetry, failUnknown:
+			throttled = 0
+			if kind == failUnknown && cl.readBack == nil {
+				return fmt.Errorf("%w (the request may or may not have taken effect; not repeated)", err)
+			}
+			if retries >= c.opts.MaxRetries {
+				if retries == 0 {
+					return err
+				}
+				return fmt.Errorf("%w (gave up after %d retries)", err, retries)
+			}
+			wait = c.backoff(retries)
+			retries++
+		}
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 &&
+			(status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+			wait = apiErr.RetryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return fmt.Errorf("%w (not retried: the next attempt in %s would be after the deadline)", err, wait.Round(time.Millisecond))
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return stopped(err, ctx.Err())
+		}
+		if kind == failUnknown {
+			uncertain = true
+			done, rbErr := cl.readBack(ctx)
+			if rbErr != nil {
+				return fmt.Errorf("%w (the request may or may not have taken effect, and reading back failed: %w)", err, rbErr)
+			}
+			if done {
+				return nil
+			}
+		}
+	}
+}
+
+// stopped reports the last failure of a call whose context ended.
+func stopped(last, ctxErr error) error {
+	if ctxErr == nil || errors.Is(last, ctxErr) {
+		return last
+	}
+	return fmt.Errorf("%w (stopped retrying: %w)", last, ctxErr)
+}
+
+// classify decides what a failed attempt allows.
+func classify(method string, status int, err error) outcome {
+	idempotent := method != http.MethodPost
+	var nse *notSentError
+	switch {
+	case status == http.StatusTooManyRequests:
+		// Konnect answers 429 before doing anything, POST included.
+		return failRateLimit
+	case errors.As(err, &nse):
+		return failRetry
+	case status == 0, status == http.StatusInternalServerError, status == http.StatusBadGateway,
+		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
+		// Connection errors, attempt timeouts and server failures:
+		// repeatable only when repeating cannot do harm.
+		if idempotent {
+			return failRetry
+		}
+		return failUnknown
+	}
+	return failFinal
+}
+
+// backoff is the exponential backoff with full jitter for the n-th retry:
+// uniform in [0, min(max, base*2^n)].
+func (c *Client) backoff(n int) time.Duration {
+	ceiling := c.opts.RetryMaxDelay
+	if n < 32 {
+		if d := c.opts.RetryBaseDelay << n; d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	return time.Duration(c.randN(int64(ceiling) + 1))
+}
+
+// notSentError marks a failure that provably happened before the request
+// reached the server (no connection was ever established).
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
+func (c *Client) displayPath(cl *call) string { return "/v2" + cl.path }
+
+// attempt sends one HTTP request. It returns the status (0 when none came
+// back) and an error for anything but a 2xx.
+func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (int, error) {
+	path := c.displayPath(cl)
+	if err := c.limiter.Wait(ctx); err != nil {
+		return 0, fmt.Errorf("konnect: %s %s: waiting for the rate limiter: %w", cl.method, path, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
+	defer cancel()
+
+	// GotConn fires once a connection is ready, before any byte of the
+	// request is written: without it the server provably saw nothing.
+	var connected atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
+	actx = httptrace.WithClientTrace(actx, trace)
+
+	// path is escaped already: concatenate rather than go through
+	// url.URL.Path, which would escape it a second time.
+	target := c.baseURL.String() + path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, cl.method, target, reader)
+	if err != nil {
+		return 0, fmt.Errorf("konnect: %s %s: %w", cl.method, path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	resp, err := c.opts.HTTPClient.Do(req)
+	if err != nil {
+		return 0, c.transportError(ctx, actx, cl.method, path, err, connected.Load())
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		apiErr := decodeAPIError(cl.method, path, resp.StatusCode, resp.Header, raw)
+		apiErr.redact(cl.secrets)
+		return resp.StatusCode, apiErr
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		// The server answered 2xx, so a POST did take effect; but
+		// without the body the result is unknown: report it like a
+		// broken connection (a POST is then read back, not repeated).
+		return 0, c.transportError(ctx, actx, cl.method, path, fmt.Errorf("reading response: %w", err), true)
+	}
+	if out != nil && resp.StatusCode != http.StatusNoContent && len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("konnect: %s %s: decoding response: %w", cl.method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// transportError wraps a failure without an HTTP answer with the method and
+// path (the URL, which http.Client would print, is left out: the query adds
+// nothing and the host is known).
+func (c *Client) transportError(ctx, actx context.Context, method, path string, err error, connected bool) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("attempt timed out after %s: %w", c.opts.RequestTimeout, err)
+	}
+	wrapped := fmt.Errorf("konnect: %s %s: %w", method, path, err)
+	if !connected && ctx.Err() == nil {
+		return &notSentError{wrapped}
+	}
+	return wrapped
+}
