@@ -1,9 +1,21 @@
 package state
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
 )
+
+// StdinName is the file name positions use for the path "-".
+const StdinName = "<stdin>"
 
 // LoadOptions supply the environment and standard input to Load.
 type LoadOptions struct {
@@ -11,11 +23,142 @@ type LoadOptions struct {
 	LookupEnv func(string) (string, bool)
 	// Stdin is read for the path "-" (default os.Stdin).
 	Stdin io.Reader
+	// AllowUndeclared accepts a vault's config.config_store naming a config
+	// store the files do not declare, and {vault://PREFIX/...} references to
+	// vaults they do not declare, leaving those to CheckReferences once the
+	// control plane's names are known. Without it they are problems.
+	AllowUndeclared bool
 }
 
 // Load reads, substitutes, merges and validates the files. On failure the
 // error lists every problem found, one per line, sorted by position, each
-// as "file:line:col: field.path: message".
+// as "file:line:col: field.path: message"; it is a *Problems (see
+// ProblemsOf), and no File is returned.
 func Load(paths []string, opts LoadOptions) (*File, error) {
-	return nil, errors.New("state: not implemented yet")
+	if len(paths) == 0 {
+		return nil, errors.New("no state file given")
+	}
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
+	c := newCollector()
+	var files []*fileEntries
+	stdinRead := false
+	for _, p := range paths {
+		name := p
+		var data []byte
+		var err error
+		if p == "-" {
+			name = StdinName
+			c.addFile(name)
+			if stdinRead {
+				c.add(Position{File: name}, "", "standard input (-) given more than once")
+				continue
+			}
+			stdinRead = true
+			data, err = io.ReadAll(opts.Stdin)
+		} else {
+			c.addFile(name)
+			data, err = os.ReadFile(p)
+		}
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			c.add(Position{File: name}, "", "cannot read: %v", err)
+			continue
+		}
+		if fe := decodeFile(name, data, opts.LookupEnv, c); fe != nil {
+			files = append(files, fe)
+		}
+	}
+	f := merge(files, opts, c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// decodeFile parses one file and decodes its single YAML document.
+func decodeFile(name string, data []byte, lookup func(string) (string, bool), c *collector) (fe *fileEntries) {
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	root, ok := parseYAML(name, data, lines, c)
+	if !ok {
+		return nil
+	}
+	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: lookup}
+	return d.document(root)
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses exactly one YAML document; nil for an empty file.
+func parseYAML(name string, data []byte, lines []string, c *collector) (root *yaml.Node, ok bool) {
+	// yaml.v3 has panicked on some malformed inputs; a bad file must only
+	// ever be a problem.
+	defer func() {
+		if r := recover(); r != nil {
+			c.add(Position{File: name}, "", "invalid YAML")
+			root, ok = nil, false
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, true
+		}
+		c.add(yamlErrorPos(name, err), "", "%s", yamlErrorMessage(err, lines))
+		return nil, false
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		c.add(Position{File: name, Line: extra.Line, Column: extra.Column}, "", "a state file holds one YAML document; split the others into files of their own")
+		return nil, false
+	case !errors.Is(err, io.EOF):
+		c.add(yamlErrorPos(name, err), "", "%s", yamlErrorMessage(err, lines))
+		return nil, false
+	}
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil, true
+		}
+		return doc.Content[0], true
+	}
+	return &doc, true
+}
+
+func yamlErrorPos(name string, err error) Position {
+	pos := Position{File: name}
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		pos.Line, _ = strconv.Atoi(m[1])
+	}
+	return pos
+}
+
+// yamlErrorMessage rewords a parser error, with a hint for decK's habit of
+// double-quoting a placeholder whose own quotes then end the string.
+func yamlErrorMessage(err error, lines []string) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	msg = "invalid YAML: " + msg
+	// The parser often blames the line after the culprit.
+	for _, l := range []int{line, line - 1} {
+		if l >= 1 && l <= len(lines) && strings.Contains(lines[l-1], `"${{`) {
+			return msg + fmt.Sprintf(` (line %d: inside "…" the quotes of ${{ env "NAME" }} end the string; write the placeholder unquoted or in single quotes)`, l)
+		}
+	}
+	return msg
 }

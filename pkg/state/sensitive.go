@@ -16,11 +16,28 @@ type Sensitive struct {
 	value string
 	// envNames are the environment variables the value came from, in order.
 	envNames []string
+	// whole is set when the value is exactly the value of envNames[0] (the
+	// scalar was a single ${{ env "NAME" }} and nothing else), so that a
+	// writer can put the same placeholder back.
+	whole bool
 }
 
 // NewSensitive wraps a plain value that came from the named variables.
 func NewSensitive(value string, envNames ...string) Sensitive {
 	return Sensitive{value: value, envNames: envNames}
+}
+
+// IsZero reports whether the value is empty and came from no variable, as
+// for a secret read back from Konnect, which never returns values.
+func (s Sensitive) IsZero() bool { return s.value == "" && len(s.envNames) == 0 }
+
+// WholeEnv returns NAME when the value was written as exactly
+// ${{ env "NAME" }}, nothing around it.
+func (s Sensitive) WholeEnv() (string, bool) {
+	if s.whole && len(s.envNames) == 1 {
+		return s.envNames[0], true
+	}
+	return "", false
 }
 
 // Reveal returns the plain value. Call it only to send the value to the API.
@@ -41,12 +58,20 @@ func (s Sensitive) Describe() string {
 	return "(from env " + strings.Join(s.envNames, ", ") + ")"
 }
 
-func (s Sensitive) String() string                { return Redacted }
-func (s Sensitive) GoString() string              { return "state.Sensitive(" + Redacted + ")" }
-func (s Sensitive) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(Redacted)) }
-func (s Sensitive) MarshalJSON() ([]byte, error)  { return []byte(`"` + Redacted + `"`), nil }
-func (s Sensitive) MarshalYAML() (any, error)     { return Redacted, nil }
-func (s Sensitive) MarshalText() ([]byte, error)  { return []byte(Redacted), nil }
+func (s Sensitive) String() string   { return Redacted }
+func (s Sensitive) GoString() string { return "state.Sensitive(" + Redacted + ")" }
+
+// Format redacts for every verb and flag; %#v prints GoString.
+func (s Sensitive) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = f.Write([]byte(s.GoString()))
+		return
+	}
+	_, _ = f.Write([]byte(Redacted))
+}
+func (s Sensitive) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+func (s Sensitive) MarshalYAML() (any, error)    { return Redacted, nil }
+func (s Sensitive) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
 
 // Reveal returns a deep copy of a config value (maps, slices, scalars) with
 // every Sensitive leaf replaced by its plain string, for sending to the API.

@@ -17,7 +17,15 @@ type Position struct {
 	Column int
 }
 
+// String renders "file:line:col", dropping the parts that are unknown (a
+// problem with a whole file has no line).
 func (p Position) String() string {
+	switch {
+	case p.Line <= 0:
+		return p.File
+	case p.Column <= 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
 }
 
@@ -60,6 +68,8 @@ type Vault struct {
 	ConfigStore string
 	Tags        []string
 	Pos         Position
+	// ConfigStorePos locates config.config_store when it is given.
+	ConfigStorePos Position
 }
 
 // Plugin is a declared Kong plugin. Route, Service, Consumer and
@@ -78,4 +88,21 @@ type Plugin struct {
 	Config map[string]any
 	Tags   []string
 	Pos    Position
+	// VaultRefs are the {vault://...} references found in Config's plain
+	// string leaves, in document order.
+	VaultRefs []VaultRef
+}
+
+// VaultRef is a reference to a secret, {vault://PREFIX/KEY[/PROPERTY]},
+// found in a plugin's config.
+type VaultRef struct {
+	// Ref is the reference as written.
+	Ref      string
+	Prefix   string
+	Key      string
+	Property string
+	// Path is the config field holding the reference, e.g.
+	// "plugins[0].config.auth.header_value".
+	Path string
+	Pos  Position
 }

@@ -1,0 +1,425 @@
+package state
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Limits that keep a hostile file (deep nesting, alias bombs) from
+// exhausting the stack or memory.
+const (
+	maxDepth      = 64
+	maxNodeVisits = 200_000
+)
+
+// fileDecoder turns one parsed YAML document into entries, reporting every
+// problem to the collector with the file's name.
+type fileDecoder struct {
+	name      string
+	lines     []string
+	c         *collector
+	lookupEnv func(string) (string, bool)
+	visits    int
+	exhausted bool
+}
+
+func (d *fileDecoder) pos(n *yaml.Node) Position {
+	return Position{File: d.name, Line: n.Line, Column: n.Column}
+}
+
+// resolve follows aliases to the anchored node.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// visit counts a node against the alias-expansion budget.
+func (d *fileDecoder) visit(n *yaml.Node, path string, depth int) bool {
+	d.visits++
+	if d.visits > maxNodeVisits {
+		if !d.exhausted {
+			d.exhausted = true
+			d.c.add(d.pos(n), path, "the document expands to more than %d nodes (aliases?)", maxNodeVisits)
+		}
+		return false
+	}
+	if depth > maxDepth {
+		d.c.add(d.pos(n), path, "nested more than %d levels deep", maxDepth)
+		return false
+	}
+	return true
+}
+
+// kindName describes a node for "expected X, got Y" messages.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return "a string"
+		case "!!int":
+			return "an integer"
+		case "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		case "!!null":
+			return "null"
+		case "!!timestamp":
+			return "a timestamp"
+		default:
+			return "a " + n.ShortTag() + " value"
+		}
+	}
+	return "nothing"
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+// field is one key of a mapping.
+type field struct {
+	key   string
+	keyN  *yaml.Node
+	value *yaml.Node
+}
+
+// mapping returns a mapping's keys in order, reporting non-string keys,
+// duplicate keys, merge keys and placeholders in keys.
+func (d *fileDecoder) mapping(n *yaml.Node, path string) ([]field, bool) {
+	if n.Kind != yaml.MappingNode {
+		d.c.add(d.pos(n), path, "expected a mapping, got %s", kindName(n))
+		return nil, false
+	}
+	var out []field
+	first := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if k == nil || v == nil {
+			continue
+		}
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" {
+			d.c.add(d.pos(k), path, "keys must be strings, got %s", kindName(k))
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			d.c.add(d.pos(k), path, "YAML merge keys (<<) are not supported")
+			continue
+		}
+		kp := joinKey(path, k.Value)
+		if hasPlaceholder(k.Value) {
+			d.c.add(d.pos(k), kp, "environment substitution is not allowed in keys")
+			continue
+		}
+		if prev, dup := first[k.Value]; dup {
+			d.c.add(d.pos(k), kp, "duplicate key (first at line %d)", prev.Line)
+			continue
+		}
+		first[k.Value] = k
+		out = append(out, field{key: k.Value, keyN: k, value: v})
+	}
+	return out, true
+}
+
+// known splits a mapping's fields by name, reporting unknown keys.
+func (d *fileDecoder) known(fs []field, path string, allowed []string, hint func(string) string) map[string]field {
+	out := make(map[string]field, len(fs))
+	for _, f := range fs {
+		if contains(allowed, f.key) {
+			out[f.key] = f
+			continue
+		}
+		msg := fmt.Sprintf("unknown key %q", f.key)
+		if h := hint(f.key); h != "" {
+			msg += h
+		} else if s := closest(f.key, allowed); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else {
+			msg += " (known keys: " + strings.Join(allowed, ", ") + ")"
+		}
+		d.c.add(d.pos(f.keyN), joinKey(path, f.key), "%s", msg)
+	}
+	return out
+}
+
+func noHint(string) string { return "" }
+
+// identityRule explains why substitution is refused outside secret values
+// and config maps.
+const identityRule = "environment substitution is only allowed in secret values and in vault and plugin config, whose values stay hidden; this field is shown in plans"
+
+// str reads a string scalar that is not a secret: substitution is refused.
+// A null is reported as missing when required, else returns "", false.
+func (d *fileDecoder) str(n *yaml.Node, path string, required bool) (string, bool) {
+	if isNull(n) {
+		if required {
+			d.c.add(d.pos(n), path, "is required")
+		}
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		d.c.add(d.pos(n), path, "expected a string, got %s%s", kindName(n), quoteHint(n))
+		return "", false
+	}
+	if hasPlaceholder(n.Value) {
+		d.c.add(d.pos(n), path, "%s", identityRule)
+		return "", false
+	}
+	return n.Value, true
+}
+
+// quoteHint suggests quoting a scalar YAML read as another type.
+func quoteHint(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!str" {
+		return fmt.Sprintf(" (quote it: \"%s\")", n.Value)
+	}
+	return ""
+}
+
+func (d *fileDecoder) boolean(n *yaml.Node, path string) (*bool, bool) {
+	if isNull(n) {
+		return nil, true
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		d.c.add(d.pos(n), path, "expected true or false, got %s", kindName(n))
+		return nil, false
+	}
+	var b bool
+	if err := n.Decode(&b); err != nil {
+		d.c.add(d.pos(n), path, "expected true or false")
+		return nil, false
+	}
+	return &b, true
+}
+
+// strList reads a list of non-empty strings without duplicates.
+func (d *fileDecoder) strList(n *yaml.Node, path string) ([]string, bool) {
+	if isNull(n) {
+		return nil, true
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.c.add(d.pos(n), path, "expected a list of strings, got %s", kindName(n))
+		return nil, false
+	}
+	out := []string{}
+	ok := true
+	seen := map[string]int{}
+	for i, e := range n.Content {
+		e = resolve(e)
+		ep := fmt.Sprintf("%s[%d]", path, i)
+		s, good := d.str(e, ep, true)
+		if !good {
+			ok = false
+			continue
+		}
+		if s == "" {
+			d.c.add(d.pos(e), ep, "must not be empty")
+			ok = false
+			continue
+		}
+		if j, dup := seen[s]; dup {
+			d.c.add(d.pos(e), ep, "duplicate %q (also at %s[%d])", s, path, j)
+			ok = false
+			continue
+		}
+		seen[s] = i
+		out = append(out, s)
+	}
+	return out, ok
+}
+
+// list returns a sequence's elements; null is an empty list.
+func (d *fileDecoder) list(n *yaml.Node, path string) []*yaml.Node {
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.c.add(d.pos(n), path, "expected a list, got %s", kindName(n))
+		return nil
+	}
+	out := make([]*yaml.Node, 0, len(n.Content))
+	for _, e := range n.Content {
+		if e = resolve(e); e != nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// configValue converts a free-form config node to maps, lists and scalars
+// as encoding/json would decode them (numbers are float64). String leaves
+// that used substitution become Sensitive; onString sees the others.
+func (d *fileDecoder) configValue(n *yaml.Node, path string, depth int, onString func(s string, n *yaml.Node, path string)) (any, bool) {
+	n = resolve(n)
+	if n == nil || !d.visit(n, path, depth) {
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		fs, ok := d.mapping(n, path)
+		out := make(map[string]any, len(fs))
+		for _, f := range fs {
+			v, good := d.configValue(f.value, joinKey(path, f.key), depth+1, onString)
+			ok = ok && good
+			out[f.key] = v
+		}
+		return out, ok
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		ok := true
+		for i, e := range n.Content {
+			v, good := d.configValue(e, fmt.Sprintf("%s[%d]", path, i), depth+1, onString)
+			ok = ok && good
+			out = append(out, v)
+		}
+		return out, ok
+	case yaml.ScalarNode:
+		return d.configScalar(n, path, onString)
+	}
+	d.c.add(d.pos(n), path, "unsupported YAML node")
+	return nil, false
+}
+
+func (d *fileDecoder) configScalar(n *yaml.Node, path string, onString func(string, *yaml.Node, string)) (any, bool) {
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp":
+		e := d.expand(n, path)
+		if !e.ok {
+			return nil, false
+		}
+		if e.substituted() {
+			return e.sensitive(), true
+		}
+		if onString != nil {
+			onString(e.value, n, path)
+		}
+		return e.value, true
+	case "!!null":
+		return nil, true
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			d.c.add(d.pos(n), path, "invalid boolean %q", n.Value)
+			return nil, false
+		}
+		return b, true
+	case "!!int", "!!float":
+		var v any
+		if err := n.Decode(&v); err != nil {
+			d.c.add(d.pos(n), path, "invalid number %q", n.Value)
+			return nil, false
+		}
+		var f float64
+		switch t := v.(type) {
+		case int:
+			f = float64(t)
+		case int64:
+			f = float64(t)
+		case uint64:
+			f = float64(t)
+		case float64:
+			f = t
+		default:
+			d.c.add(d.pos(n), path, "invalid number %q", n.Value)
+			return nil, false
+		}
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			d.c.add(d.pos(n), path, "%q is not a finite number", n.Value)
+			return nil, false
+		}
+		return f, true
+	}
+	d.c.add(d.pos(n), path, "unsupported YAML tag %s", n.Tag)
+	return nil, false
+}
+
+// configMap reads a vault's or plugin's config mapping.
+func (d *fileDecoder) configMap(n *yaml.Node, path string, onString func(string, *yaml.Node, string)) (map[string]any, bool) {
+	if isNull(n) {
+		return nil, true
+	}
+	if n.Kind != yaml.MappingNode {
+		d.c.add(d.pos(n), path, "expected a mapping, got %s", kindName(n))
+		return nil, false
+	}
+	v, ok := d.configValue(n, path, 1, onString)
+	m, _ := v.(map[string]any)
+	return m, ok
+}
+
+var simpleKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// joinKey appends a mapping key to a field path, quoting keys that would be
+// ambiguous.
+func joinKey(path, key string) string {
+	if !simpleKey.MatchString(key) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// closest returns the allowed key nearest to s when it is a likely typo.
+func closest(s string, allowed []string) string {
+	best, bestD := "", 3
+	sorted := append([]string(nil), allowed...)
+	sort.Strings(sorted)
+	for _, a := range sorted {
+		limit := 2
+		if len(a) <= 4 {
+			limit = 1
+		}
+		if dist := levenshtein(s, a); dist <= limit && dist < bestD {
+			best, bestD = a, dist
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 64 || len(rb) > 64 {
+		return 99
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,132 @@
+package state
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// placeholderOpen starts every substitution expression, as in decK.
+const placeholderOpen = "${{"
+
+// placeholderRE matches decK's ${{ env "NAME" }} at the start of a string,
+// with any whitespace inside the braces and the name in double quotes or
+// backquotes (both are Go template strings, which decK uses).
+var placeholderRE = regexp.MustCompile("^\\$\\{\\{\\s*env\\s+(?:\"([^\"]*)\"|`([^`]*)`)\\s*\\}\\}")
+
+// expansion is a string scalar after environment substitution.
+type expansion struct {
+	value string
+	// names of the variables used, in order of appearance, deduplicated.
+	names []string
+	// whole is set when the scalar was exactly one placeholder.
+	whole bool
+	// ok is false when a variable was unset or an expression malformed; the
+	// problems have been reported and value is meaningless.
+	ok bool
+}
+
+func (e expansion) substituted() bool { return len(e.names) > 0 }
+
+// sensitive wraps the expansion's value, keeping the variable names.
+func (e expansion) sensitive() Sensitive {
+	s := NewSensitive(e.value, e.names...)
+	s.whole = e.whole
+	return s
+}
+
+// hasPlaceholder reports whether s holds anything substitution would touch.
+func hasPlaceholder(s string) bool { return strings.Contains(s, placeholderOpen) }
+
+// expand substitutes every ${{ env "NAME" }} in the scalar n. Each unset
+// variable and each malformed expression is reported at its own column when
+// that can be located in the source line.
+func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
+	s := n.Value
+	if !hasPlaceholder(s) {
+		return expansion{value: s, ok: true}
+	}
+	var b strings.Builder
+	exp := expansion{ok: true}
+	seen := map[string]bool{}
+	count := 0
+	rest, off := s, 0
+	for {
+		i := strings.Index(rest, placeholderOpen)
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		at := off + i
+		m := placeholderRE.FindStringSubmatch(rest[i:])
+		if m == nil {
+			d.c.add(d.posAt(n, at), path, "unsupported substitution %s: kvsync substitutes only ${{ env \"NAME\" }}", quoteExpr(rest[i:]))
+			exp.ok = false
+			b.WriteString(placeholderOpen)
+			rest, off = rest[i+len(placeholderOpen):], at+len(placeholderOpen)
+			continue
+		}
+		count++
+		name := m[1] + m[2]
+		switch v, set := d.lookupEnv(name); {
+		case name == "":
+			d.c.add(d.posAt(n, at), path, "empty environment variable name in %s", m[0])
+			exp.ok = false
+		case !set:
+			d.c.add(d.posAt(n, at), path, "environment variable %q is not set", name)
+			exp.ok = false
+		default:
+			b.WriteString(v)
+			if !seen[name] {
+				seen[name] = true
+				exp.names = append(exp.names, name)
+			}
+		}
+		rest, off = rest[i+len(m[0]):], at+len(m[0])
+	}
+	exp.value = b.String()
+	exp.whole = count == 1 && placeholderRE.FindString(s) == s
+	return exp
+}
+
+// quoteExpr quotes an unsupported expression up to its closing braces,
+// shortened so that a stray "${{" does not drag a whole line along.
+func quoteExpr(s string) string {
+	if j := strings.Index(s, "}}"); j >= 0 {
+		s = s[:j+2]
+	}
+	const max = 40
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// posAt locates byte offset off of scalar n's value in the source. It
+// checks the source line really holds the value's text up to there (folded
+// or escaped scalars do not), and falls back to the scalar's own position.
+func (d *fileDecoder) posAt(n *yaml.Node, off int) Position {
+	pos := d.pos(n)
+	prefix := n.Value[:off]
+	if n.Line < 1 || n.Line > len(d.lines) || strings.ContainsRune(prefix, '\n') {
+		return pos
+	}
+	line := []rune(d.lines[n.Line-1])
+	start := n.Column - 1
+	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+		start++
+	}
+	end := start + utf8.RuneCountInString(prefix)
+	if start < 0 || end+len(placeholderOpen) > len(line) {
+		return pos
+	}
+	if string(line[start:end]) != prefix || string(line[end:end+len(placeholderOpen)]) != placeholderOpen {
+		return pos
+	}
+	pos.Column = end + 1
+	return pos
+}

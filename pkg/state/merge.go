@@ -1,0 +1,131 @@
+package state
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// merge combines the files in order: lists concatenate, top-level scalars
+// must agree, and duplicates are found across files as within one. It
+// checks the references between entities and builds the File.
+func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
+	f := &File{}
+	var formatAt, cpAt, tagsAt *located
+	for _, fe := range files {
+		if fe.formatVersion.set {
+			if formatAt == nil {
+				f.FormatVersion, formatAt = fe.formatVersion.value, &fe.formatVersion.at
+			}
+		}
+		if fe.controlPlane.set {
+			if cpAt == nil {
+				f.ControlPlaneName, cpAt = fe.controlPlane.value, &fe.controlPlane.at
+			} else if fe.controlPlane.value != f.ControlPlaneName {
+				c.add(fe.controlPlane.at.pos, fe.controlPlane.at.path, "%q conflicts with %q at %s", fe.controlPlane.value, f.ControlPlaneName, cpAt.pos)
+			}
+		}
+		if fe.hasSelectTags {
+			if tagsAt == nil {
+				f.SelectTags, tagsAt = fe.selectTags, &fe.selectTagsAt
+			} else if !sameSet(fe.selectTags, f.SelectTags) {
+				c.add(fe.selectTagsAt.pos, fe.selectTagsAt.path, "[%s] conflicts with [%s] at %s", strings.Join(fe.selectTags, ", "), strings.Join(f.SelectTags, ", "), tagsAt.pos)
+			}
+		}
+	}
+	if formatAt == nil && len(files) > 0 {
+		c.add(Position{File: files[0].name, Line: 1, Column: 1}, "_format_version", "is required: add _format_version: %q", FormatVersion)
+	}
+
+	stores := map[string]*storeEntry{}
+	for _, fe := range files {
+		for _, se := range fe.stores {
+			if first, dup := stores[se.store.Name]; dup {
+				c.add(se.nameAt.pos, se.nameAt.path, "duplicate config store %q (first at %s)", se.store.Name, first.nameAt.pos)
+				continue
+			}
+			stores[se.store.Name] = se
+			keys := map[string]*secretEntry{}
+			var kept []*secretEntry
+			for _, s := range se.secrets {
+				if first, dup := keys[s.secret.Key]; dup {
+					c.add(s.keyAt.pos, s.keyAt.path, "duplicate secret key %q in config store %q (first at %s)", s.secret.Key, se.store.Name, first.keyAt.pos)
+					continue
+				}
+				keys[s.secret.Key] = s
+				kept = append(kept, s)
+				se.store.Secrets = append(se.store.Secrets, s.secret)
+			}
+			se.secrets = kept
+			f.ConfigStores = append(f.ConfigStores, se.store)
+		}
+	}
+
+	vaults := map[string]*vaultEntry{}
+	var vaultList []*vaultEntry
+	for _, fe := range files {
+		for _, ve := range fe.vaults {
+			if first, dup := vaults[ve.vault.Prefix]; dup {
+				c.add(ve.prefixAt.pos, ve.prefixAt.path, "duplicate vault prefix %q (first at %s)", ve.vault.Prefix, first.prefixAt.pos)
+				continue
+			}
+			vaults[ve.vault.Prefix] = ve
+			vaultList = append(vaultList, ve)
+			f.Vaults = append(f.Vaults, ve.vault)
+		}
+	}
+
+	scopes := map[string]*pluginEntry{}
+	instances := map[string]*pluginEntry{}
+	var plugins []*pluginEntry
+	for _, fe := range files {
+		for _, pe := range fe.plugins {
+			p := pe.plugin
+			id := strings.Join([]string{p.Name, p.Route, p.Service, p.Consumer, p.ConsumerGroup}, "\x00")
+			if first, dup := scopes[id]; dup {
+				c.add(p.Pos, pe.path, "duplicate plugin %q %s (first at %s)", p.Name, PluginScope(p), first.plugin.Pos)
+				continue
+			}
+			if p.InstanceName != "" {
+				if first, dup := instances[p.InstanceName]; dup {
+					c.add(pe.instanceAt.pos, pe.instanceAt.path, "duplicate instance_name %q (first at %s)", p.InstanceName, first.instanceAt.pos)
+					continue
+				}
+				instances[p.InstanceName] = pe
+			}
+			scopes[id] = pe
+			plugins = append(plugins, pe)
+			f.Plugins = append(f.Plugins, p)
+		}
+	}
+
+	checkDeclaredRefs(plugins, vaults, stores, c)
+	if !opts.AllowUndeclared {
+		checkUndeclared(f, vaultList, nil, c)
+	}
+	return f
+}
+
+// PluginScope describes where a plugin applies, for messages and plans:
+// "globally" or e.g. "on route example-route, consumer alice".
+func PluginScope(p Plugin) string {
+	var parts []string
+	for _, s := range []struct{ kind, v string }{
+		{"route", p.Route}, {"service", p.Service}, {"consumer", p.Consumer}, {"consumer_group", p.ConsumerGroup},
+	} {
+		if s.v != "" {
+			parts = append(parts, fmt.Sprintf("%s %q", s.kind, s.v))
+		}
+	}
+	if len(parts) == 0 {
+		return "globally"
+	}
+	return "on " + strings.Join(parts, ", ")
+}
+
+func sameSet(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}

@@ -1,0 +1,228 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+const refOpen = "{vault://"
+
+// builtinVaultPrefixes can be referenced without declaring a vault: Kong
+// falls back to the bundled vault of that type with its default config.
+// konnect is absent: without a config store it resolves nothing.
+var builtinVaultPrefixes = []string{"env", "aws", "gcp", "hcv", "azure", "conjur"}
+
+// ParseVaultRef parses a whole-value reference {vault://PREFIX/KEY[/PROPERTY]}
+// the way Kong does: PREFIX is the URL host; of the path segments the last is
+// the PROPERTY when there are two or more; a ?query and a #version are
+// allowed and ignored.
+func ParseVaultRef(s string) (VaultRef, error) {
+	if !strings.HasPrefix(s, refOpen) || !strings.HasSuffix(s, "}") {
+		return VaultRef{}, fmt.Errorf("not a reference: want {vault://PREFIX/KEY[/PROPERTY]}")
+	}
+	inner := s[len(refOpen) : len(s)-1]
+	if i := strings.IndexByte(inner, '#'); i >= 0 {
+		inner = inner[:i]
+	}
+	if i := strings.IndexByte(inner, '?'); i >= 0 {
+		inner = inner[:i]
+	}
+	prefix, resource, _ := strings.Cut(inner, "/")
+	if prefix == "" {
+		return VaultRef{}, fmt.Errorf("the reference names no vault prefix")
+	}
+	if resource == "" {
+		return VaultRef{}, fmt.Errorf("the reference names no key")
+	}
+	parts := strings.Split(resource, "/")
+	for i, p := range parts {
+		u, err := url.PathUnescape(p)
+		if err != nil || u == "" {
+			return VaultRef{}, fmt.Errorf("the reference has an empty or badly escaped path segment")
+		}
+		parts[i] = u
+	}
+	ref := VaultRef{Ref: s, Prefix: prefix}
+	if len(parts) == 1 {
+		ref.Key = parts[0]
+	} else {
+		ref.Key = strings.Join(parts[:len(parts)-1], "/")
+		ref.Property = parts[len(parts)-1]
+	}
+	return ref, nil
+}
+
+// vaultRef inspects a plain string leaf of a plugin's config. A string that
+// is one whole reference is returned; a reference inside a longer string,
+// which Kong would send as is, is reported.
+func (d *fileDecoder) vaultRef(s string, n *yaml.Node, path string) (VaultRef, bool) {
+	i := strings.Index(s, refOpen)
+	if i < 0 {
+		return VaultRef{}, false
+	}
+	whole := i == 0 && strings.HasSuffix(s, "}") && strings.Count(s, refOpen) == 1 && strings.IndexByte(s, '}') == len(s)-1
+	if !whole {
+		ref := s[i:]
+		if j := strings.IndexByte(ref, '}'); j >= 0 {
+			ref = ref[:j+1]
+		}
+		hint := "store the whole value in the secret and reference it alone"
+		if before := strings.TrimSpace(s[:i]); before != "" && strings.Count(s, refOpen) == 1 && strings.HasSuffix(s, ref) {
+			hint = fmt.Sprintf("put %q into the secret and reference it alone", before+" …")
+		}
+		d.c.add(d.pos(n), path, "Kong resolves %s only when it is the whole value, not inside a longer string; %s", ref, hint)
+		return VaultRef{}, false
+	}
+	ref, err := ParseVaultRef(s)
+	if err != nil {
+		d.c.add(d.pos(n), path, "%s: %v", s, err)
+		return VaultRef{}, false
+	}
+	ref.Path = path
+	ref.Pos = d.pos(n)
+	return ref, true
+}
+
+// Remote names what exists in the control plane, for CheckReferences.
+type Remote struct {
+	// VaultPrefixes of the vaults that exist remotely.
+	VaultPrefixes []string
+	// ConfigStores are the names of the config stores that exist remotely.
+	ConfigStores []string
+}
+
+// CheckReferences reports the references a loaded file makes to vaults and
+// config stores it does not declare and that are not in remote either: the
+// online half of the reference check, for files loaded with
+// LoadOptions.AllowUndeclared. It returns *Problems or nil.
+func CheckReferences(f *File, remote Remote) error {
+	c := newCollector()
+	perFile := map[string]int{}
+	vaults := make([]*vaultEntry, len(f.Vaults))
+	for i, v := range f.Vaults {
+		c.addFile(v.Pos.File)
+		// Load keeps each file's vaults in order, so the index within the
+		// file is the count of earlier vaults from the same file.
+		path := fmt.Sprintf("vaults[%d]", perFile[v.Pos.File])
+		perFile[v.Pos.File]++
+		vaults[i] = &vaultEntry{vault: v, path: path}
+	}
+	checkUndeclared(f, vaults, &remote, c)
+	return c.err()
+}
+
+// checkUndeclared reports references to vaults and stores that neither the
+// file nor remote (nil offline) has.
+func checkUndeclared(f *File, vaults []*vaultEntry, remote *Remote, c *collector) {
+	stores := map[string]bool{}
+	for _, s := range f.ConfigStores {
+		stores[s.Name] = true
+	}
+	prefixes := map[string]bool{}
+	for _, v := range f.Vaults {
+		prefixes[v.Prefix] = true
+	}
+	where := "in the file"
+	if remote != nil {
+		where = "in the file or the control plane"
+		for _, s := range remote.ConfigStores {
+			stores[s] = true
+		}
+		for _, p := range remote.VaultPrefixes {
+			prefixes[p] = true
+		}
+	}
+	for _, ve := range vaults {
+		v := ve.vault
+		if v.ConfigStore != "" && !stores[v.ConfigStore] {
+			c.add(v.ConfigStorePos, ve.path+".config.config_store", "no config store %q %s%s", v.ConfigStore, where, declaredList("config stores", keys(stores)))
+		}
+	}
+	for _, p := range f.Plugins {
+		for _, r := range p.VaultRefs {
+			if prefixes[r.Prefix] || contains(builtinVaultPrefixes, r.Prefix) {
+				continue
+			}
+			c.add(r.Pos, r.Path, "%s: no vault with prefix %q %s%s", r.Ref, r.Prefix, where, declaredList("vaults", keys(prefixes)))
+		}
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func declaredList(what string, names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	const max = 10
+	if len(names) > max {
+		names = append(names[:max:max], "…")
+	}
+	return fmt.Sprintf(" (%s: %s)", what, strings.Join(names, ", "))
+}
+
+// checkDeclaredRefs checks references to konnect vaults over config stores
+// the file declares: the key must exist in the store and, when the reference
+// names a property, the secret value must be a JSON object with that
+// property as a string. Messages never include secret values.
+func checkDeclaredRefs(plugins []*pluginEntry, vaults map[string]*vaultEntry, stores map[string]*storeEntry, c *collector) {
+	for _, pe := range plugins {
+		for _, r := range pe.plugin.VaultRefs {
+			ve, ok := vaults[r.Prefix]
+			if !ok || ve.vault.Name != "konnect" || ve.vault.ConfigStore == "" {
+				continue
+			}
+			se, ok := stores[ve.vault.ConfigStore]
+			if !ok {
+				continue
+			}
+			var secret *secretEntry
+			for _, s := range se.secrets {
+				if s.secret.Key == r.Key {
+					secret = s
+					break
+				}
+			}
+			if secret == nil {
+				c.add(r.Pos, r.Path, "%s: config store %q (vault %q) declares no secret %q", r.Ref, se.store.Name, r.Prefix, r.Key)
+				continue
+			}
+			if r.Property == "" || !secret.valueOK {
+				continue
+			}
+			if msg := propertyProblem(secret.secret.Value, r.Property); msg != "" {
+				c.add(r.Pos, r.Path, "%s: the secret %s/%s %s", r.Ref, se.store.Name, r.Key, msg)
+			}
+		}
+	}
+}
+
+// propertyProblem checks, without ever revealing the value in its message,
+// that a secret value is a JSON object whose property prop is a string.
+func propertyProblem(v Sensitive, prop string) string {
+	var obj map[string]any
+	// The decoder's error would quote part of the value: never use it.
+	if err := json.Unmarshal([]byte(v.Reveal()), &obj); err != nil || obj == nil {
+		return fmt.Sprintf("is not a JSON object, so it has no property %q", prop)
+	}
+	p, ok := obj[prop]
+	if !ok {
+		return fmt.Sprintf("has no property %q", prop)
+	}
+	if _, ok := p.(string); !ok {
+		return fmt.Sprintf("has property %q, but not as a string", prop)
+	}
+	return ""
+}
