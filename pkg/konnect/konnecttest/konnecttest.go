@@ -4,16 +4,41 @@
 // pagination styles, uniqueness rules and server-filled plugin defaults, and
 // can inject latency, rate limiting (429 + Retry-After), 5xx answers and
 // dropped connections.
+//
+// Served, under /v2:
+//
+//	control-planes                       GET (page numbers, filter[name]…) POST
+//	control-planes/{id}                  GET DELETE
+//	…/config-stores                      GET (cursor) POST
+//	…/config-stores/{id}                 GET PUT DELETE (?force=true)
+//	…/config-stores/{id}/secrets         GET (cursor) POST
+//	…/config-stores/{id}/secrets/{key}   GET PUT (upsert) DELETE
+//	…/core-entities/{kind}               GET (size/offset/tags) POST
+//	…/core-entities/{kind}/{id or key}   GET PUT (upsert) DELETE
+//	…/core-entities/schemas/plugins/{n}  GET
+//
+// where kind is vaults, plugins, routes, services, consumers or
+// consumer_groups. Secret values are stored but never returned.
 package konnecttest
 
 import (
+	"crypto/subtle"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync"
 	"time"
 )
+
+// DefaultToken is the token NewServer (and New) accept when Options.Token is
+// empty. It is obviously fake.
+const DefaultToken = "kpat_emulator_fake_token"
 
 // Options configure an Emulator.
 type Options struct {
 	// Token is the bearer token every request must carry (401 otherwise).
+	// Empty means DefaultToken.
 	Token string
 	// DataFile, when set, is loaded at start and rewritten atomically after
 	// every change, so state survives restarts.
@@ -56,33 +81,251 @@ type FaultRule struct {
 
 // Emulator is an http.Handler emulating Konnect.
 type Emulator struct {
-	opts Options
+	token    string
+	dataFile string
+
+	mu sync.Mutex // guards st and persistence
+	st *state
+
+	faults faultState
+
+	countMu sync.Mutex
+	counts  map[string]int
 }
 
 // New returns an emulator. It fails only when DataFile exists but cannot be
 // loaded.
 func New(opts Options) (*Emulator, error) {
-	return &Emulator{opts: opts}, nil
+	st, err := loadState(opts.DataFile)
+	if err != nil {
+		return nil, err
+	}
+	tok := opts.Token
+	if tok == "" {
+		tok = DefaultToken
+	}
+	e := &Emulator{token: tok, dataFile: opts.DataFile, st: st, counts: map[string]int{}}
+	e.SetFaults(opts.Faults)
+	return e, nil
+}
+
+// family selects the error shape of an endpoint.
+type family int
+
+const (
+	famControlPlanes family = iota
+	famConfigStores
+	famCoreEntities
+)
+
+// endpoint is a matched request: its spec path template, error family and
+// handler.
+type endpoint struct {
+	template string
+	fam      family
+	handle   func(w http.ResponseWriter, r *http.Request)
 }
 
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	http.Error(w, "not implemented yet", http.StatusNotImplemented)
+	ep := e.match(r)
+	e.count(r.Method + " " + ep.template)
+
+	if e.injectFaults(w, r) {
+		return
+	}
+	if !e.authorized(r) {
+		unauthorized(w, ep.fam)
+		return
+	}
+	ep.handle(w, r)
 }
 
-// SetFaults replaces the injected faults at run time.
-func (e *Emulator) SetFaults(f Faults) {}
+func (e *Emulator) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(e.token)) == 1
+}
+
+func unauthorized(w http.ResponseWriter, fam family) {
+	switch fam {
+	case famControlPlanes:
+		writeProblem(w, http.StatusUnauthorized, "Unauthenticated", "A valid token is required")
+	case famConfigStores:
+		writeProblem(w, http.StatusUnauthorized, "Unauthorized", "Unauthorized")
+	default:
+		writeJSON(w, http.StatusUnauthorized, "application/json", map[string]any{"message": "Unauthorized", "status": 401})
+	}
+}
+
+// pathSegments splits the escaped path after /v2 and unescapes each
+// segment, so a secret key sent as "a%2Fb" stays one segment "a/b". A
+// trailing slash is tolerated (the seed tutorial POSTs to ".../secrets/").
+func pathSegments(r *http.Request) ([]string, bool) {
+	p, ok := strings.CutPrefix(r.URL.EscapedPath(), "/v2/")
+	if !ok {
+		return nil, false
+	}
+	p = strings.TrimSuffix(p, "/")
+	raw := strings.Split(p, "/")
+	segs := make([]string, len(raw))
+	for i, s := range raw {
+		u, err := url.PathUnescape(s)
+		if err != nil || u == "" {
+			return nil, false
+		}
+		segs[i] = u
+	}
+	return segs, true
+}
+
+// coreKinds maps a core-entities collection to its spec id parameter.
+var coreKinds = map[string]string{
+	"vaults":          "VaultId",
+	"plugins":         "PluginId",
+	"routes":          "RouteId",
+	"services":        "ServiceId",
+	"consumers":       "ConsumerId",
+	"consumer_groups": "ConsumerGroupId",
+}
+
+func (e *Emulator) match(r *http.Request) endpoint {
+	notFound := endpoint{template: "(unmatched)", fam: famCoreEntities, handle: func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, "application/json", map[string]any{"message": "Not Found"})
+	}}
+	segs, ok := pathSegments(r)
+	if !ok || len(segs) == 0 || segs[0] != "control-planes" {
+		return notFound
+	}
+	const cpT = "/v2/control-planes/{controlPlaneId}"
+	m := r.Method
+	ep := func(t string, fam family, h map[string]func(http.ResponseWriter, *http.Request)) endpoint {
+		handler, ok := h[m]
+		if !ok {
+			handler = func(w http.ResponseWriter, r *http.Request) {
+				allowed := make([]string, 0, len(h))
+				for k := range h {
+					allowed = append(allowed, k)
+				}
+				w.Header().Set("Allow", strings.Join(allowed, ", "))
+				writeJSON(w, http.StatusMethodNotAllowed, "application/json", map[string]any{"message": "Method not allowed"})
+			}
+		}
+		return endpoint{template: t, fam: fam, handle: handler}
+	}
+	switch n := len(segs); {
+	case n == 1:
+		return ep("/v2/control-planes", famControlPlanes, map[string]func(http.ResponseWriter, *http.Request){
+			http.MethodGet:  e.listControlPlanes,
+			http.MethodPost: e.createControlPlane,
+		})
+	case n == 2:
+		id := segs[1]
+		return ep(cpT, famControlPlanes, map[string]func(http.ResponseWriter, *http.Request){
+			http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { e.getControlPlane(w, r, id) },
+			http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteControlPlane(w, r, id) },
+		})
+	case segs[2] == "config-stores":
+		cp := segs[1]
+		switch {
+		case n == 3:
+			return ep(cpT+"/config-stores", famConfigStores, map[string]func(http.ResponseWriter, *http.Request){
+				http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { e.listConfigStores(w, r, cp) },
+				http.MethodPost: func(w http.ResponseWriter, r *http.Request) { e.createConfigStore(w, r, cp) },
+			})
+		case n == 4:
+			sid := segs[3]
+			return ep(cpT+"/config-stores/{configStoreId}", famConfigStores, map[string]func(http.ResponseWriter, *http.Request){
+				http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { e.getConfigStore(w, r, cp, sid) },
+				http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { e.updateConfigStore(w, r, cp, sid) },
+				http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteConfigStore(w, r, cp, sid) },
+			})
+		case n == 5 && segs[4] == "secrets":
+			sid := segs[3]
+			return ep(cpT+"/config-stores/{configStoreId}/secrets", famConfigStores, map[string]func(http.ResponseWriter, *http.Request){
+				http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { e.listSecrets(w, r, cp, sid) },
+				http.MethodPost: func(w http.ResponseWriter, r *http.Request) { e.createSecret(w, r, cp, sid) },
+			})
+		case n == 6 && segs[4] == "secrets":
+			sid, key := segs[3], segs[5]
+			return ep(cpT+"/config-stores/{configStoreId}/secrets/{key}", famConfigStores, map[string]func(http.ResponseWriter, *http.Request){
+				http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { e.getSecret(w, r, cp, sid, key) },
+				http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { e.putSecret(w, r, cp, sid, key) },
+				http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteSecret(w, r, cp, sid, key) },
+			})
+		}
+	case segs[2] == "core-entities" && n >= 4:
+		cp := segs[1]
+		if segs[3] == "schemas" && n == 6 && segs[4] == "plugins" {
+			name := segs[5]
+			return ep(cpT+"/core-entities/schemas/plugins/{pluginName}", famCoreEntities, map[string]func(http.ResponseWriter, *http.Request){
+				http.MethodGet: func(w http.ResponseWriter, r *http.Request) { e.getPluginSchema(w, r, cp, name) },
+			})
+		}
+		kind := segs[3]
+		idParam, known := coreKinds[kind]
+		if !known {
+			return notFound
+		}
+		switch n {
+		case 4:
+			return ep(cpT+"/core-entities/"+kind, famCoreEntities, map[string]func(http.ResponseWriter, *http.Request){
+				http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { e.listEntities(w, r, cp, kind) },
+				http.MethodPost: func(w http.ResponseWriter, r *http.Request) { e.createEntity(w, r, cp, kind) },
+			})
+		case 5:
+			ref := segs[4]
+			return ep(cpT+"/core-entities/"+kind+"/{"+idParam+"}", famCoreEntities, map[string]func(http.ResponseWriter, *http.Request){
+				http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { e.getEntity(w, r, cp, kind, ref) },
+				http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { e.upsertEntity(w, r, cp, kind, ref) },
+				http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteEntity(w, r, cp, kind, ref) },
+			})
+		}
+	}
+	return notFound
+}
+
+// count records one request under its template.
+func (e *Emulator) count(key string) {
+	e.countMu.Lock()
+	e.counts[key]++
+	e.countMu.Unlock()
+}
 
 // Counts returns the number of requests served so far, keyed by method and
 // the spec's path template, e.g.
 // "GET /v2/control-planes/{controlPlaneId}/config-stores". Requests answered
-// by an injected fault are counted too.
-func (e *Emulator) Counts() map[string]int { return nil }
+// by an injected fault are counted too; unknown paths count under
+// "METHOD (unmatched)".
+func (e *Emulator) Counts() map[string]int {
+	e.countMu.Lock()
+	defer e.countMu.Unlock()
+	out := make(map[string]int, len(e.counts))
+	for k, v := range e.counts {
+		out[k] = v
+	}
+	return out
+}
 
 // TotalRequests is the sum of Counts.
-func (e *Emulator) TotalRequests() int { return 0 }
+func (e *Emulator) TotalRequests() int {
+	e.countMu.Lock()
+	defer e.countMu.Unlock()
+	n := 0
+	for _, v := range e.counts {
+		n += v
+	}
+	return n
+}
 
 // ResetCounts zeroes the counters.
-func (e *Emulator) ResetCounts() {}
+func (e *Emulator) ResetCounts() {
+	e.countMu.Lock()
+	e.counts = map[string]int{}
+	e.countMu.Unlock()
+}
 
 // Server is an Emulator listening on a loopback port, like httptest.Server.
 type Server struct {
@@ -91,13 +334,31 @@ type Server struct {
 	URL string
 	// Token is the token the server accepts.
 	Token string
+
+	srv *http.Server
+	ln  net.Listener
 }
 
-// NewServer starts an emulator on a free loopback port with a fake token.
-// Call Close when done (t.Cleanup(srv.Close) in tests).
+// NewServer starts an emulator on a free loopback port with a fake token
+// (DefaultToken unless opts.Token is set). Like httptest.NewServer it panics
+// when it cannot listen or load opts.DataFile. Call Close when done
+// (t.Cleanup(srv.Close) in tests).
 func NewServer(opts Options) *Server {
-	return &Server{Emulator: &Emulator{opts: opts}}
+	e, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("konnecttest: listen: " + err.Error())
+	}
+	s := &Server{Emulator: e, URL: "http://" + ln.Addr().String(), Token: e.token, ln: ln,
+		srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() {}
+// Close shuts the server down, closing open connections.
+func (s *Server) Close() {
+	_ = s.srv.Close()
+}

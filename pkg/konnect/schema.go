@@ -1,0 +1,488 @@
+package konnect
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// This file interprets Kong's schema language, the form in which Konnect
+// serves plugin schemas (GET …/core-entities/schemas/plugins/{name}). The
+// emulator uses it to validate plugins and fill their defaults, and the plan
+// uses the same code to predict what Konnect will store, so both agree by
+// construction.
+//
+// A schema is a list of single-key field objects: {"name": {definition}}.
+// A definition has a "type" (string, number, integer, boolean, array, set,
+// map, record, foreign) and optionally: "required", "default", "one_of",
+// "between" (numbers), "len_min"/"len_max" (strings), "elements" (array and
+// set), "keys"/"values" (map), "fields" (record).
+//
+// Defaults follow Kong's insert rule (kong/db/schema/init.lua,
+// adjust_field_for_context and handle_missing_field):
+//   - a field that is present, even as null, keeps its value; a record given
+//     as an object has its own fields filled recursively;
+//   - an absent field with a "default" gets a deep copy of it;
+//   - an absent record that is "required" and has no default is expanded
+//     from its own fields' defaults (recursively, by the same rule);
+//   - any other absent field that is not required becomes null;
+//   - an absent required field without a default stays absent, and
+//     validation reports it.
+
+// FieldError is one validation failure; Path is dotted from the entity root,
+// e.g. "config.model.provider".
+type FieldError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) String() string { return e.Path + ": " + e.Message }
+
+// DefaultPluginProtocols is the default of the Plugin entity's protocols
+// (from the Control Planes Config spec), used when a schema has none.
+var DefaultPluginProtocols = []string{"grpc", "grpcs", "http", "https"}
+
+// field is one named field definition.
+type field struct {
+	name string
+	def  map[string]any
+}
+
+// schemaFields turns a "fields" list into named definitions, skipping
+// malformed entries (a schema from the wire must never make us panic).
+func schemaFields(list any) []field {
+	var out []field
+	switch l := list.(type) {
+	case []map[string]any:
+		for _, m := range l {
+			out = append(out, fieldsOf(m)...)
+		}
+	case []any:
+		for _, e := range l {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, fieldsOf(m)...)
+			}
+		}
+	}
+	return out
+}
+
+func fieldsOf(m map[string]any) []field {
+	var out []field
+	for name, d := range m {
+		if def, ok := d.(map[string]any); ok {
+			out = append(out, field{name: name, def: def})
+		}
+	}
+	// One key per object in practice; sort for determinism otherwise.
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func (s *PluginSchema) field(name string) map[string]any {
+	if s == nil {
+		return nil
+	}
+	for _, f := range schemaFields(s.Fields) {
+		if f.name == name {
+			return f.def
+		}
+	}
+	return nil
+}
+
+// configFields is the field list of the schema's config record.
+func (s *PluginSchema) configFields() []field {
+	return schemaFields(s.field("config")["fields"])
+}
+
+// ConfigDefaults returns a new config with every field of the schema's config
+// record present, following Kong's insert rule (see the top of this file).
+// Fields the schema does not know are copied unchanged. The input is not
+// modified.
+func (s *PluginSchema) ConfigDefaults(config map[string]any) map[string]any {
+	return fillRecord(s.configFields(), config)
+}
+
+// EntityDefaults applies the same rule to every top-level field of the
+// schema, for schemas that describe a whole entity.
+func (s *PluginSchema) EntityDefaults(entity map[string]any) map[string]any {
+	if s == nil {
+		return deepCopyMap(entity)
+	}
+	return fillRecord(schemaFields(s.Fields), entity)
+}
+
+// DefaultProtocols is the default of the schema's protocols field, or
+// DefaultPluginProtocols when the schema declares none.
+func (s *PluginSchema) DefaultProtocols() []string {
+	if d, ok := s.field("protocols")["default"].([]any); ok {
+		out := make([]string, 0, len(d))
+		for _, v := range d {
+			if str, ok := v.(string); ok {
+				out = append(out, str)
+			}
+		}
+		return out
+	}
+	return append([]string(nil), DefaultPluginProtocols...)
+}
+
+// DefaultEnabled is the default of a plugin's enabled flag: true, as the
+// Plugin entity declares (the plugin schemas do not override it).
+func (s *PluginSchema) DefaultEnabled() bool {
+	if d, ok := s.field("enabled")["default"].(bool); ok {
+		return d
+	}
+	return true
+}
+
+// Validate checks a plugin config against the schema's config record after
+// filling its defaults (so a required field that has a default may be
+// omitted): unknown fields, wrong types, missing required fields, one_of,
+// between and length violations. Paths start with "config.". The result is
+// sorted by path and is empty when the config is valid.
+func (s *PluginSchema) Validate(config map[string]any) []FieldError {
+	var errs []FieldError
+	validateRecord(s.configFields(), s.ConfigDefaults(config), "config", &errs)
+	sortErrors(errs)
+	return errs
+}
+
+// ValidateEntity validates a whole entity against every top-level field of
+// the schema, after filling defaults.
+func (s *PluginSchema) ValidateEntity(entity map[string]any) []FieldError {
+	var errs []FieldError
+	validateRecord(schemaFields(s.Fields), s.EntityDefaults(entity), "", &errs)
+	sortErrors(errs)
+	return errs
+}
+
+func sortErrors(errs []FieldError) {
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+}
+
+func fillRecord(fields []field, value map[string]any) map[string]any {
+	out := make(map[string]any, len(fields)+len(value))
+	for k, v := range value {
+		out[k] = deepCopy(v)
+	}
+	for _, f := range fields {
+		v, present := value[f.name]
+		if present {
+			if m, ok := v.(map[string]any); ok && typeOf(f.def) == "record" {
+				out[f.name] = fillRecord(schemaFields(f.def["fields"]), m)
+			}
+			continue
+		}
+		if d, ok := f.def["default"]; ok && d != nil {
+			out[f.name] = deepCopy(d)
+			continue
+		}
+		required, _ := f.def["required"].(bool)
+		switch {
+		case required && typeOf(f.def) == "record":
+			out[f.name] = fillRecord(schemaFields(f.def["fields"]), nil)
+		case !required:
+			out[f.name] = nil
+		}
+	}
+	return out
+}
+
+func typeOf(def map[string]any) string {
+	t, _ := def["type"].(string)
+	return t
+}
+
+func joinPath(base, name string) string {
+	if base == "" {
+		return name
+	}
+	return base + "." + name
+}
+
+func validateRecord(fields []field, value map[string]any, path string, errs *[]FieldError) {
+	known := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		known[f.name] = true
+		p := joinPath(path, f.name)
+		v, present := value[f.name]
+		if !present || v == nil {
+			if req, _ := f.def["required"].(bool); req {
+				*errs = append(*errs, FieldError{p, "required field missing"})
+			}
+			continue
+		}
+		validateValue(f.def, v, p, errs)
+	}
+	names := make([]string, 0, len(value))
+	for k := range value {
+		if !known[k] {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		*errs = append(*errs, FieldError{joinPath(path, k), "unknown field"})
+	}
+}
+
+func validateValue(def map[string]any, v any, path string, errs *[]FieldError) {
+	bad := func(msg string) { *errs = append(*errs, FieldError{path, msg}) }
+	switch t := typeOf(def); t {
+	case "string":
+		s, ok := v.(string)
+		if !ok {
+			bad("expected a string")
+			return
+		}
+		n := len([]rune(s))
+		if min, ok := toFloat(def["len_min"]); ok && float64(n) < min {
+			bad(fmt.Sprintf("length must be at least %v", min))
+		}
+		if max, ok := toFloat(def["len_max"]); ok && float64(n) > max {
+			bad(fmt.Sprintf("length must be at most %v", max))
+		}
+	case "number", "integer":
+		f, ok := toFloat(v)
+		if !ok {
+			bad("expected a " + t)
+			return
+		}
+		if t == "integer" && f != math.Trunc(f) {
+			bad("expected an integer")
+			return
+		}
+		if b, ok := def["between"].([]any); ok && len(b) == 2 {
+			lo, ok1 := toFloat(b[0])
+			hi, ok2 := toFloat(b[1])
+			if ok1 && ok2 && (f < lo || f > hi) {
+				bad(fmt.Sprintf("value should be between %v and %v", lo, hi))
+			}
+		}
+		if gt, ok := toFloat(def["gt"]); ok && !(f > gt) {
+			bad(fmt.Sprintf("value must be greater than %v", gt))
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			bad("expected a boolean")
+			return
+		}
+	case "array", "set":
+		list, ok := v.([]any)
+		if !ok {
+			if strs, ok2 := v.([]string); ok2 {
+				list = make([]any, len(strs))
+				for i, s := range strs {
+					list[i] = s
+				}
+			} else {
+				bad("expected " + article(t) + " " + t)
+				return
+			}
+		}
+		if el, ok := def["elements"].(map[string]any); ok {
+			for i, e := range list {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if e == nil {
+					*errs = append(*errs, FieldError{p, "required field missing"})
+					continue
+				}
+				validateValue(el, e, p, errs)
+			}
+		}
+	case "map":
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad("expected a map")
+			return
+		}
+		if vals, ok := def["values"].(map[string]any); ok {
+			for _, k := range sortedKeys(m) {
+				if m[k] != nil {
+					validateValue(vals, m[k], path+"."+k, errs)
+				}
+			}
+		}
+	case "record":
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad("expected a record")
+			return
+		}
+		validateRecord(schemaFields(def["fields"]), m, path, errs)
+	case "foreign":
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad("expected a foreign key (an object with an id)")
+			return
+		}
+		validateRecord([]field{{name: "id", def: map[string]any{"type": "string", "required": true}}}, m, path, errs)
+	default:
+		// Unknown types (e.g. "any", "function") are accepted unchecked.
+	}
+	if oneOf, ok := def["one_of"].([]any); ok && len(oneOf) > 0 && !containsValue(oneOf, v) {
+		choices := make([]string, len(oneOf))
+		for i, c := range oneOf {
+			choices[i] = fmt.Sprint(c)
+		}
+		bad("expected one of: " + strings.Join(choices, ", "))
+	}
+}
+
+func article(t string) string {
+	if t == "array" {
+		return "an"
+	}
+	return "a"
+}
+
+func containsValue(list []any, v any) bool {
+	vf, vIsNum := toFloat(v)
+	for _, c := range list {
+		if cf, ok := toFloat(c); ok && vIsNum {
+			if cf == vf {
+				return true
+			}
+			continue
+		}
+		if c == v {
+			return true
+		}
+	}
+	return false
+}
+
+// toFloat accepts the numeric types JSON and YAML decoders produce.
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return deepCopyMap(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = deepCopy(e)
+		}
+		return out
+	case []string:
+		return append([]string(nil), t...)
+	}
+	return v
+}
+
+func deepCopyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = deepCopy(v)
+	}
+	return out
+}
+
+// VaultTypes are the vault implementations Konnect accepts as a vault's name.
+var VaultTypes = []string{"aws", "azure", "conjur", "env", "gcp", "hcv", "konnect"}
+
+// ttlFields are the cache TTLs every bundled vault has had since Kong 3.2
+// (typedefs.ttl: a number without default).
+func ttlFields() []any {
+	ttl := map[string]any{"type": "number", "between": []any{0.0, 100000000.0}}
+	return []any{
+		map[string]any{"ttl": ttl},
+		map[string]any{"neg_ttl": ttl},
+		map[string]any{"resurrect_ttl": ttl},
+	}
+}
+
+// VaultConfigSchema returns the config record fields of a known vault type
+// (nil when the type is unknown). Only env and konnect are modelled field by
+// field (from kong/vaults/env/schema.lua and Konnect's vault docs); the other
+// types accept any field and are filled with the TTLs only.
+func VaultConfigSchema(vaultName string) (fields []any, strict bool) {
+	switch vaultName {
+	case "env":
+		return append([]any{
+			map[string]any{"prefix": map[string]any{"type": "string"}},
+			map[string]any{"base64_decode": map[string]any{"type": "boolean", "default": false}},
+		}, ttlFields()...), true
+	case "konnect":
+		return append([]any{
+			map[string]any{"config_store_id": map[string]any{"type": "string", "required": true}},
+		}, ttlFields()...), true
+	}
+	for _, t := range VaultTypes {
+		if t == vaultName {
+			return ttlFields(), false
+		}
+	}
+	return nil, false
+}
+
+// VaultConfigDefaults returns a new vault config with the fields the server
+// fills for a known vault type (env: prefix null, base64_decode false;
+// konnect: config_store_id as given; every type: ttl, neg_ttl and
+// resurrect_ttl null when absent). Unknown types are copied unchanged. The
+// input is not modified.
+func VaultConfigDefaults(vaultName string, config map[string]any) map[string]any {
+	fields, _ := VaultConfigSchema(vaultName)
+	if fields == nil {
+		return deepCopyMap(config)
+	}
+	return fillRecord(schemaFields(fields), config)
+}
+
+// ValidateVaultConfig checks a vault config for a known vault type; paths
+// start with "config.". For types modelled loosely, unknown fields pass.
+func ValidateVaultConfig(vaultName string, config map[string]any) []FieldError {
+	fields, strict := VaultConfigSchema(vaultName)
+	if fields == nil {
+		return []FieldError{{"name", fmt.Sprintf("vault '%s' is not installed", vaultName)}}
+	}
+	filled := VaultConfigDefaults(vaultName, config)
+	var errs []FieldError
+	if strict {
+		validateRecord(schemaFields(fields), filled, "config", &errs)
+	} else {
+		for _, f := range schemaFields(fields) {
+			if v := filled[f.name]; v != nil {
+				validateValue(f.def, v, "config."+f.name, &errs)
+			}
+		}
+	}
+	sortErrors(errs)
+	return errs
+}
