@@ -48,8 +48,3 @@ type Options struct {
 	// when both are given). Default: [state.DefaultSelectTag].
 	SelectTags []string
 }
-
-// Compute builds the plan that turns live into desired.
-func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
-	return nil, errors.New("diff: not implemented yet")
-}

@@ -90,6 +90,9 @@ type ConfigStoreOp struct {
 	// ID is the live id (update, delete).
 	ID   string
 	Name string
+	// Force deletes the store together with the secrets it holds; set on
+	// every store delete (Change.ForceSecrets says how many go with it).
+	Force bool
 }
 
 // SecretOp is the payload of a secret change.

@@ -1,0 +1,515 @@
+package diff
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+func TestCompute(t *testing.T) {
+	tests := []struct {
+		name    string
+		desired func() *state.File
+		live    func() *Live
+		opts    Options
+		// want is the plan's outline (see outline).
+		want []string
+		// fields are the expected field lines of some changes, by ID.
+		fields     map[int][]string
+		unmanaged  map[Kind]int
+		warnings   []string
+		wantErrors []string
+	}{
+		{
+			name:    "nothing desired, nothing live",
+			desired: func() *state.File { return &state.File{} },
+			live:    emptyLive,
+		},
+		{
+			name:    "the seed tutorial on an empty control plane creates every kind in dependency order",
+			desired: seedFile,
+			live:    emptyLive,
+			want: []string{
+				"0 create config_store my-config-store",
+				"1 create secret my-config-store/mistral-key after 0",
+				"2 create vault mysecretvault after 0",
+				"3 create plugin ai-proxy (route example-route) after 1,2",
+			},
+			fields: map[int][]string{
+				1: {"value: (from env MISTRAL_API_KEY)"},
+				2: {
+					`config.config_store_id: (id of new config_store my-config-store)`,
+					`description: "Storing secrets in Konnect"`,
+					`name: "konnect"`,
+					`tags: ["kvsync"]`,
+				},
+				3: {
+					`config.auth.header_name: "Authorization"`,
+					`config.auth.header_value: "{vault://mysecretvault/mistral-key}"`,
+					`config.model.name: "mistral-tiny"`,
+					`config.model.options.mistral_format: "openai"`,
+					`config.model.options.upstream_url: "https://api.mistral.ai/v1/chat/completions"`,
+					`config.model.provider: "mistral"`,
+					`config.route_type: "llm/v1/chat"`,
+					`enabled: true`,
+					`tags: ["kvsync"]`,
+				},
+			},
+		},
+		{
+			name:    "server-filled defaults, ids, timestamps and tag order never drift",
+			desired: seedFile,
+			live: func() *Live {
+				l := seededLive()
+				l.Plugins[0].Tags = []string{"kvsync"}
+				l.Plugins[0].Protocols = []string{"https", "http", "grpcs", "grpc"}
+				return l
+			},
+		},
+		{
+			name: "explicit enabled and protocols equal to the defaults do not drift",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Plugins[0].Enabled = ptr(true)
+				f.Plugins[0].Protocols = []string{"grpc", "grpcs", "http", "https"}
+				return f
+			},
+			live: seededLive,
+		},
+		{
+			name: "a changed plugin field is an update listing only that field",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Plugins[0].Config["model"].(obj)["name"] = "mistral-small"
+				f.Plugins[0].Config["max_request_body_size"] = 1024
+				return f
+			},
+			live: seededLive,
+			want: []string{"0 update plugin ai-proxy (route example-route)"},
+			fields: map[int][]string{0: {
+				`config.max_request_body_size: 8192 -> 1024`,
+				`config.model.name: "mistral-tiny" -> "mistral-small"`,
+			}},
+		},
+		{
+			name:    "removing a field from the file restores its default",
+			desired: seedFile,
+			live: func() *Live {
+				l := seededLive()
+				l.Plugins[0].Config["auth"].(obj)["allow_override"] = true
+				l.Plugins[0].Config["max_request_body_size"] = 99.0
+				l.Plugins[0].Config["model"].(obj)["options"].(obj)["temperature"] = 0.5
+				return l
+			},
+			want: []string{"0 update plugin ai-proxy (route example-route)"},
+			fields: map[int][]string{0: {
+				`config.auth.allow_override: true -> false`,
+				`config.max_request_body_size: 99 -> 8192`,
+				`config.model.options.temperature: 0.5 -> null`,
+			}},
+		},
+		{
+			name: "disabling a plugin and changing its protocols",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Plugins[0].Enabled = ptr(false)
+				f.Plugins[0].Protocols = []string{"https"}
+				return f
+			},
+			live: seededLive,
+			want: []string{"0 update plugin ai-proxy (route example-route)"},
+			fields: map[int][]string{0: {
+				`enabled: true -> false`,
+				`protocols: ["grpc","grpcs","http","https"] -> ["https"]`,
+			}},
+		},
+		{
+			name: "a vault description change is an update",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Vaults[0].Description = ptr("Mistral keys")
+				return f
+			},
+			live:   seededLive,
+			want:   []string{"0 update vault mysecretvault"},
+			fields: map[int][]string{0: {`description: "Storing secrets in Konnect" -> "Mistral keys"`}},
+		},
+		{
+			name: "a new secret in an existing store is a create; an undeclared key is a delete",
+			desired: func() *state.File {
+				f := seedFile()
+				f.ConfigStores[0].Secrets = append(f.ConfigStores[0].Secrets,
+					state.Secret{Key: "openai-key", Value: state.NewSensitive("sk-fake-1111")})
+				return f
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.Secrets["store-1"] = append(l.Secrets["store-1"], konnect.ConfigStoreSecret{Key: "old-key"})
+				return l
+			},
+			want: []string{
+				"0 create secret my-config-store/openai-key",
+				"1 delete secret my-config-store/old-key",
+			},
+			fields: map[int][]string{0: {"value: (sensitive)"}},
+		},
+		{
+			name: "a secret key change is a delete plus a create, ordered around the plugin that switches keys",
+			desired: func() *state.File {
+				f := seedFile()
+				f.ConfigStores[0].Secrets[0].Key = "mistral-key-v2"
+				f.Plugins[0].Config["auth"].(obj)["header_value"] = "{vault://mysecretvault/mistral-key-v2}"
+				return f
+			},
+			live: seededLive,
+			want: []string{
+				"0 create secret my-config-store/mistral-key-v2",
+				"1 update plugin ai-proxy (route example-route) after 0",
+				"2 delete secret my-config-store/mistral-key after 1",
+			},
+			fields: map[int][]string{1: {
+				`config.auth.header_value: "{vault://mysecretvault/mistral-key}" -> "{vault://mysecretvault/mistral-key-v2}"`,
+			}},
+		},
+		{
+			name: "a store rename is a create plus a forced delete, the vault moving between them",
+			desired: func() *state.File {
+				f := seedFile()
+				f.ConfigStores[0].Name = "mistral-store"
+				f.Vaults[0].ConfigStore = "mistral-store"
+				return f
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.Secrets["store-1"] = append(l.Secrets["store-1"], konnect.ConfigStoreSecret{Key: "other"})
+				return l
+			},
+			want: []string{
+				"0 create config_store mistral-store",
+				"1 create secret mistral-store/mistral-key after 0",
+				"2 update vault mysecretvault after 0",
+				"3 delete config_store my-config-store (force, takes 2 secrets) after 2",
+			},
+			fields: map[int][]string{
+				2: {`config.config_store_id: "store-1" -> (id of new config_store mistral-store)`},
+			},
+		},
+		{
+			name: "removing everything deletes plugin, vault, then the store with its secrets (force)",
+			desired: func() *state.File {
+				return &state.File{}
+			},
+			live: seededLive,
+			want: []string{
+				"0 delete plugin ai-proxy (route example-route)",
+				"1 delete vault mysecretvault after 0",
+				"2 delete config_store my-config-store (force, takes 1 secret) after 1",
+			},
+		},
+		{
+			name: "untagged live entities are unmanaged and never deleted",
+			desired: func() *state.File {
+				return &state.File{}
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.Vaults[0].Tags = nil
+				l.Plugins[0].Tags = []string{"deck"}
+				return l
+			},
+			unmanaged: map[Kind]int{KindConfigStore: 1, KindVault: 1, KindPlugin: 1},
+		},
+		{
+			name:    "an untagged entity with a declared identity is adopted: the update adds the tags",
+			desired: seedFile,
+			live: func() *Live {
+				l := seededLive()
+				l.Vaults[0].Tags = nil
+				l.Plugins[0].Tags = nil
+				return l
+			},
+			want: []string{
+				"0 update vault mysecretvault",
+				"1 update plugin ai-proxy (route example-route) after 0",
+			},
+			fields: map[int][]string{0: {`tags: [] -> ["kvsync"]`}, 1: {`tags: [] -> ["kvsync"]`}},
+		},
+		{
+			name:    "adopting an entity another tool tagged warns",
+			desired: seedFile,
+			live: func() *Live {
+				l := seededLive()
+				l.Plugins[0].Tags = []string{"deck-team"}
+				return l
+			},
+			want:   []string{"0 update plugin ai-proxy (route example-route)"},
+			fields: map[int][]string{0: {`tags: ["deck-team"] -> ["kvsync"]`}},
+			warnings: []string{`plugin ai-proxy (route example-route) exists with tags ["deck-team"], not the select tags ["kvsync"]: kvsync adopts it and adds its tags`},
+		},
+		{
+			name: "the file's select tags scope deletes and tag what kvsync creates",
+			desired: func() *state.File {
+				f := seedFile()
+				f.SelectTags = []string{"team-a", "ai"}
+				f.Plugins[0].Tags = []string{"extra"}
+				f.Vaults = nil
+				f.ConfigStores = nil
+				f.Plugins[0].Config["auth"].(obj)["header_value"] = "Bearer literal"
+				return f
+			},
+			live: func() *Live {
+				l := emptyLive()
+				l.Plugins = []konnect.Plugin{
+					{ID: "p-a", Name: "rate-limiting", Tags: []string{"ai", "team-a", "x"}},
+					{ID: "p-b", Name: "rate-limiting", Tags: []string{"team-a"}, Service: &konnect.ForeignKey{ID: "service-1"}},
+					{ID: "p-c", Name: "rate-limiting", Tags: []string{"kvsync"}, Consumer: &konnect.ForeignKey{ID: "consumer-1"}},
+				}
+				return l
+			},
+			want: []string{
+				"0 create plugin ai-proxy (route example-route)",
+				"1 delete plugin rate-limiting",
+			},
+			unmanaged: map[Kind]int{KindPlugin: 2},
+		},
+		{
+			name:    "--select-tag overrides the default tag",
+			desired: func() *state.File { return &state.File{} },
+			live: func() *Live {
+				l := seededLive()
+				l.Plugins[0].Tags = []string{"ops"}
+				return l
+			},
+			opts: Options{SelectTags: []string{"ops"}},
+			want: []string{"0 delete plugin ai-proxy (route example-route)"},
+			// The kvsync-tagged vault is out of scope for "ops", and so is
+			// its store.
+			unmanaged: map[Kind]int{KindConfigStore: 1, KindVault: 1},
+		},
+		{
+			name: "select tags on the command line and in the file must agree",
+			desired: func() *state.File {
+				return &state.File{SelectTags: []string{"a"}}
+			},
+			live:       emptyLive,
+			opts:       Options{SelectTags: []string{"b"}},
+			wantErrors: []string{`select tags ["b"] given on the command line differ from the file's _info.select_tags ["a"]`},
+		},
+		{
+			name: "plugin identity: the same plugin on another route is a create, the old one a delete",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Plugins[0].Route = ""
+				f.Plugins[0].Service = "example-service"
+				return f
+			},
+			live: seededLive,
+			want: []string{
+				"0 create plugin ai-proxy (service example-service)",
+				"1 delete plugin ai-proxy (route example-route)",
+			},
+		},
+		{
+			name: "a plugin re-scoped under a new instance_name: the delete frees its key before the create",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Plugins[0].InstanceName = "mistral-proxy"
+				return f
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.Plugins[0].InstanceName = ptr("old-proxy")
+				return l
+			},
+			want: []string{
+				"0 delete plugin ai-proxy (instance old-proxy, route example-route)",
+				"1 create plugin ai-proxy (instance mistral-proxy, route example-route) after 0",
+			},
+		},
+		{
+			name: "a plugin matched by instance_name moves to another route as an update",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Plugins[0].InstanceName = "mistral-proxy"
+				f.Plugins[0].Route = ""
+				f.Plugins[0].Service = "example-service"
+				return f
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.Plugins[0].InstanceName = ptr("mistral-proxy")
+				return l
+			},
+			want: []string{"0 update plugin ai-proxy (instance mistral-proxy, service example-service)"},
+			fields: map[int][]string{0: {
+				`route: "example-route (route-1)" -> null`,
+				`service: null -> "example-service (service-1)"`,
+			}},
+		},
+		{
+			name: "a vault whose store is a live, undeclared store: the store and its secrets are left alone",
+			desired: func() *state.File {
+				f := seedFile()
+				f.ConfigStores = nil
+				return f
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.Secrets["store-1"] = append(l.Secrets["store-1"], konnect.ConfigStoreSecret{Key: "unrelated"})
+				return l
+			},
+			unmanaged: map[Kind]int{KindConfigStore: 1},
+		},
+		{
+			name: "a store still used by a vault kvsync does not manage is not deleted",
+			desired: func() *state.File {
+				f := seedFile()
+				f.ConfigStores, f.Vaults, f.Plugins = nil, nil, nil
+				return f
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.Plugins = nil
+				l.Vaults = append(l.Vaults, konnect.Vault{ID: "vault-2", Name: "konnect", Prefix: "decks",
+					Config: obj{"config_store_id": "store-1"}, Tags: []string{"deck"}})
+				return l
+			},
+			want:      []string{"0 delete vault mysecretvault"},
+			unmanaged: map[Kind]int{KindConfigStore: 1, KindVault: 1},
+			warnings:  []string{"config store my-config-store is also used by vault decks, which kvsync does not manage: left alone"},
+		},
+		{
+			name: "a vault changing type keeps its identity (prefix) and is an update",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Vaults[0].Name = "env"
+				f.Vaults[0].ConfigStore = ""
+				f.Vaults[0].Config = obj{"prefix": "MISTRAL_"}
+				f.ConfigStores = nil
+				return f
+			},
+			live: seededLive,
+			want: []string{
+				"0 update vault mysecretvault",
+				"1 delete config_store my-config-store (force, takes 1 secret) after 0",
+			},
+			fields: map[int][]string{0: {
+				`config.base64_decode: (absent) -> false`,
+				`config.config_store_id: "store-1" -> (absent)`,
+				`config.prefix: (absent) -> "MISTRAL_"`,
+				`name: "konnect" -> "env"`,
+			}},
+		},
+		{
+			name: "unresolved references and ambiguous stores are all reported at once",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Plugins[0].Route = "no-such-route"
+				f.Plugins = append(f.Plugins, state.Plugin{Name: "rate-limiting", Consumer: "bob", ConsumerGroup: "silver"})
+				f.Plugins = append(f.Plugins, state.Plugin{Name: "no-such-plugin"})
+				f.Vaults = append(f.Vaults, state.Vault{Name: "konnect", Prefix: "other", ConfigStore: "nowhere"})
+				return f
+			},
+			live: func() *Live {
+				l := emptyLive()
+				l.ConfigStores = []konnect.ConfigStore{{ID: "s-2", Name: "my-config-store"}, {ID: "s-1", Name: "my-config-store"}}
+				return l
+			},
+			wantErrors: []string{
+				`plugin "ai-proxy (route no-such-route)": route "no-such-route" not found in control plane my-control-plane`,
+				`plugin "rate-limiting (consumer bob, consumer group silver)": consumer "bob" not found`,
+				`plugin "rate-limiting (consumer bob, consumer group silver)": consumer_group "silver" not found`,
+				`plugin "no-such-plugin": no schema for plugin "no-such-plugin"`,
+				`vault "other": config_store "nowhere" is neither declared in the file nor a live config store`,
+				`config store "my-config-store": 2 live config stores have this name (ids s-1, s-2)`,
+			},
+		},
+		{
+			name: "plugins scoped by consumer and consumer group resolve by name",
+			desired: func() *state.File {
+				return &state.File{Plugins: []state.Plugin{{Name: "rate-limiting", Consumer: "alice", ConsumerGroup: "gold",
+					Config: obj{"minute": 5}}}}
+			},
+			live: emptyLive,
+			want: []string{"0 create plugin rate-limiting (consumer alice, consumer group gold)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := Compute(tt.desired(), tt.live(), tt.opts)
+			if len(tt.wantErrors) > 0 {
+				if err == nil {
+					t.Fatalf("Compute succeeded, want errors %q", tt.wantErrors)
+				}
+				for _, want := range tt.wantErrors {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error lacks %q; got:\n%v", want, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Compute: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, outline(plan)); diff != "" {
+				t.Errorf("plan outline (-want +got):\n%s", diff)
+			}
+			for id, want := range tt.fields {
+				if id >= len(plan.Changes) {
+					t.Errorf("no change %d", id)
+					continue
+				}
+				if diff := cmp.Diff(want, fieldLines(plan.Changes[id])); diff != "" {
+					t.Errorf("fields of change %d (-want +got):\n%s", id, diff)
+				}
+			}
+			wantUnmanaged := map[Kind]int{KindConfigStore: 0, KindVault: 0, KindPlugin: 0}
+			for k, n := range tt.unmanaged {
+				wantUnmanaged[k] = n
+			}
+			if diff := cmp.Diff(wantUnmanaged, plan.Unmanaged); diff != "" {
+				t.Errorf("unmanaged (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.warnings, plan.Warnings); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+			checkGraph(t, plan)
+		})
+	}
+}
+
+// checkGraph asserts the plan's invariants: IDs are indexes, every
+// dependency comes earlier, and Dependents is DependsOn reversed.
+func checkGraph(t *testing.T, p *Plan) {
+	t.Helper()
+	for i, c := range p.Changes {
+		if c.ID != i {
+			t.Errorf("change %d has ID %d", i, c.ID)
+		}
+		for _, d := range c.DependsOn {
+			if d >= c.ID {
+				t.Errorf("change %d depends on later change %d", c.ID, d)
+			}
+			found := false
+			for _, r := range p.Dependents(d) {
+				found = found || r == c.ID
+			}
+			if !found {
+				t.Errorf("Dependents(%d) lacks %d", d, c.ID)
+			}
+		}
+		payloads := 0
+		for _, set := range []bool{c.ConfigStore != nil, c.Secret != nil, c.Vault != nil, c.Plugin != nil} {
+			if set {
+				payloads++
+			}
+		}
+		if payloads != 1 {
+			t.Errorf("change %d has %d payloads, want 1", c.ID, payloads)
+		}
+	}
+}
