@@ -73,7 +73,9 @@ type pluginEntry struct {
 type fileEntries struct {
 	name          string
 	formatVersion scalarAt
-	controlPlane  scalarAt
+	// formatGiven is set when the file has _format_version, even invalid.
+	formatGiven  bool
+	controlPlane scalarAt
 	selectTags    []string
 	selectTagsAt  located
 	hasSelectTags bool
@@ -111,6 +113,7 @@ func (d *fileDecoder) document(root *yaml.Node) *fileEntries {
 	}
 	top := d.known(fs, "", topKeys, topHint)
 	if f, ok := top["_format_version"]; ok {
+		fe.formatGiven = true
 		d.formatVersion(f.value, fe)
 	}
 	if f, ok := top["_konnect"]; ok {

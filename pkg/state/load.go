@@ -154,8 +154,8 @@ func yamlErrorMessage(err error, lines []string) string {
 		msg = m[2]
 	}
 	msg = "invalid YAML: " + msg
-	// The parser often blames the line after the culprit.
-	for _, l := range []int{line, line - 1} {
+	// The parser often blames a line next to the culprit.
+	for _, l := range []int{line, line + 1, line - 1} {
 		if l >= 1 && l <= len(lines) && strings.Contains(lines[l-1], `"${{`) {
 			return msg + fmt.Sprintf(` (line %d: inside "…" the quotes of ${{ env "NAME" }} end the string; write the placeholder unquoted or in single quotes)`, l)
 		}

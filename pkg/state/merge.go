@@ -12,7 +12,9 @@ import (
 func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 	f := &File{}
 	var formatAt, cpAt, tagsAt *located
+	formatGiven := false
 	for _, fe := range files {
+		formatGiven = formatGiven || fe.formatGiven
 		if fe.formatVersion.set {
 			if formatAt == nil {
 				f.FormatVersion, formatAt = fe.formatVersion.value, &fe.formatVersion.at
@@ -33,7 +35,7 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 			}
 		}
 	}
-	if formatAt == nil && len(files) > 0 {
+	if !formatGiven && len(files) > 0 {
 		c.add(Position{File: files[0].name, Line: 1, Column: 1}, "_format_version", "is required: add _format_version: %q", FormatVersion)
 	}
 
