@@ -74,8 +74,8 @@ type fileEntries struct {
 	name          string
 	formatVersion scalarAt
 	// formatGiven is set when the file has _format_version, even invalid.
-	formatGiven  bool
-	controlPlane scalarAt
+	formatGiven   bool
+	controlPlane  scalarAt
 	selectTags    []string
 	selectTagsAt  located
 	hasSelectTags bool
