@@ -1,0 +1,89 @@
+package konnecttest
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+)
+
+// The plugin schemas are written in Kong's schema language, as Konnect
+// serves them. ai-proxy is translated from the official JSON-schema form
+// (gateway-plugin-schemas/3.15/AiProxy.json: names, types, defaults, enums,
+// required) with the record rules of Kong's Lua source (config, model and
+// logging are required records; auth and model.options are optional ones).
+// rate-limiting and key-auth follow Kong's bundled plugin schemas.
+// entities.json describes the core entities themselves the same way, so
+// one engine validates and fills them all.
+//
+//go:embed schemas/*.json
+var schemaFiles embed.FS
+
+// PluginSchemaNames lists the plugins the emulator knows, sorted.
+func PluginSchemaNames() []string {
+	entries, _ := schemaFiles.ReadDir("schemas")
+	var names []string
+	for _, e := range entries {
+		n := strings.TrimSuffix(e.Name(), ".json")
+		if n != "entities" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// PluginSchema returns a fresh copy of the schema the emulator serves for a
+// plugin, or nil for an unknown plugin. Tests of code that fills or compares
+// plugin defaults can use it without a server.
+func PluginSchema(name string) *konnect.PluginSchema {
+	if strings.ContainsAny(name, "/\\.") || name == "entities" {
+		return nil
+	}
+	b, err := schemaFiles.ReadFile("schemas/" + name + ".json")
+	if err != nil {
+		return nil
+	}
+	var s konnect.PluginSchema
+	if err := json.Unmarshal(b, &s); err != nil {
+		panic(fmt.Sprintf("konnecttest: embedded schema %s: %v", name, err))
+	}
+	return &s
+}
+
+var (
+	schemaCacheMu sync.Mutex
+	schemaCache   = map[string]*konnect.PluginSchema{}
+)
+
+// cachedPluginSchema is PluginSchema decoded once; callers must not modify
+// it (the schema methods never do).
+func cachedPluginSchema(name string) *konnect.PluginSchema {
+	schemaCacheMu.Lock()
+	defer schemaCacheMu.Unlock()
+	if s, ok := schemaCache[name]; ok {
+		return s
+	}
+	s := PluginSchema(name)
+	if s != nil {
+		schemaCache[name] = s
+	}
+	return s
+}
+
+// entitySchemas are the core entities' own schemas, by collection name.
+var entitySchemas = func() map[string]*konnect.PluginSchema {
+	b, err := schemaFiles.ReadFile("schemas/entities.json")
+	if err != nil {
+		panic(err)
+	}
+	var m map[string]*konnect.PluginSchema
+	if err := json.Unmarshal(b, &m); err != nil {
+		panic(fmt.Sprintf("konnecttest: embedded entities.json: %v", err))
+	}
+	return m
+}()
