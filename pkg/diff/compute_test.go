@@ -233,8 +233,9 @@ func TestCompute(t *testing.T) {
 				return l
 			},
 			want: []string{
+				// A tags-only vault update does not hold up the plugin.
 				"0 update vault mysecretvault",
-				"1 update plugin ai-proxy (route example-route) after 0",
+				"1 update plugin ai-proxy (route example-route)",
 			},
 			fields: map[int][]string{0: {`tags: [] -> ["kvsync"]`}, 1: {`tags: [] -> ["kvsync"]`}},
 		},
@@ -246,8 +247,8 @@ func TestCompute(t *testing.T) {
 				l.Plugins[0].Tags = []string{"deck-team"}
 				return l
 			},
-			want:   []string{"0 update plugin ai-proxy (route example-route)"},
-			fields: map[int][]string{0: {`tags: ["deck-team"] -> ["kvsync"]`}},
+			want:     []string{"0 update plugin ai-proxy (route example-route)"},
+			fields:   map[int][]string{0: {`tags: ["deck-team"] -> ["kvsync"]`}},
 			warnings: []string{`plugin ai-proxy (route example-route) exists with tags ["deck-team"], not the select tags ["kvsync"]: kvsync adopts it and adds its tags`},
 		},
 		{

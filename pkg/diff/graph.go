@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // edges adds the dependency graph's edges between the planned changes.
@@ -68,7 +69,9 @@ func (b *builder) edges() {
 		case KindPlugin:
 			if c.Action != Delete {
 				for ref := range n.desiredRefs {
-					dep(n, vaultChange[ref.prefix])
+					if v := vaultChange[ref.prefix]; v != nil && resolvesDifferently(v.c) {
+						dep(n, v)
+					}
 					if store, ok := b.vaultStoreByPrefix[ref.prefix]; ok {
 						dep(n, secretCreate[store+"\x00"+ref.key])
 					}
@@ -104,6 +107,21 @@ func (b *builder) edges() {
 			}
 		}
 	}
+}
+
+// resolvesDifferently reports whether a vault change can change what a
+// reference through the vault resolves to (a description or tags update
+// cannot, and so does not hold up the plugins that use the vault).
+func resolvesDifferently(c *Change) bool {
+	if c.Action != Update {
+		return true
+	}
+	for _, f := range c.Fields {
+		if f.Path == "name" || f.Path == "prefix" || strings.HasPrefix(f.Path, "config") {
+			return true
+		}
+	}
+	return false
 }
 
 // rank orders ready changes: creates and updates from stores to plugins,

@@ -262,10 +262,11 @@ func (c *Change) MarshalJSON() ([]byte, error) {
 	return whole.Changes[0], nil
 }
 
-// mdEscape escapes text for a Markdown table cell or summary line.
+// mdEscape escapes text for Markdown prose and table cells: HTML is
+// neutralised and Markdown punctuation backslash-escaped.
 func mdEscape(s string) string {
-	s = html.EscapeString(s)
-	r := strings.NewReplacer("|", "&#124;", "`", "&#96;", "*", "&#42;", "_", "&#95;", "[", "&#91;", "]", "&#93;", "\n", " ")
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\\", "\\\\", "`", "\\`", "*", "\\*",
+		"_", "\\_", "[", "\\[", "]", "\\]", "|", "\\|", "#", "\\#", "\n", " ")
 	return r.Replace(s)
 }
 
@@ -315,16 +316,17 @@ func renderMarkdown(w *bytes.Buffer, p *Plan) {
 		}
 		fmt.Fprintln(w)
 		for _, c := range p.Changes {
-			fmt.Fprintf(w, "<details><summary>%d. %s %s %s</summary>\n\n", c.ID, symbol(c.Action), c.Action, html.EscapeString(headline(c)))
 			var lines []string
 			for _, f := range c.Fields {
 				lines = append(lines, fieldLine(c, f))
 			}
 			if len(lines) == 0 {
-				lines = append(lines, "(no fields)")
+				fmt.Fprintf(w, "<details><summary>%d. %s %s %s</summary>\n\nNo fields to show.\n\n</details>\n\n", c.ID, symbol(c.Action), c.Action, html.EscapeString(headline(c)))
+				continue
 			}
 			body := strings.Join(lines, "\n")
 			fn := fence(body)
+			fmt.Fprintf(w, "<details><summary>%d. %s %s %s</summary>\n\n", c.ID, symbol(c.Action), c.Action, html.EscapeString(headline(c)))
 			fmt.Fprintf(w, "%stext\n%s\n%s\n\n</details>\n\n", fn, body, fn)
 		}
 	}
