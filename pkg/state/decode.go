@@ -15,7 +15,7 @@ import (
 // exhausting the stack or memory.
 const (
 	maxDepth      = 64
-	maxNodeVisits = 200_000
+	maxNodeVisits = 50_000
 )
 
 // fileDecoder turns one parsed YAML document into entries, reporting every

@@ -98,11 +98,7 @@ func TestLoadSeedExample(t *testing.T) {
 			}},
 		}},
 	}
-	// Sensitive values compare without ever being printed.
-	cmpSensitive := cmp.Comparer(func(a, b Sensitive) bool {
-		return a.Reveal() == b.Reveal() && cmp.Equal(a.EnvNames(), b.EnvNames())
-	})
-	if diff := cmp.Diff(want, f, cmpSensitive, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(want, f, compareSensitive, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("loaded state differs (-want +got):\n%s", diff)
 	}
 	if got := f.ConfigStores[0].Secrets[0].Value.Describe(); got != "(from env MISTRAL_API_KEY)" {
