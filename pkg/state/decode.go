@@ -27,6 +27,8 @@ type fileDecoder struct {
 	lookupEnv func(string) (string, bool)
 	visits    int
 	exhausted bool
+	// rejected: see fileEntries.rejected.
+	rejected map[string]bool
 }
 
 func (d *fileDecoder) pos(n *yaml.Node) Position {

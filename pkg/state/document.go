@@ -82,6 +82,9 @@ type fileEntries struct {
 	stores        []*storeEntry
 	vaults        []*vaultEntry
 	plugins       []*pluginEntry
+	// rejected holds the store names and vault prefixes given but invalid,
+	// so that references to them do not add "not declared" problems.
+	rejected map[string]bool
 }
 
 var topKeys = []string{"_format_version", "_konnect", "_info", "config_stores", "vaults", "plugins"}
@@ -102,7 +105,7 @@ func topHint(key string) string {
 
 // document decodes one file's root node.
 func (d *fileDecoder) document(root *yaml.Node) *fileEntries {
-	fe := &fileEntries{name: d.name}
+	fe := &fileEntries{name: d.name, rejected: d.rejected}
 	root = resolve(root)
 	if root == nil || isNull(root) {
 		return fe
@@ -251,6 +254,7 @@ func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
 		if s, ok := d.str(f.value, np, true); ok {
 			if msg := lengthProblem(s, MaxStoreNameLen); msg != "" {
 				d.c.add(d.pos(f.value), np, "%s", msg)
+				d.rejected["store:"+s] = true
 			} else {
 				e.store.Name = s
 				e.nameAt = located{d.pos(f.value), np}
@@ -354,6 +358,9 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 	if f, ok := got["prefix"]; ok {
 		pp := path + ".prefix"
 		if s, ok := d.str(f.value, pp, true); ok {
+			if !vaultPrefixRE.MatchString(s) || contains(VaultTypes, s) {
+				d.rejected["vault:"+s] = true
+			}
 			switch {
 			case contains(VaultTypes, s):
 				d.c.add(d.pos(f.value), pp, "%q is reserved: a prefix may not be a vault type's name (%s)", s, strings.Join(VaultTypes, ", "))

@@ -93,7 +93,7 @@ func decodeFile(name string, data []byte, lookup func(string) (string, bool), c 
 	if !ok {
 		return nil
 	}
-	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: lookup}
+	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: lookup, rejected: map[string]bool{}}
 	return d.document(root)
 }
 

@@ -103,7 +103,13 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 
 	checkDeclaredRefs(plugins, vaults, stores, c)
 	if !opts.AllowUndeclared {
-		checkUndeclared(f, vaultList, nil, c)
+		rejected := map[string]bool{}
+		for _, fe := range files {
+			for k := range fe.rejected {
+				rejected[k] = true
+			}
+		}
+		checkUndeclared(f, vaultList, nil, rejected, c)
 	}
 	return f
 }

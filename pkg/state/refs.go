@@ -112,13 +112,14 @@ func CheckReferences(f *File, remote Remote) error {
 		perFile[v.Pos.File]++
 		vaults[i] = &vaultEntry{vault: v, path: path}
 	}
-	checkUndeclared(f, vaults, &remote, c)
+	checkUndeclared(f, vaults, &remote, nil, c)
 	return c.err()
 }
 
 // checkUndeclared reports references to vaults and stores that neither the
-// file nor remote (nil offline) has.
-func checkUndeclared(f *File, vaults []*vaultEntry, remote *Remote, c *collector) {
+// file nor remote (nil offline) has, except those rejected as invalid
+// ("store:NAME", "vault:PREFIX"), already reported.
+func checkUndeclared(f *File, vaults []*vaultEntry, remote *Remote, rejected map[string]bool, c *collector) {
 	stores := map[string]bool{}
 	for _, s := range f.ConfigStores {
 		stores[s.Name] = true
@@ -139,13 +140,13 @@ func checkUndeclared(f *File, vaults []*vaultEntry, remote *Remote, c *collector
 	}
 	for _, ve := range vaults {
 		v := ve.vault
-		if v.ConfigStore != "" && !stores[v.ConfigStore] {
+		if v.ConfigStore != "" && !stores[v.ConfigStore] && !rejected["store:"+v.ConfigStore] {
 			c.add(v.ConfigStorePos, ve.path+".config.config_store", "no config store %q %s%s", v.ConfigStore, where, declaredList("config stores", keys(stores)))
 		}
 	}
 	for _, p := range f.Plugins {
 		for _, r := range p.VaultRefs {
-			if prefixes[r.Prefix] || contains(builtinVaultPrefixes, r.Prefix) {
+			if prefixes[r.Prefix] || contains(builtinVaultPrefixes, r.Prefix) || rejected["vault:"+r.Prefix] {
 				continue
 			}
 			c.add(r.Pos, r.Path, "%s: no vault with prefix %q %s%s", r.Ref, r.Prefix, where, declaredList("vaults", keys(prefixes)))

@@ -2,6 +2,71 @@
 // files merged, or "-" for standard input), environment substitution with
 // decK's ${{ env "NAME" }} syntax, and offline validation that reports every
 // problem at once with its location. It knows nothing of HTTP.
+//
+// # Format
+//
+// decK's top-level keys keep their meaning: _format_version, which must be
+// "3.0" (decK's format for Kong 3.x, which Konnect runs; "1.1" is refused with
+// decK's conversion hint, as decK refuses it for Kong 3.x), required in at
+// least one of the merged files; _konnect.control_plane_name;
+// _info.select_tags; vaults and plugins with decK's field names. kvsync adds
+// config_stores (name, secrets: key, value). Unknown keys are problems at
+// every level except inside a vault's or plugin's config, which is free-form
+// and checked online against the schemas. A konnect vault names its store
+// with config.config_store (moved to Vault.ConfigStore) or gives
+// config.config_store_id (kept in Config), exactly one of the two; other
+// vault types pass their config through. Config numbers decode as float64,
+// as encoding/json would decode the API's answer, so both compare directly.
+// A file holds one YAML document; anchors and aliases work, merge keys (<<)
+// do not.
+//
+// # Environment substitution
+//
+// ${{ env "NAME" }} (any whitespace inside the braces, the name in double
+// quotes or backquotes, any name) is replaced in string values after YAML
+// parsing, so a placeholder in a comment is ignored and positions stay
+// exact. Substitution is allowed where its result stays hidden: secret
+// values and string values anywhere in a vault's or plugin's config, where
+// the result becomes a Sensitive leaf that plans render as
+// "(from env NAME)". Everywhere else (names, prefixes, keys, routes, tags,
+// descriptions, config_store, map keys) it is a problem: those fields are
+// identities shown in plans, and a value from the environment would either
+// leak there or make the plan unreadable. Every unset variable is reported
+// with its line and column, and then nothing is returned. Note that a
+// double-quoted "${{ env "X" }}", which decK accepts because it substitutes
+// the raw text, is invalid YAML here; the parse error says to write the
+// placeholder unquoted or in single quotes.
+//
+// # References
+//
+// Each whole-value {vault://PREFIX/KEY[/PROPERTY]} string in a plugin's
+// config is parsed as Kong does (see ParseVaultRef) and kept in
+// Plugin.VaultRefs. A reference inside a longer string is a problem (Kong
+// only resolves whole values). PREFIX must be a vault of the files or a
+// bundled vault type other than konnect (env, aws, gcp, hcv, azure, conjur:
+// Kong resolves those without a vault entity). When it is a konnect vault
+// over a store of the files, KEY must be declared there, and a PROPERTY
+// needs the secret value to be a JSON object with that property as a string.
+// References substituted from the environment are not inspected.
+//
+// Vaults and stores that exist only remotely: by default Load reports a
+// config_store or a reference naming something the files do not declare.
+// With LoadOptions.AllowUndeclared it accepts them, and the caller, once it
+// has fetched the control plane, calls CheckReferences with the remote
+// names (Remote) to report what exists nowhere.
+//
+// # Problems
+//
+// Load's error is a *Problems: one *Problem per line, sorted by file (in
+// argument order), line and column, each "file:line:col: path: message".
+// Messages never include a secret value, a substituted value, or the text
+// of a wrongly typed secret value.
+//
+// # Writing
+//
+// Marshal and MarshalEnv write a File back as a kvsync file that Load reads,
+// with every secret value, and every config value that came from the
+// environment, written as a ${{ env "NAME" }} placeholder.
 package state
 
 import "fmt"

@@ -193,6 +193,15 @@ vaults:
 			},
 		},
 
+		{
+			name: "an invalid prefix or store name is reported once, not again by its references",
+			file: head + "config_stores:\n  - name: " + long(101) + "\nvaults:\n  - {name: konnect, prefix: My_Vault, config: {config_store: " + long(101) + "}}\nplugins:\n  - {name: p, config: {a: '{vault://My_Vault/k}'}}\n",
+			want: []string{
+				`kvsync.yaml:3:11: config_stores[0].name: is 101 characters long; Konnect allows at most 100`,
+				`kvsync.yaml:5:29: vaults[0].prefix: "My_Vault" is not a valid prefix (lowercase letters, digits and dashes, starting with a letter, ending with a letter or digit, 2 characters at least)`,
+			},
+		},
+
 		// References.
 		{
 			name: "references",
