@@ -1,11 +1,7 @@
 package diff
 
 import (
-	"context"
-	"errors"
-
 	"github.com/kvsync/kvsync/pkg/konnect"
-	"github.com/kvsync/kvsync/pkg/state"
 )
 
 // Live is the remote state of one control plane, as far as a plan needs it.
@@ -31,15 +27,9 @@ type FetchOptions struct {
 	// ControlPlane is a name or id; it overrides the file's
 	// _konnect.control_plane_name.
 	ControlPlane string
-}
-
-// Fetch reads the live state the desired state needs, in one concurrent
-// pass: the control plane is resolved once; config stores, each store's
-// secret keys, vaults and plugins are listed with the largest page sizes;
-// the routes, services, consumers and consumer groups the file names are
-// looked up; plugin schemas are fetched once per plugin name.
-func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts FetchOptions) (*Live, error) {
-	return nil, errors.New("diff: not implemented yet")
+	// SelectTags, as in Options: they decide which config stores could be
+	// in scope, and so whose secrets are listed.
+	SelectTags []string
 }
 
 // Options tune Compute.

@@ -1,0 +1,165 @@
+package diff
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+const testToken = "kpat_test_fake_0000"
+
+// seededEmulator starts an emulator holding the seed tutorial's state, as
+// `kvsync sync` of seedFile leaves it, plus entities kvsync must leave
+// alone: a config store nothing references and an untagged plugin.
+func seededEmulator(t *testing.T) (*konnecttest.Server, *konnect.Client) {
+	t.Helper()
+	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
+	t.Cleanup(srv.Close)
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("setting up the emulator: %s: %v", what, err)
+		}
+	}
+	cp, err := c.ControlPlanes.Create(ctx, konnect.ControlPlane{Name: "my-control-plane"})
+	must("control plane", err)
+	svc, err := c.Services.Create(ctx, cp.ID, konnect.Service{Name: "example-service", URL: "http://httpbin.konghq.com/anything"})
+	must("service", err)
+	route, err := c.Routes.Create(ctx, cp.ID, konnect.Route{Name: "example-route", Paths: []string{"/anything"},
+		Service: &konnect.ForeignKey{ID: svc.ID}})
+	must("route", err)
+	store, err := c.ConfigStores.Create(ctx, cp.ID, "my-config-store")
+	must("config store", err)
+	_, err = c.Secrets.Create(ctx, cp.ID, store.ID, "mistral-key", "Bearer sk-fake-0000")
+	must("secret", err)
+	other, err := c.ConfigStores.Create(ctx, cp.ID, "unrelated-store")
+	must("config store", err)
+	_, err = c.Secrets.Create(ctx, cp.ID, other.ID, "k", "v-fake")
+	must("secret", err)
+	_, err = c.Vaults.Create(ctx, cp.ID, konnect.Vault{Name: "konnect", Prefix: "mysecretvault",
+		Description: ptr("Storing secrets in Konnect"), Config: obj{"config_store_id": store.ID}, Tags: []string{"kvsync"}})
+	must("vault", err)
+	_, err = c.Plugins.Create(ctx, cp.ID, konnect.Plugin{Name: "ai-proxy", Route: &konnect.ForeignKey{ID: route.ID},
+		Config: state.RevealMap(aiProxyConfig()), Tags: []string{"kvsync"}})
+	must("plugin", err)
+	_, err = c.Plugins.Create(ctx, cp.ID, konnect.Plugin{Name: "rate-limiting", Config: obj{"minute": 5}})
+	must("untagged plugin", err)
+	return srv, c
+}
+
+// TestFetchNoChangeRequestCount fetches the live state of an emulator that
+// already matches the file: the plan is empty (the emulator's server-filled
+// defaults do not drift) and the requests are exactly one page per list,
+// one look-up per name and one schema per plugin name.
+func TestFetchNoChangeRequestCount(t *testing.T) {
+	srv, c := seededEmulator(t)
+	srv.ResetCounts()
+
+	live, err := Fetch(context.Background(), c, seedFile(), FetchOptions{})
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	plan, err := Compute(seedFile(), live, Options{})
+	if err != nil {
+		t.Fatalf("Compute: %v", err)
+	}
+	if !plan.Empty() {
+		t.Errorf("plan of an unchanged control plane is not empty:\n%v", strings.Join(outline(plan), "\n"))
+		for _, ch := range plan.Changes {
+			t.Logf("%d fields: %q", ch.ID, fieldLines(ch))
+		}
+	}
+	if diff := cmp.Diff(map[Kind]int{KindConfigStore: 1, KindVault: 0, KindPlugin: 1}, plan.Unmanaged); diff != "" {
+		t.Errorf("unmanaged (-want +got):\n%s", diff)
+	}
+
+	const cp = "/v2/control-planes/{controlPlaneId}"
+	want := map[string]int{
+		"GET /v2/control-planes":                                    1, // resolve by name: one page
+		"GET " + cp + "/config-stores":                              1,
+		"GET " + cp + "/config-stores/{configStoreId}/secrets":      1, // only the declared store's
+		"GET " + cp + "/core-entities/vaults":                       1,
+		"GET " + cp + "/core-entities/plugins":                      1,
+		"GET " + cp + "/core-entities/routes/{RouteId}":             1,
+		"GET " + cp + "/core-entities/schemas/plugins/{pluginName}": 1, // ai-proxy only
+	}
+	if diff := cmp.Diff(want, srv.Counts()); diff != "" {
+		t.Errorf("requests of a no-change diff (-want +got):\n%s", diff)
+	}
+}
+
+func TestFetchThenComputeChanges(t *testing.T) {
+	_, c := seededEmulator(t)
+	desired := seedFile()
+	desired.Plugins[0].Config["model"].(obj)["name"] = "mistral-small"
+	desired.Plugins = append(desired.Plugins, state.Plugin{Name: "rate-limiting", Service: "example-service",
+		Config: obj{"minute": 10}})
+	live, err := Fetch(context.Background(), c, desired, FetchOptions{})
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if live.Schemas["rate-limiting"] == nil || live.Services["example-service"].ID == "" {
+		t.Fatal("Fetch did not get the rate-limiting schema or example-service")
+	}
+	plan, err := Compute(desired, live, Options{})
+	if err != nil {
+		t.Fatalf("Compute: %v", err)
+	}
+	want := []string{
+		"0 update plugin ai-proxy (route example-route)",
+		"1 create plugin rate-limiting (service example-service)",
+	}
+	if diff := cmp.Diff(want, outline(plan)); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{`config.model.name: "mistral-tiny" -> "mistral-small"`}, fieldLines(plan.Changes[0])); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+}
+
+func TestFetchErrors(t *testing.T) {
+	_, c := seededEmulator(t)
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		desired *state.File
+		opts    FetchOptions
+		want    string
+	}{
+		{"no control plane anywhere", &state.File{}, FetchOptions{}, "no control plane given"},
+		{"unknown control plane", &state.File{ControlPlaneName: "nope"}, FetchOptions{}, `control plane "nope"`},
+		{"the option overrides the file", &state.File{ControlPlaneName: "my-control-plane"}, FetchOptions{ControlPlane: "nope"}, `control plane "nope"`},
+		{"select tags disagree", &state.File{ControlPlaneName: "my-control-plane", SelectTags: []string{"a"}},
+			FetchOptions{SelectTags: []string{"b"}}, "select tags"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Fetch(ctx, c, tt.desired, tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Fetch error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	// A name that resolves to nothing is no Fetch error: Compute reports it
+	// with the plugin and field.
+	desired := seedFile()
+	desired.Plugins[0].Route = "no-such-route"
+	live, err := Fetch(ctx, c, desired, FetchOptions{})
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if _, err := Compute(desired, live, Options{}); err == nil || !strings.Contains(err.Error(), `route "no-such-route" not found`) {
+		t.Errorf("Compute error = %v, want an unresolved route", err)
+	}
+}
