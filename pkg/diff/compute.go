@@ -266,7 +266,7 @@ func pendingStoreSentinel(name string) string { return "\x00new config_store " +
 
 // resolveVaultStore finds the store a desired vault points at: its id when
 // the store exists live, its name, and whether the plan creates it.
-func (b *builder) resolveVaultStore(v state.Vault) (id, name string, pending, ok bool) {
+func (b *builder) resolveVaultStore(v state.Vault) (storeID, name string, pending, ok bool) {
 	if ref := v.ConfigStore; ref != "" {
 		if b.declaredStores[ref] {
 			if id, exists := b.storeIDByName[ref]; exists {
@@ -288,7 +288,15 @@ func (b *builder) resolveVaultStore(v state.Vault) (id, name string, pending, ok
 		}
 		return "", ref, false, false
 	}
-	if id, isString := v.Config["config_store_id"].(string); isString && id != "" {
+	// config_store_id given as is, possibly from the environment.
+	id := ""
+	switch t := v.Config["config_store_id"].(type) {
+	case string:
+		id = t
+	case state.Sensitive:
+		id = t.Reveal()
+	}
+	if id != "" {
 		return id, b.liveStoreByID[id].Name, false, true
 	}
 	return "", "", false, true
@@ -320,7 +328,7 @@ func (b *builder) vaults() {
 		for k, e := range v.Config {
 			cfg[k] = e
 		}
-		if storeID != "" {
+		if storeID != "" && v.ConfigStore != "" {
 			cfg["config_store_id"] = storeID
 		}
 		tags := tagSet(b.tags, v.Tags)

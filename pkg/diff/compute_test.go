@@ -406,6 +406,24 @@ func TestCompute(t *testing.T) {
 			}},
 		},
 		{
+			name: "a vault may give config_store_id, even from the environment",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Vaults[0].ConfigStore = ""
+				f.Vaults[0].Config = obj{"config_store_id": state.NewSensitive("store-2", "STORE_ID")}
+				return f
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.ConfigStores = append(l.ConfigStores, konnect.ConfigStore{ID: "store-2", Name: "other-store"})
+				return l
+			},
+			want:   []string{"0 update vault mysecretvault"},
+			fields: map[int][]string{0: {`config.config_store_id: (sensitive) -> (from env STORE_ID)`}},
+			// other-store is now the vault's; my-config-store stays declared.
+			unmanaged: map[Kind]int{KindConfigStore: 1},
+		},
+		{
 			name: "unresolved references and ambiguous stores are all reported at once",
 			desired: func() *state.File {
 				f := seedFile()

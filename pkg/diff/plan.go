@@ -2,6 +2,62 @@
 // the live state of a control plane (fetched with pkg/konnect) into the
 // desired state (loaded with pkg/state). A plan is computed once, then
 // rendered (text, JSON, Markdown) or handed to pkg/apply.
+//
+// # Identity, scope and equality
+//
+// A config store is identified by name, a secret by (store, key), a vault by
+// prefix, a plugin by name + route + service + consumer + consumer_group, or
+// by instance_name when the file gives one. Vaults and plugins are in scope
+// when they carry every select tag (default "kvsync"); an out-of-scope
+// entity with a declared identity is adopted (updated to add the tags). A
+// live config store is in scope when declared, or when only in-scope vaults
+// reference it: it is then deleted with force once nothing references it.
+// Secrets of a declared store are fully managed. Plugins compare after the
+// schema's defaults are filled into the desired config, vaults after the
+// vault type's; ids, timestamps and tag order are ignored.
+//
+// # The graph
+//
+// Plan.Changes is a topological order of a dependency graph whose edges are
+// Change.DependsOn (and Plan.Dependents, the reverse): a store before its
+// secrets and the vaults that point at it; a vault and the secrets a plugin
+// references before that plugin; deletes the other way round; a delete that
+// frees a unique key before the change that takes it. Ties are broken by
+// kind (stores, secrets, vaults, plugins; deletes reversed) and then name.
+//
+// # JSON rendering (format_version "1")
+//
+// Render with FormatJSON and json.Marshal of a *Plan write the same
+// document:
+//
+//	{
+//	  "format_version": "1",
+//	  "control_plane": {"id": "…", "name": "…"},
+//	  "select_tags": ["kvsync"],
+//	  "changes": [
+//	    {
+//	      "id": 0,                       // index in changes
+//	      "action": "create",            // create | update | delete
+//	      "kind": "config_store",        // config_store | secret | vault | plugin
+//	      "name": "my-config-store",     // store name, "store/key", vault prefix, plugin name
+//	      "scope": "route example-route",// plugins only; omitted when empty
+//	      "depends_on": [],              // ids that must succeed first
+//	      "force": true,                 // config store deletes only
+//	      "force_secrets": 3,            // secrets the forced delete takes; omitted when 0
+//	      "fields": [                    // set fields of a create, changed fields of an update
+//	        {"path": "config.model.name", "old": "mistral-tiny", "new": "mistral-small"}
+//	      ]
+//	    }
+//	  ],
+//	  "summary": {"create": 1, "update": 0, "delete": 0},
+//	  "unmanaged": {"config_store": 0, "plugin": 0, "vault": 0},
+//	  "warnings": []
+//	}
+//
+// "old" is omitted when the field was absent and "new" when it goes away; a
+// JSON null means the value is null. Values are display values: a secret
+// or substituted value is the string "(sensitive)" or "(from env NAME)",
+// and so is the old value of a field whose new value is one.
 package diff
 
 import (

@@ -2,7 +2,6 @@ package diff
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
@@ -193,7 +192,7 @@ func (b *builder) plugins() {
 			}
 			matched[idx] = pluginLabel(p)
 		}
-		b.plugin(p, scope, schema, idx, exists)
+		b.plugin(p, scope, schema, idx, exists, names)
 	}
 	for i, lp := range b.live.Plugins {
 		if _, ok := matched[i]; ok {
@@ -241,7 +240,7 @@ func pluginKeys(name string, s pluginScope, instance string) []string {
 
 // plugin plans one desired plugin against its live counterpart (when
 // exists; idx indexes Live.Plugins).
-func (b *builder) plugin(p state.Plugin, scope pluginScope, schema *konnect.PluginSchema, idx int, exists bool) {
+func (b *builder) plugin(p state.Plugin, scope pluginScope, schema *konnect.PluginSchema, idx int, exists bool, names [4]map[string]string) {
 	label := pluginLabel(p)
 	tags := tagSet(b.tags, p.Tags)
 	enabled := true
@@ -315,7 +314,6 @@ func (b *builder) plugin(p state.Plugin, scope pluginScope, schema *konnect.Plug
 		body.InstanceName = lp.InstanceName // a PUT without it would clear it
 	}
 	// The scope can differ only when the plugin was matched by instance_name.
-	names := b.scopeNames()
 	ls := liveScope(lp)
 	for i, f := range scopeFields {
 		if ls[i] != scope[i] {
@@ -349,14 +347,4 @@ func scopeSuffix(scope string) string {
 		return ""
 	}
 	return " (" + scope + ")"
-}
-
-// sortedKeys is used by deterministic iteration helpers.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
