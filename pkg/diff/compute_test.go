@@ -332,6 +332,25 @@ func TestCompute(t *testing.T) {
 			},
 		},
 		{
+			name: "an instance_name held by another kind of plugin is not a match",
+			desired: func() *state.File {
+				f := seedFile()
+				f.Plugins[0].InstanceName = "shared-name"
+				return f
+			},
+			live: func() *Live {
+				l := seededLive()
+				l.Plugins[0].Name = "rate-limiting"
+				l.Plugins[0].Config = obj{}
+				l.Plugins[0].InstanceName = ptr("shared-name")
+				return l
+			},
+			want: []string{
+				"0 delete plugin rate-limiting (instance shared-name, route example-route)",
+				"1 create plugin ai-proxy (instance shared-name, route example-route) after 0",
+			},
+		},
+		{
 			name: "a plugin matched by instance_name moves to another route as an update",
 			desired: func() *state.File {
 				f := seedFile()

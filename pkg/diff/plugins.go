@@ -182,6 +182,9 @@ func (b *builder) plugins() {
 		idx, exists := -1, false
 		if p.InstanceName != "" {
 			idx, exists = byInstance[p.InstanceName]
+			// An instance_name held by another kind of plugin is not this
+			// plugin: create it (after that one's delete, when in scope).
+			exists = exists && b.live.Plugins[idx].Name == p.Name
 		} else {
 			idx, exists = byKey[scope.key(p.Name)]
 		}
