@@ -117,7 +117,7 @@ func New(opts Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts.BaseURL = strings.TrimSuffix(base.String(), "/v2")
+	opts.BaseURL = base.String()
 	if opts.UserAgent == "" {
 		opts.UserAgent = DefaultUserAgent
 	}
@@ -193,7 +193,7 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("konnect: base URL %q must not carry credentials, a query or a fragment", u.Redacted())
 	}
-	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/v2") + "/v2"
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/v2")
 	u.RawPath = ""
 	return u, nil
 }

@@ -58,6 +58,10 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		body = b
 	}
 
+	// Requests made on behalf of this call (read-backs) redact its
+	// secrets too.
+	ctx = withSecrets(ctx, cl.secrets)
+
 	retries := 0       // retries spent on errors that count
 	throttled := 0     // consecutive 429s, to grow their backoff
 	uncertain := false // an earlier POST attempt may have taken effect
@@ -110,8 +114,8 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			return fmt.Errorf("%w (not retried: the next attempt in %s would be after the deadline)", err, wait.Round(time.Millisecond))
 		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return stopped(err, ctx.Err())
+		if sleepErr := c.sleep(ctx, wait); sleepErr != nil {
+			return stopped(err, sleepErr)
 		}
 		if kind == failUnknown {
 			uncertain = true
@@ -175,6 +179,7 @@ type notSentError struct{ err error }
 func (e *notSentError) Error() string { return e.err.Error() }
 func (e *notSentError) Unwrap() error { return e.err }
 
+// displayPath is the request path as errors show it: under /v2, no query.
 func (c *Client) displayPath(cl *call) string { return "/v2" + cl.path }
 
 // attempt sends one HTTP request. It returns the status (0 when none came
@@ -223,7 +228,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (i
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		apiErr := decodeAPIError(cl.method, path, resp.StatusCode, resp.Header, raw)
-		apiErr.redact(cl.secrets)
+		apiErr.redact(secretsFrom(ctx))
 		return resp.StatusCode, apiErr
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
@@ -257,4 +262,20 @@ func (c *Client) transportError(ctx, actx context.Context, method, path string, 
 		return &notSentError{wrapped}
 	}
 	return wrapped
+}
+
+type secretsKey struct{}
+
+// withSecrets adds values that errors of calls made under ctx must redact.
+func withSecrets(ctx context.Context, secrets []string) context.Context {
+	if len(secrets) == 0 {
+		return ctx
+	}
+	all := append(secretsFrom(ctx), secrets...)
+	return context.WithValue(ctx, secretsKey{}, all)
+}
+
+func secretsFrom(ctx context.Context) []string {
+	s, _ := ctx.Value(secretsKey{}).([]string)
+	return s[:len(s):len(s)]
 }
