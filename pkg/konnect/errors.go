@@ -149,13 +149,16 @@ func IsUnauthorized(err error) bool { return statusIs(err, http.StatusUnauthoriz
 func IsRateLimited(err error) bool { return statusIs(err, http.StatusTooManyRequests) }
 
 // IsConflict reports whether err says a uniqueness constraint was violated:
-// a 409, or Kong's 400 "data constraint error" (code 3).
+// a 409, or Konnect's core-entity 400 "data constraint error" (code 3).
+// Code 3 alone is not enough: it is gRPC's INVALID_ARGUMENT, which Konnect
+// also uses for plain "validation error"s.
 func IsConflict(err error) bool {
 	var e *APIError
 	if !errors.As(err, &e) {
 		return false
 	}
-	return e.StatusCode == http.StatusConflict || (e.StatusCode == http.StatusBadRequest && e.Code == 3)
+	return e.StatusCode == http.StatusConflict ||
+		(e.StatusCode == http.StatusBadRequest && e.Code == 3 && strings.EqualFold(e.Message, "data constraint error"))
 }
 
 func statusIs(err error, status int) bool {

@@ -69,6 +69,14 @@ func TestErrorDecoding(t *testing.T) {
 			wantText: []string{"schema violation: config.model: required field missing"},
 		},
 		{
+			name:   "core entity validation error is no conflict",
+			status: 400,
+			body: `{"code":3,"message":"validation error","details":[{"@type":"type.googleapis.com/kong.admin.model.v1.ErrorDetail",
+				"type":"ERROR_TYPE_FIELD","field":"config.model","messages":["required field missing"]}]}`,
+			check:    func(e *APIError) bool { return e.Code == 3 && len(e.Details) == 1 },
+			wantText: []string{"400 Bad Request: validation error: config.model: required field missing"},
+		},
+		{
 			name:     "kong classic unique violation",
 			status:   409,
 			body:     `{"code":5,"name":"unique constraint violation","fields":{"prefix":"already exists with value 'env'"}}`,
