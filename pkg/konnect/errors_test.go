@@ -244,6 +244,9 @@ func TestLimiterIsSharedByTheWholeClient(t *testing.T) {
 	if got := n.Load(); got != 1 {
 		t.Errorf("server saw %d requests, want 1", got)
 	}
+	if strings.Contains(err.Error(), "gave up") {
+		t.Errorf("error = %v: a limiter refusal must not be retried", err)
+	}
 }
 
 func TestLimiterDefaultsAndDisabling(t *testing.T) {

@@ -279,3 +279,32 @@ func TestConfigStoreReadBackRefusesToGuess(t *testing.T) {
 		t.Errorf("POSTs = %d, want 1", got)
 	}
 }
+
+// Out of retries, an uncertain POST is still read back once: a create that
+// landed is a success, one that did not is the last error.
+func TestReadBackWhenOutOfRetries(t *testing.T) {
+	tests := []struct {
+		fault     string
+		wantErr   bool
+		wantPosts int
+	}{
+		{"drop-after", false, 1},
+		{"drop-before", true, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fault, func(t *testing.T) {
+			f := &fakeKonnect{t: t, postFaults: []string{tt.fault}, vaults: map[string]map[string]any{}, secrets: map[string]bool{}}
+			c, _ := newTestClient(t, f.ServeHTTP, func(o *Options) { o.MaxRetries = -1 })
+			_, err := c.Vaults.Create(context.Background(), "cp", Vault{Name: "env", Prefix: "env"})
+			if (err != nil) != tt.wantErr {
+				t.Errorf("error = %v, want error: %v", err, tt.wantErr)
+			}
+			if got := strings.Count(f.requests(), "POST"); got != tt.wantPosts {
+				t.Errorf("POSTs = %d, want %d", got, tt.wantPosts)
+			}
+			if got := strings.Count(f.requests(), "GET"); got != 1 {
+				t.Errorf("read-backs = %d, want 1", got)
+			}
+		})
+	}
+}

@@ -98,10 +98,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 				return fmt.Errorf("%w (the request may or may not have taken effect; not repeated)", err)
 			}
 			if retries >= c.opts.MaxRetries {
-				if retries == 0 {
-					return err
-				}
-				return fmt.Errorf("%w (gave up after %d retries)", err, retries)
+				return c.giveUp(ctx, cl, kind, err, retries)
 			}
 			wait = c.backoff(retries)
 			retries++
@@ -130,6 +127,26 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	}
 }
 
+// giveUp ends a call that ran out of retries. A POST whose last attempt may
+// have taken effect is read back one last time, so that a create that did
+// land is not reported as failed.
+func (c *Client) giveUp(ctx context.Context, cl *call, kind outcome, err error, retries int) error {
+	if kind == failUnknown {
+		done, rbErr := cl.readBack(ctx)
+		switch {
+		case rbErr != nil:
+			return fmt.Errorf("%w (the request may or may not have taken effect, and reading back failed: %w)", err, rbErr)
+		case done:
+			return nil
+		}
+		err = fmt.Errorf("%w (it had not taken effect when read back)", err)
+	}
+	if retries == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (gave up after %d retries)", err, retries)
+}
+
 // stopped reports the last failure of a call whose context ended.
 func stopped(last, ctxErr error) error {
 	if ctxErr == nil || errors.Is(last, ctxErr) {
@@ -142,7 +159,10 @@ func stopped(last, ctxErr error) error {
 func classify(method string, status int, err error) outcome {
 	idempotent := method != http.MethodPost
 	var nse *notSentError
+	var local *localError
 	switch {
+	case errors.As(err, &local):
+		return failFinal
 	case status == http.StatusTooManyRequests:
 		// Konnect answers 429 before doing anything, POST included.
 		return failRateLimit
@@ -172,6 +192,14 @@ func (c *Client) backoff(n int) time.Duration {
 	return time.Duration(c.randN(int64(ceiling) + 1))
 }
 
+// localError marks a failure of the client itself (the limiter refused to
+// wait past the deadline, the request could not be built): repeating it
+// cannot help.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
 // notSentError marks a failure that provably happened before the request
 // reached the server (no connection was ever established).
 type notSentError struct{ err error }
@@ -187,7 +215,7 @@ func (c *Client) displayPath(cl *call) string { return "/v2" + cl.path }
 func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (int, error) {
 	path := c.displayPath(cl)
 	if err := c.limiter.Wait(ctx); err != nil {
-		return 0, fmt.Errorf("konnect: %s %s: waiting for the rate limiter: %w", cl.method, path, err)
+		return 0, &localError{fmt.Errorf("konnect: %s %s: waiting for the rate limiter: %w", cl.method, path, err)}
 	}
 	actx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
@@ -210,7 +238,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (i
 	}
 	req, err := http.NewRequestWithContext(actx, cl.method, target, reader)
 	if err != nil {
-		return 0, fmt.Errorf("konnect: %s %s: %w", cl.method, path, err)
+		return 0, &localError{fmt.Errorf("konnect: %s %s: %w", cl.method, path, err)}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.opts.Token)
 	req.Header.Set("Accept", "application/json")
