@@ -2,11 +2,31 @@
 // dependency graph runs with independent branches in parallel, each
 // operation once, in dependency order; ids created along the way flow into
 // the operations that need them.
+//
+// # Failures and interruptions
+//
+// When an operation fails, the operations in flight finish, everything that
+// does not depend on the failure keeps running, and every (transitive)
+// dependant is Skipped with the failed change as its Cause. When the
+// context is cancelled (Ctrl-C), nothing new starts; the operations in
+// flight finish on a context of their own, so that a request is not cut off
+// half-way (bounded by the client's timeouts and Options.GracePeriod), and
+// the rest is NotStarted.
+//
+// # Convergence
+//
+// A run that stops half-way leaves a state that the next diff sees, so a
+// re-run of sync converges. The operations help: deleting something already
+// gone succeeds, a secret created concurrently (409) gets its value written
+// with an idempotent PUT, and a vault whose prefix was taken concurrently is
+// updated in place.
 package apply
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kvsync/kvsync/pkg/diff"
@@ -41,16 +61,76 @@ type Report struct {
 	Results []Result
 }
 
+// Counts tallies the report's results by status.
+func (r *Report) Counts() map[Status]int {
+	out := map[Status]int{}
+	if r == nil {
+		return out
+	}
+	for _, res := range r.Results {
+		out[res.Status]++
+	}
+	return out
+}
+
+// DefaultParallelism is the number of operations in flight when
+// Options.Parallelism is not set.
+const DefaultParallelism = 8
+
+// DefaultGracePeriod bounds how long operations in flight may go on after
+// the run's context is cancelled.
+const DefaultGracePeriod = time.Minute
+
 // Options tune Apply.
 type Options struct {
 	// Parallelism bounds operations in flight (default 8).
 	Parallelism int
-	// OnResult, if set, is called (serially) as each operation ends.
+	// OnResult, if set, is called (serially) as each operation ends. It is
+	// called for every change, skipped and never started ones included, so
+	// that a progress display can count to len(Plan.Changes).
 	OnResult func(Result)
+	// GracePeriod bounds how long the operations in flight may take to
+	// finish once the context is cancelled (default DefaultGracePeriod);
+	// after it their requests are cancelled too. Without it a request
+	// retried through 429s would keep an interrupted run alive.
+	GracePeriod time.Duration
+}
+
+// RunError is the error Apply returns when not every operation succeeded.
+type RunError struct {
+	Failed, Skipped, NotStarted int
+	// Interrupted is set when the context was cancelled before the end.
+	Interrupted bool
+}
+
+func (e *RunError) Error() string {
+	var parts []string
+	if e.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", e.Failed))
+	}
+	if e.Skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d skipped because a change they depend on failed", e.Skipped))
+	}
+	if e.NotStarted > 0 {
+		parts = append(parts, fmt.Sprintf("%d not started", e.NotStarted))
+	}
+	msg := "sync incomplete: " + strings.Join(parts, ", ")
+	if e.Interrupted {
+		msg = "sync interrupted: " + strings.Join(parts, ", ")
+	}
+	return msg + "; run sync again to converge"
 }
 
 // Apply executes the plan. It returns the report and an error when any
-// operation failed, was skipped or never started.
+// operation failed, was skipped or never started (a *RunError), or when the
+// plan's graph is malformed (then nothing runs).
 func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (*Report, error) {
-	return nil, errors.New("apply: not implemented yet")
+	if c == nil {
+		return nil, errors.New("apply: no client")
+	}
+	if p == nil {
+		return nil, errors.New("apply: no plan")
+	}
+	ex := &clientExecutor{c: c, cpID: p.ControlPlane.ID}
+	return run(ctx, p, opts, ex.execute)
 }

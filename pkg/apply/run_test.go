@@ -1,0 +1,450 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+// change builds a plan change with edges; kind and payload only matter to
+// the tests of id flow.
+func change(id int, deps ...int) *diff.Change {
+	return &diff.Change{ID: id, Action: diff.Create, Kind: diff.KindPlugin, Name: fmt.Sprintf("c%d", id),
+		DependsOn: deps, Plugin: &diff.PluginOp{}}
+}
+
+func plan(changes ...*diff.Change) *diff.Plan { return &diff.Plan{Changes: changes} }
+
+// recorder is a fake executor that checks dependency order and counts calls.
+type recorder struct {
+	mu    sync.Mutex
+	plan  *diff.Plan
+	done  map[int]bool
+	calls map[int]int
+	order []int
+	fail  map[int]bool
+	// violations lists changes started before one of their dependencies
+	// finished.
+	violations []string
+}
+
+func newRecorder(p *diff.Plan, fail ...int) *recorder {
+	r := &recorder{plan: p, done: map[int]bool{}, calls: map[int]int{}, fail: map[int]bool{}}
+	for _, f := range fail {
+		r.fail[f] = true
+	}
+	return r
+}
+
+func (r *recorder) exec(ctx context.Context, ch *diff.Change) (string, error) {
+	r.mu.Lock()
+	r.calls[ch.ID]++
+	r.order = append(r.order, ch.ID)
+	for _, d := range ch.DependsOn {
+		if !r.done[d] {
+			r.violations = append(r.violations, fmt.Sprintf("%d started before %d finished", ch.ID, d))
+		}
+	}
+	r.mu.Unlock()
+	if r.fail[ch.ID] {
+		return "", errors.New("boom")
+	}
+	r.mu.Lock()
+	r.done[ch.ID] = true
+	r.mu.Unlock()
+	return "", nil
+}
+
+func statuses(rep *Report) map[int]Status {
+	out := map[int]Status{}
+	for _, r := range rep.Results {
+		out[r.Change.ID] = r.Status
+	}
+	return out
+}
+
+func TestRunOrderAndFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		plan     *diff.Plan
+		fail     []int
+		want     map[int]Status
+		causes   map[int]int // skipped change -> cause
+		failed   int
+		skipped  int
+		parallel int
+	}{
+		{
+			name: "empty plan",
+			plan: plan(),
+			want: map[int]Status{},
+		},
+		{
+			name: "chain in order",
+			plan: plan(change(0), change(1, 0), change(2, 1)),
+			want: map[int]Status{0: Succeeded, 1: Succeeded, 2: Succeeded},
+		},
+		{
+			name:     "diamond, serial",
+			plan:     plan(change(0), change(1, 0), change(2, 0), change(3, 1, 2)),
+			want:     map[int]Status{0: Succeeded, 1: Succeeded, 2: Succeeded, 3: Succeeded},
+			parallel: 1,
+		},
+		{
+			name:    "failure skips dependants transitively, independent branch completes",
+			plan:    plan(change(0), change(1, 0), change(2, 1), change(3), change(4, 3)),
+			fail:    []int{1},
+			want:    map[int]Status{0: Succeeded, 1: Failed, 2: Skipped, 3: Succeeded, 4: Succeeded},
+			causes:  map[int]int{2: 1},
+			failed:  1,
+			skipped: 1,
+		},
+		{
+			name:    "failed root skips a diamond",
+			plan:    plan(change(0), change(1, 0), change(2, 0), change(3, 1, 2), change(4)),
+			fail:    []int{0},
+			want:    map[int]Status{0: Failed, 1: Skipped, 2: Skipped, 3: Skipped, 4: Succeeded},
+			causes:  map[int]int{1: 0, 2: 0, 3: 0},
+			failed:  1,
+			skipped: 3,
+		},
+		{
+			name:    "one branch of a join fails: the join is skipped, the other branch runs",
+			plan:    plan(change(0), change(1), change(2, 0, 1)),
+			fail:    []int{1},
+			want:    map[int]Status{0: Succeeded, 1: Failed, 2: Skipped},
+			causes:  map[int]int{2: 1},
+			failed:  1,
+			skipped: 1,
+		},
+		{
+			name:   "two independent failures",
+			plan:   plan(change(0), change(1), change(2)),
+			fail:   []int{0, 2},
+			want:   map[int]Status{0: Failed, 1: Succeeded, 2: Failed},
+			failed: 2,
+		},
+		{
+			name: "ids need not be indices",
+			plan: &diff.Plan{Changes: []*diff.Change{change(10), change(7, 10), change(3, 7)}},
+			want: map[int]Status{10: Succeeded, 7: Succeeded, 3: Succeeded},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newRecorder(tt.plan, tt.fail...)
+			var notified []int
+			rep, err := run(context.Background(), tt.plan, Options{Parallelism: tt.parallel, OnResult: func(r Result) {
+				notified = append(notified, r.Change.ID)
+			}}, rec.exec)
+			if got := statuses(rep); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("statuses = %v, want %v", got, tt.want)
+			}
+			for _, v := range rec.violations {
+				t.Error(v)
+			}
+			for id, n := range rec.calls {
+				if n != 1 {
+					t.Errorf("change %d executed %d times", id, n)
+				}
+			}
+			if len(notified) != len(tt.plan.Changes) {
+				t.Errorf("OnResult called %d times for %d changes", len(notified), len(tt.plan.Changes))
+			}
+			for i, r := range rep.Results {
+				if r.Change != tt.plan.Changes[i] {
+					t.Errorf("result %d is not for change %d", i, i)
+				}
+				if r.Status == Skipped {
+					if want, ok := tt.causes[r.Change.ID]; !ok || r.Cause != want {
+						t.Errorf("change %d skipped with cause %d, want %d", r.Change.ID, r.Cause, want)
+					}
+					if r.Err == nil {
+						t.Errorf("skipped change %d has no error", r.Change.ID)
+					}
+				}
+			}
+			if tt.failed+tt.skipped == 0 {
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+				return
+			}
+			var re *RunError
+			if !errors.As(err, &re) {
+				t.Fatalf("error = %v, want a *RunError", err)
+			}
+			if re.Failed != tt.failed || re.Skipped != tt.skipped || re.NotStarted != 0 || re.Interrupted {
+				t.Errorf("RunError = %+v, want %d failed, %d skipped", *re, tt.failed, tt.skipped)
+			}
+		})
+	}
+}
+
+// TestRunParallelismBound releases operations one at a time only once the
+// expected number is in flight, so it observes both the bound and that the
+// scheduler actually fills it.
+func TestRunParallelismBound(t *testing.T) {
+	for _, p := range []int{1, 3, 8} {
+		t.Run(fmt.Sprint(p), func(t *testing.T) {
+			const n = 20
+			var changes []*diff.Change
+			for i := range n {
+				changes = append(changes, change(i))
+			}
+			var inFlight, peak atomic.Int32
+			started := make(chan int, n)
+			release := make(chan struct{})
+			exec := func(ctx context.Context, ch *diff.Change) (string, error) {
+				cur := inFlight.Add(1)
+				for {
+					old := peak.Load()
+					if cur <= old || peak.CompareAndSwap(old, cur) {
+						break
+					}
+				}
+				started <- ch.ID
+				<-release
+				inFlight.Add(-1)
+				return "", nil
+			}
+			errc := make(chan error, 1)
+			go func() {
+				_, err := run(context.Background(), plan(changes...), Options{Parallelism: p}, exec)
+				errc <- err
+			}()
+			for range p {
+				<-started
+			}
+			for i := 0; i < n; i++ {
+				release <- struct{}{}
+				if i+p < n {
+					<-started
+				}
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if got := peak.Load(); got != int32(p) {
+				t.Errorf("peak in flight = %d, want %d", got, p)
+			}
+		})
+	}
+}
+
+func TestRunDefaultParallelism(t *testing.T) {
+	var changes []*diff.Change
+	for i := range DefaultParallelism + 4 {
+		changes = append(changes, change(i))
+	}
+	started := make(chan struct{}, len(changes))
+	release := make(chan struct{})
+	var peak, inFlight atomic.Int32
+	exec := func(ctx context.Context, ch *diff.Change) (string, error) {
+		cur := inFlight.Add(1)
+		for old := peak.Load(); cur > old && !peak.CompareAndSwap(old, cur); old = peak.Load() {
+		}
+		started <- struct{}{}
+		<-release
+		inFlight.Add(-1)
+		return "", nil
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := run(context.Background(), plan(changes...), Options{}, exec)
+		errc <- err
+	}()
+	for range DefaultParallelism {
+		<-started
+	}
+	close(release)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if got := peak.Load(); got != DefaultParallelism {
+		t.Errorf("peak in flight = %d, want %d", got, DefaultParallelism)
+	}
+}
+
+// TestRunCancel cancels while two operations are in flight: they finish on
+// a live context, nothing new starts, the rest is NotStarted.
+func TestRunCancel(t *testing.T) {
+	p := plan(change(0), change(1), change(2, 0), change(3), change(4))
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan int, 5)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var opCtxErrs []error
+	exec := func(opCtx context.Context, ch *diff.Change) (string, error) {
+		started <- ch.ID
+		<-release
+		mu.Lock()
+		opCtxErrs = append(opCtxErrs, opCtx.Err())
+		mu.Unlock()
+		return "", nil
+	}
+	type out struct {
+		rep *Report
+		err error
+	}
+	outc := make(chan out, 1)
+	go func() {
+		rep, err := run(ctx, p, Options{Parallelism: 2}, exec)
+		outc <- out{rep, err}
+	}()
+	first := map[int]bool{<-started: true, <-started: true}
+	// cancel returns with ctx.Err() set, and the scheduler checks it
+	// before starting anything, so no operation can start after this.
+	cancel()
+	close(release)
+	o := <-outc
+	if len(started) != 0 {
+		t.Errorf("%d operations started after the cancellation", len(started))
+	}
+	for _, err := range opCtxErrs {
+		if err != nil {
+			t.Errorf("an in-flight operation's context was cancelled: %v", err)
+		}
+	}
+	var re *RunError
+	if !errors.As(o.err, &re) || !re.Interrupted {
+		t.Fatalf("error = %v, want an interrupted *RunError", o.err)
+	}
+	for _, r := range o.rep.Results {
+		want := NotStarted
+		if first[r.Change.ID] {
+			want = Succeeded
+		}
+		if r.Status != want {
+			t.Errorf("change %d: %s, want %s", r.Change.ID, r.Status, want)
+		}
+	}
+	if re.NotStarted != 3 || re.Failed != 0 || re.Skipped != 0 {
+		t.Errorf("RunError = %+v, want 3 not started", *re)
+	}
+}
+
+func TestRunAlreadyCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	calls := 0
+	rep, err := run(ctx, plan(change(0), change(1)), Options{}, func(context.Context, *diff.Change) (string, error) {
+		calls++
+		return "", nil
+	})
+	if calls != 0 {
+		t.Errorf("%d operations ran on a cancelled context", calls)
+	}
+	var re *RunError
+	if !errors.As(err, &re) || re.NotStarted != 2 || !re.Interrupted {
+		t.Errorf("error = %v, want 2 not started, interrupted", err)
+	}
+	if got := rep.Counts()[NotStarted]; got != 2 {
+		t.Errorf("not started = %d, want 2", got)
+	}
+}
+
+// TestRunGracePeriod: an operation that would wait forever (a request
+// retried through 429s) is cancelled once the grace period is over.
+func TestRunGracePeriod(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	exec := func(opCtx context.Context, ch *diff.Change) (string, error) {
+		close(started)
+		<-opCtx.Done()
+		return "", opCtx.Err()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := run(ctx, plan(change(0)), Options{GracePeriod: time.Millisecond}, exec)
+		errc <- err
+	}()
+	<-started
+	cancel()
+	var re *RunError
+	if err := <-errc; !errors.As(err, &re) || re.Failed != 1 || !re.Interrupted {
+		t.Errorf("error = %v, want one failure, interrupted", err)
+	}
+}
+
+func TestRunBadGraph(t *testing.T) {
+	tests := map[string]*diff.Plan{
+		"cycle":        plan(change(0, 2), change(1, 0), change(2, 1)),
+		"self":         plan(change(0, 0)),
+		"unknown":      plan(change(0, 9)),
+		"duplicate id": plan(change(0), change(0)),
+		"nil change":   {Changes: []*diff.Change{nil}},
+	}
+	for name, p := range tests {
+		t.Run(name, func(t *testing.T) {
+			calls := 0
+			_, err := run(context.Background(), p, Options{}, func(context.Context, *diff.Change) (string, error) {
+				calls++
+				return "", nil
+			})
+			if err == nil {
+				t.Error("no error for a malformed graph")
+			}
+			if calls != 0 {
+				t.Errorf("%d operations ran", calls)
+			}
+		})
+	}
+}
+
+// TestRunStoreIDFlow: the id of a store created in the run reaches the
+// secrets and the vault that name it, and only those.
+func TestRunStoreIDFlow(t *testing.T) {
+	p := plan(
+		&diff.Change{ID: 0, Action: diff.Create, Kind: diff.KindConfigStore, Name: "new",
+			ConfigStore: &diff.ConfigStoreOp{Name: "new"}},
+		&diff.Change{ID: 1, Action: diff.Create, Kind: diff.KindSecret, Name: "new/k", DependsOn: []int{0},
+			Secret: &diff.SecretOp{StoreName: "new", Key: "k", Value: state.NewSensitive("v")}},
+		&diff.Change{ID: 2, Action: diff.Create, Kind: diff.KindSecret, Name: "old/k",
+			Secret: &diff.SecretOp{StoreID: "old-id", StoreName: "old", Key: "k"}},
+		&diff.Change{ID: 3, Action: diff.Create, Kind: diff.KindVault, Name: "v", DependsOn: []int{0},
+			Vault: &diff.VaultOp{StoreName: "new", Body: konnectVault("v", map[string]any{"ttl": 5.0})}},
+		&diff.Change{ID: 4, Action: diff.Update, Kind: diff.KindVault, Name: "w",
+			Vault: &diff.VaultOp{StoreName: "old", Body: konnectVault("w", map[string]any{"config_store_id": "old-id"})}},
+	)
+	var mu sync.Mutex
+	got := map[int]string{}
+	exec := func(ctx context.Context, ch *diff.Change) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ch.Kind {
+		case diff.KindConfigStore:
+			return "new-id", nil
+		case diff.KindSecret:
+			got[ch.ID] = ch.Secret.StoreID
+		case diff.KindVault:
+			got[ch.ID], _ = ch.Vault.Body.Config["config_store_id"].(string)
+		}
+		return "", nil
+	}
+	if _, err := run(context.Background(), p, Options{}, exec); err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{1: "new-id", 2: "old-id", 3: "new-id", 4: "old-id"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("store ids = %v, want %v", got, want)
+	}
+	if _, ok := p.Changes[3].Vault.Body.Config["config_store_id"]; ok {
+		t.Error("the plan's own vault payload was modified")
+	}
+	if p.Changes[1].Secret.StoreID != "" {
+		t.Error("the plan's own secret payload was modified")
+	}
+}
+
+func konnectVault(prefix string, cfg map[string]any) konnect.Vault {
+	return konnect.Vault{Name: "konnect", Prefix: prefix, Config: cfg}
+}
