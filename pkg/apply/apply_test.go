@@ -1,0 +1,291 @@
+package apply_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kvsync/kvsync/pkg/apply"
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+const fakeKey = "fake-mistral-key-0000"
+
+// seed is the tutorial's file plus a plugin whose config takes a value from
+// the environment, so that revealing config values is exercised too.
+const seed = `_format_version: "3.0"
+_konnect:
+  control_plane_name: my-control-plane
+config_stores:
+  - name: my-config-store
+    secrets:
+      - key: mistral-key
+        value: Bearer ${{ env "MISTRAL_API_KEY" }}
+vaults:
+  - name: konnect
+    prefix: mysecretvault
+    description: Storing secrets in Konnect
+    config:
+      config_store: my-config-store
+plugins:
+  - name: ai-proxy
+    route: example-route
+    config:
+      route_type: llm/v1/chat
+      auth:
+        header_name: Authorization
+        header_value: "{vault://mysecretvault/mistral-key}"
+      model:
+        provider: mistral
+        name: mistral-tiny
+        options:
+          mistral_format: openai
+          upstream_url: https://api.mistral.ai/v1/chat/completions
+`
+
+type env struct {
+	t    *testing.T
+	srv  *konnecttest.Server
+	c    *konnect.Client
+	cpID string
+	dir  string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	srv := konnecttest.NewServer(konnecttest.Options{})
+	t.Cleanup(srv.Close)
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token,
+		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 5 * time.Millisecond, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, srv: srv, c: c, cpID: srv.AddControlPlane("my-control-plane"), dir: t.TempDir()}
+	ctx := context.Background()
+	svc, err := c.Services.Create(ctx, e.cpID, konnect.Service{Name: "example-service", URL: "http://httpbin.konghq.com/anything"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Routes.Create(ctx, e.cpID, konnect.Route{Name: "example-route", Paths: []string{"/anything"},
+		Service: &konnect.ForeignKey{ID: svc.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// plan loads the file content and computes the plan against the emulator.
+func (e *env) plan(content string) (*state.File, *diff.Plan) {
+	e.t.Helper()
+	path := filepath.Join(e.dir, "kvsync.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	f, err := state.Load([]string{path}, state.LoadOptions{LookupEnv: func(name string) (string, bool) {
+		if name == "MISTRAL_API_KEY" {
+			return fakeKey, true
+		}
+		return "", false
+	}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	live, err := diff.Fetch(context.Background(), e.c, f, diff.FetchOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p, err := diff.Compute(f, live, diff.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return f, p
+}
+
+func (e *env) storeID(name string) string {
+	e.t.Helper()
+	stores, err := e.c.ConfigStores.List(context.Background(), e.cpID, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, s := range stores {
+		if s.Name == name {
+			return s.ID
+		}
+	}
+	return ""
+}
+
+func outline(rep *apply.Report) map[string]apply.Status {
+	out := map[string]apply.Status{}
+	for _, r := range rep.Results {
+		out[string(r.Change.Action)+" "+string(r.Change.Kind)+" "+r.Change.Name] = r.Status
+	}
+	return out
+}
+
+func TestApplySeedConverges(t *testing.T) {
+	e := newEnv(t)
+	_, p := e.plan(seed)
+	if got := len(p.Changes); got != 4 {
+		t.Fatalf("seed plan has %d changes, want 4", got)
+	}
+	rep, err := apply.Apply(context.Background(), e.c, p, apply.Options{})
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if n := rep.Counts()[apply.Succeeded]; n != 4 {
+		t.Errorf("%d succeeded, want 4", n)
+	}
+
+	storeID := e.storeID("my-config-store")
+	if v, ok := e.srv.SecretValue(e.cpID, storeID, "mistral-key"); !ok || v != "Bearer "+fakeKey {
+		t.Error("the secret's stored value is not the revealed desired value")
+	}
+	vault, err := e.c.Vaults.Get(context.Background(), e.cpID, "mysecretvault")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := vault.Config["config_store_id"].(string); got != storeID || storeID == "" {
+		t.Errorf("vault config_store_id = %q, want the created store's id %q", got, storeID)
+	}
+	plugins, err := e.c.Plugins.List(context.Background(), e.cpID, nil)
+	if err != nil || len(plugins) != 1 {
+		t.Fatalf("plugins = %d (%v), want 1", len(plugins), err)
+	}
+	auth, _ := plugins[0].Config["auth"].(map[string]any)
+	if got := auth["header_value"]; got != "{vault://mysecretvault/mistral-key}" {
+		t.Errorf("plugin header_value = %v, want the vault reference", got)
+	}
+
+	if _, again := e.plan(seed); !again.Empty() {
+		t.Errorf("re-plan after apply has %d changes, want none", len(again.Changes))
+	}
+}
+
+// TestApplyRevealsPluginConfig: a plugin config value from the environment
+// is sent in clear, never as the redaction.
+func TestApplyRevealsPluginConfig(t *testing.T) {
+	e := newEnv(t)
+	content := strings.Replace(seed, `header_value: "{vault://mysecretvault/mistral-key}"`,
+		`header_value: Bearer ${{ env "MISTRAL_API_KEY" }}`, 1)
+	_, p := e.plan(content)
+	if _, err := apply.Apply(context.Background(), e.c, p, apply.Options{}); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	plugins, err := e.c.Plugins.List(context.Background(), e.cpID, nil)
+	if err != nil || len(plugins) != 1 {
+		t.Fatalf("plugins = %d (%v), want 1", len(plugins), err)
+	}
+	auth, _ := plugins[0].Config["auth"].(map[string]any)
+	if got, _ := auth["header_value"].(string); got != "Bearer "+fakeKey {
+		t.Error("plugin header_value is not the revealed environment value")
+	}
+}
+
+// TestApplyFailureThenConverge fails every vault create: the store and its
+// secret are made, the plugin that needs the vault is skipped, the run
+// reports it; once the fault is gone a re-run converges.
+func TestApplyFailureThenConverge(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetFaults(konnecttest.Faults{Rules: []konnecttest.FaultRule{
+		{Method: "POST", PathContains: "/core-entities/vaults", Status: 400},
+	}})
+	_, p := e.plan(seed)
+	rep, err := apply.Apply(context.Background(), e.c, p, apply.Options{})
+	var re *apply.RunError
+	if !errors.As(err, &re) || re.Failed != 1 || re.Skipped != 1 {
+		t.Fatalf("error = %v, want 1 failed and 1 skipped", err)
+	}
+	want := map[string]apply.Status{
+		"create config_store my-config-store":       apply.Succeeded,
+		"create secret my-config-store/mistral-key": apply.Succeeded,
+		"create vault mysecretvault":                apply.Failed,
+		"create plugin ai-proxy":                    apply.Skipped,
+	}
+	got := outline(rep)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s, want %s", k, got[k], v)
+		}
+	}
+	for _, r := range rep.Results {
+		if r.Status == apply.Skipped && !strings.Contains(r.Err.Error(), "mysecretvault") {
+			t.Errorf("skip reason %q does not name the failed vault", r.Err)
+		}
+		if r.Err != nil && strings.Contains(r.Err.Error(), fakeKey) {
+			t.Error("an error message carries the secret value")
+		}
+	}
+
+	e.srv.SetFaults(konnecttest.Faults{})
+	_, p = e.plan(seed)
+	if len(p.Changes) != 2 {
+		t.Errorf("re-plan has %d changes, want 2 (vault, plugin)", len(p.Changes))
+	}
+	if _, err := apply.Apply(context.Background(), e.c, p, apply.Options{}); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if _, p = e.plan(seed); !p.Empty() {
+		t.Errorf("after the re-run the plan has %d changes, want none", len(p.Changes))
+	}
+}
+
+// TestApplyThroughFaults: 429s, 5xx and dropped connections do not stop a
+// sync (the client retries and reads back creates).
+func TestApplyThroughFaults(t *testing.T) {
+	e := newEnv(t)
+	_, p := e.plan(seed)
+	// Retry-After is at least a second, so one 429 is enough here.
+	e.srv.SetFaults(konnecttest.Faults{ErrorRate: 0.3, DropRate: 0.1, Seed: 7, Rules: []konnecttest.FaultRule{
+		{Method: "POST", PathContains: "/config-stores", Status: 429, Times: 1},
+	}})
+	if _, err := apply.Apply(context.Background(), e.c, p, apply.Options{}); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	e.srv.SetFaults(konnecttest.Faults{})
+	if _, p = e.plan(seed); !p.Empty() {
+		t.Errorf("plan after a faulty sync has %d changes, want none", len(p.Changes))
+	}
+}
+
+// TestApplyDeletes removes everything from the file: the plugin, the vault
+// and the store (with its secret, by force) go, in that order.
+func TestApplyDeletes(t *testing.T) {
+	e := newEnv(t)
+	_, p := e.plan(seed)
+	if _, err := apply.Apply(context.Background(), e.c, p, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	const empty = "_format_version: \"3.0\"\n_konnect:\n  control_plane_name: my-control-plane\n"
+	_, p = e.plan(empty)
+	if s := p.Summary(); s.Delete != 3 {
+		t.Fatalf("delete plan = %+v, want 3 deletes", s)
+	}
+	if _, err := apply.Apply(context.Background(), e.c, p, apply.Options{Parallelism: 1}); err != nil {
+		t.Fatalf("apply deletes: %v", err)
+	}
+	if id := e.storeID("my-config-store"); id != "" {
+		t.Error("the config store still exists")
+	}
+	if _, p = e.plan(empty); !p.Empty() {
+		t.Errorf("plan after deletes has %d changes, want none", len(p.Changes))
+	}
+	// Deleting what is already gone succeeds: replay the delete plan.
+	_, p2 := e.plan(seed) // recreate, then delete twice with the same plan
+	if _, err := apply.Apply(context.Background(), e.c, p2, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, del := e.plan(empty)
+	if _, err := apply.Apply(context.Background(), e.c, del, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apply.Apply(context.Background(), e.c, del, apply.Options{}); err != nil {
+		t.Errorf("replaying deletes of absent entities: %v", err)
+	}
+}
