@@ -32,10 +32,8 @@ func (x *clientExecutor) execute(ctx context.Context, ch *diff.Change) (string, 
 	default:
 		err = fmt.Errorf("no %s payload", ch.Kind)
 	}
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", describe(ch), err)
-	}
-	return id, nil
+	// The Result carries the change: the error needs no prefix naming it.
+	return id, err
 }
 
 func (x *clientExecutor) configStore(ctx context.Context, ch *diff.Change) (string, error) {

@@ -64,7 +64,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, exec execFunc) (*Repor
 			}
 			results[d].Status = Skipped
 			results[d].Cause = p.Changes[cause].ID
-			results[d].Err = fmt.Errorf("skipped: depends on failed %s", describe(p.Changes[cause]))
+			results[d].Err = fmt.Errorf("depends on failed %s", describe(p.Changes[cause]))
 			notify(d)
 			skip(d, cause)
 		}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit statuses. diff --exit-code uses exitChanges; errors win over it.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2
+)
+
+// errChangesPending ends a diff --exit-code that found changes: exit 2, no
+// message (the plan was printed).
+var errChangesPending = errors.New("changes pending")
+
+// program is one invocation: its streams and what error messages must
+// never show.
+type program struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// secrets are scrubbed from error messages as a last line of defence
+	// (the token, once read).
+	secrets []string
+	// failed is set by handlers that cannot return an error (unknown
+	// command).
+	failed bool
+}
+
+// run is the whole program; it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	p := &program{stdin: stdin, stdout: stdout, stderr: stderr}
+	app := p.app()
+	err := app.Run(intersperse(app, args))
+	switch {
+	case err == nil && p.failed:
+		return exitError
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errChangesPending):
+		return exitChanges
+	}
+	p.printError(err)
+	return exitError
+}
+
+// printError writes one line per problem, each prefixed, with secrets
+// scrubbed.
+func (p *program) printError(err error) {
+	msg := p.scrub(err.Error())
+	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+		fmt.Fprintln(p.stderr, "Error: "+line)
+	}
+}
+
+// scrub replaces any secret the program knows of in a message.
+func (p *program) scrub(msg string) string {
+	for _, s := range p.secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "(redacted)")
+		}
+	}
+	return msg
+}
+
+func (p *program) app() *cli.App {
+	usageError := func(c *cli.Context, err error, _ bool) error {
+		name := "kvsync"
+		if c.Command != nil && c.Command.Name != "" {
+			name += " " + c.Command.Name
+		}
+		return fmt.Errorf("%v (see %s --help)", err, name)
+	}
+	commands := []*cli.Command{
+		p.diffCommand(),
+		p.syncCommand(),
+		p.validateCommand(),
+		p.dumpCommand(),
+		{
+			Name:  "version",
+			Usage: "print kvsync's version",
+			Action: func(c *cli.Context) error {
+				fmt.Fprintln(p.stdout, "kvsync "+version)
+				return nil
+			},
+		},
+	}
+	for _, cmd := range commands {
+		cmd.OnUsageError = usageError
+	}
+	return &cli.App{
+		Name:            "kvsync",
+		Usage:           "manage Kong Konnect config stores, secrets, vaults and plugins declaratively",
+		Version:         version,
+		Reader:          p.stdin,
+		Writer:          p.stdout,
+		ErrWriter:       p.stderr,
+		HideHelpCommand: true,
+		Suggest:         true,
+		Commands:        commands,
+		OnUsageError:    usageError,
+		// Errors are printed by run, once, without usage; urfave must
+		// not exit the process itself.
+		ExitErrHandler: func(*cli.Context, error) {},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(p.stderr, "Error: unknown command %q (see kvsync --help)\n", name)
+			p.failed = true
+		},
+	}
+}
+
+// readSettings resolves the connection flags and remembers the token so
+// that no error message can carry it.
+func (p *program) readSettings(c *cli.Context) (*settings, error) {
+	s, err := readSettings(c)
+	if err != nil {
+		return nil, err
+	}
+	p.secrets = append(p.secrets, s.token)
+	return s, nil
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM, which it
+// announces; after that the default handling is back, so a second signal
+// ends the process at once.
+func (p *program) signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs)
+			fmt.Fprintf(p.stderr, "\nkvsync: %v: starting nothing new, finishing what is in flight (interrupt again to quit at once)\n", s)
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// intersperse lets flags follow the file arguments (`kvsync diff
+// kvsync.yaml --exit-code`), which urfave/cli v2 does not: the command's
+// flags, with their values, move before its positional arguments. "--"
+// ends flags as usual.
+func intersperse(app *cli.App, args []string) []string {
+	if len(args) < 3 {
+		return args
+	}
+	cmd := app.Command(args[1])
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		tv := false
+		if d, ok := f.(cli.DocGenerationFlag); ok {
+			tv = d.TakesValue()
+		}
+		for _, n := range f.Names() {
+			takesValue[n] = tv
+		}
+	}
+	var flags, positional []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			positional = append(positional, rest[i:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if takesValue[name] && i+1 < len(rest) {
+			i++
+			flags = append(flags, rest[i])
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	if len(positional) > 0 && positional[0] != "--" {
+		out = append(out, "--")
+	}
+	return append(out, positional...)
+}

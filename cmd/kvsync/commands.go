@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kvsync/kvsync/pkg/apply"
+	"github.com/kvsync/kvsync/pkg/diff"
+)
+
+func flags(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+func (p *program) diffCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "diff",
+		Usage:     "show the changes sync would make",
+		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), []cli.Flag{
+			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
+				Usage: "exit 2 when there are changes (0 none, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
+		}),
+		Action: func(c *cli.Context) error {
+			f, err := format(c)
+			if err != nil {
+				return err
+			}
+			file, err := loadFiles(c, p.stdin)
+			if err != nil {
+				return err
+			}
+			s, err := p.readSettings(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := p.signalContext()
+			defer stop()
+			pl, err := computePlan(ctx, s, file)
+			if err != nil {
+				return err
+			}
+			if err := diff.Render(p.stdout, pl.plan, f, diff.RenderOptions{Color: useColor(c, p.stdout, f)}); err != nil {
+				return err
+			}
+			if c.Bool(flagExitCode) && !pl.plan.Empty() {
+				return errChangesPending
+			}
+			return nil
+		},
+	}
+}
+
+func (p *program) syncCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sync",
+		Usage:     "apply the changes: make the control plane match the files",
+		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
+		Flags:     flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags()),
+		Action: func(c *cli.Context) error {
+			f, err := format(c)
+			if err != nil {
+				return err
+			}
+			parallelism := c.Int(flagParallelism)
+			if parallelism < 1 {
+				return fmt.Errorf("--%s must be at least 1", flagParallelism)
+			}
+			file, err := loadFiles(c, p.stdin)
+			if err != nil {
+				return err
+			}
+			s, err := p.readSettings(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := p.signalContext()
+			defer stop()
+			pl, err := computePlan(ctx, s, file)
+			if err != nil {
+				return err
+			}
+			color := useColor(c, p.stdout, f)
+			if f != diff.FormatJSON {
+				if err := diff.Render(p.stdout, pl.plan, f, diff.RenderOptions{Color: color}); err != nil {
+					return err
+				}
+			}
+			var rep *apply.Report
+			var runErr error
+			if !pl.plan.Empty() {
+				prog := newProgress(p.stderr, len(pl.plan.Changes), showProgress(p.stderr, f))
+				rep, runErr = apply.Apply(ctx, pl.client, pl.plan, apply.Options{Parallelism: parallelism, OnResult: prog.update})
+				prog.done()
+				if rep == nil {
+					return runErr
+				}
+			} else {
+				rep = &apply.Report{}
+			}
+			if err := renderReport(p.stdout, pl.plan, rep, f, color, p.scrub); err != nil {
+				return err
+			}
+			return runErr
+		},
+	}
+}
+
+func (p *program) validateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check files offline, or with --online against the control plane (read-only)",
+		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
+		Flags: flags([]cli.Flag{
+			&cli.BoolFlag{Name: flagOnline, Usage: "also resolve the control plane, routes, services and vault references, and check configs against the live plugin schemas"},
+			selectTagFlag(),
+		}, connectionFlags()),
+		Action: func(c *cli.Context) error {
+			file, err := loadFiles(c, p.stdin)
+			if err != nil {
+				return err
+			}
+			names := c.Args().Slice()
+			if len(names) == 0 {
+				names = []string{defaultFile}
+			}
+			what := strings.Join(names, ", ")
+			if !c.Bool(flagOnline) {
+				fmt.Fprintf(p.stdout, "%s: valid (offline; --online also checks against the control plane).\n", what)
+				return nil
+			}
+			s, err := p.readSettings(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := p.signalContext()
+			defer stop()
+			pl, err := computePlan(ctx, s, file)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(p.stdout, "%s: valid against control plane %s (%s).\n", what, pl.plan.ControlPlane.Name, changesSummary(pl.plan))
+			return nil
+		},
+	}
+}
+
+func changesSummary(p *diff.Plan) string {
+	if p.Empty() {
+		return "in sync"
+	}
+	s := p.Summary()
+	return fmt.Sprintf("sync would make %d create, %d update, %d delete", s.Create, s.Update, s.Delete)
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kvsync/kvsync/pkg/apply"
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
+)
+
+// Flag names, shared by the commands that take them.
+const (
+	flagAddr         = "konnect-addr"
+	flagToken        = "konnect-token"
+	flagTokenFile    = "konnect-token-file"
+	flagControlPlane = "konnect-control-plane-name"
+	flagSelectTag    = "select-tag"
+	flagParallelism  = "parallelism"
+	flagTimeout      = "timeout"
+	flagOutput       = "output"
+	flagNoColor      = "no-color"
+	flagExitCode     = "exit-code"
+	flagOnline       = "online"
+	flagAll          = "all"
+	flagOutputFile   = "output-file"
+)
+
+// envs lists kvsync's variable for a flag, then decK's, so that the seed
+// tutorial's DECK_* exports work as they are.
+func envs(name string) []string {
+	suffix := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	return []string{"KVSYNC_" + suffix, "DECK_" + suffix}
+}
+
+// connectionFlags reach Konnect. The token flag has no default and its
+// value never shows in help (urfave prints the default it was declared
+// with, which is empty, never the value found in the environment).
+func connectionFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: flagAddr, Usage: "Konnect API address (region)", Value: konnect.DefaultBaseURL,
+			EnvVars: envs(flagAddr)},
+		&cli.StringFlag{Name: flagToken, Usage: "Konnect personal or system account token", EnvVars: envs(flagToken)},
+		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)",
+			EnvVars: envs(flagTokenFile)},
+		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id (overrides the file's _konnect.control_plane_name)",
+			EnvVars: envs(flagControlPlane)},
+		&cli.StringFlag{Name: flagTimeout, Usage: "timeout of one HTTP request: seconds or a duration like 30s",
+			Value: "30s", EnvVars: envs(flagTimeout)},
+	}
+}
+
+func selectTagFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: flagSelectTag, Usage: "manage only vaults and plugins with every `TAG` (default: the file's _info.select_tags, else kvsync)",
+		EnvVars: envs(flagSelectTag)}
+}
+
+func outputFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "output `FORMAT`: text, json or markdown",
+			Value: "text", EnvVars: []string{"KVSYNC_OUTPUT"}},
+		&cli.BoolFlag{Name: flagNoColor, Usage: "no colour (also NO_COLOR; colour is only ever used on a terminal)",
+			EnvVars: []string{"KVSYNC_NO_COLOR"}},
+	}
+}
+
+func parallelismFlag() cli.Flag {
+	return &cli.IntFlag{Name: flagParallelism, Usage: "operations in flight at once", Value: apply.DefaultParallelism,
+		EnvVars: envs(flagParallelism)}
+}
+
+// settings are the resolved connection flags.
+type settings struct {
+	addr         string
+	token        string
+	controlPlane string
+	timeout      time.Duration
+	selectTags   []string
+}
+
+func readSettings(c *cli.Context) (*settings, error) {
+	s := &settings{
+		addr:         strings.TrimSpace(c.String(flagAddr)),
+		controlPlane: strings.TrimSpace(c.String(flagControlPlane)),
+	}
+	for _, t := range c.StringSlice(flagSelectTag) {
+		if t = strings.TrimSpace(t); t != "" {
+			s.selectTags = append(s.selectTags, t)
+		}
+	}
+	var err error
+	if s.timeout, err = parseTimeout(c.String(flagTimeout)); err != nil {
+		return nil, err
+	}
+	if path := c.String(flagTokenFile); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", flagTokenFile, err)
+		}
+		s.token = strings.TrimSpace(string(data))
+		if s.token == "" {
+			return nil, fmt.Errorf("--%s: %s is empty", flagTokenFile, path)
+		}
+	} else {
+		s.token = strings.TrimSpace(c.String(flagToken))
+	}
+	if s.token == "" {
+		return nil, errors.New("no Konnect token: pass --konnect-token-file or --konnect-token, or set KVSYNC_KONNECT_TOKEN (or DECK_KONNECT_TOKEN)")
+	}
+	return s, nil
+}
+
+// parseTimeout accepts decK's plain seconds ("10") and Go durations ("10s").
+func parseTimeout(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.Atoi(v); err == nil {
+		if n <= 0 {
+			return 0, fmt.Errorf("--%s must be positive", flagTimeout)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--%s %q: want seconds or a duration like 30s", flagTimeout, v)
+	}
+	return d, nil
+}
+
+func (s *settings) client() (*konnect.Client, error) {
+	c, err := konnect.New(konnect.Options{
+		BaseURL:        s.addr,
+		Token:          s.token,
+		UserAgent:      "kvsync/" + version,
+		RequestTimeout: s.timeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// format reads -o/--output.
+func format(c *cli.Context) (diff.Format, error) {
+	switch f := diff.Format(strings.ToLower(strings.TrimSpace(c.String(flagOutput)))); f {
+	case diff.FormatText, diff.FormatJSON, diff.FormatMarkdown:
+		return f, nil
+	default:
+		return "", fmt.Errorf("--output %q: want text, json or markdown", c.String(flagOutput))
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// useColor: text output to a terminal, unless --no-color, NO_COLOR (any
+// value, see no-color.org) or TERM=dumb says otherwise.
+func useColor(c *cli.Context, w io.Writer, f diff.Format) bool {
+	if f != diff.FormatText || c.Bool(flagNoColor) || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	return isTerminal(w)
+}
+
+// showProgress: a terminal on stderr, text output, not in CI.
+func showProgress(w io.Writer, f diff.Format) bool {
+	return f == diff.FormatText && os.Getenv("CI") == "" && isTerminal(w)
+}

@@ -1,0 +1,21 @@
+// Command kvsync manages Kong Konnect secrets configuration declaratively:
+// config stores and their secrets, vaults and plugins, from one YAML file.
+//
+//	kvsync diff [FILE...]      show what sync would change
+//	kvsync sync [FILE...]      apply it
+//	kvsync validate [FILE...]  check files (--online: against the control plane)
+//	kvsync dump [-o FILE]      write the live state as a kvsync file
+//	kvsync version
+//
+// main stays thin: run holds the program, so that tests call it in-process
+// and testscript runs it as the kvsync command.
+package main
+
+import "os"
+
+// version is set by the Makefile with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
