@@ -68,9 +68,9 @@ func (p *program) syncCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			parallelism := c.Int(flagParallelism)
-			if parallelism < 1 {
-				return fmt.Errorf("--%s must be at least 1", flagParallelism)
+			workers, err := parallelism(c)
+			if err != nil {
+				return err
 			}
 			file, err := loadFiles(c, p.stdin)
 			if err != nil {
@@ -96,7 +96,7 @@ func (p *program) syncCommand() *cli.Command {
 			var runErr error
 			if !pl.plan.Empty() {
 				prog := newProgress(p.stderr, len(pl.plan.Changes), showProgress(p.stderr, f))
-				rep, runErr = apply.Apply(ctx, pl.client, pl.plan, apply.Options{Parallelism: parallelism, OnResult: prog.update})
+				rep, runErr = apply.Apply(ctx, pl.client, pl.plan, apply.Options{Parallelism: workers, OnResult: prog.update})
 				prog.done()
 				if rep == nil {
 					return runErr

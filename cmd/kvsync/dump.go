@@ -68,11 +68,11 @@ func (p *program) dumpCommand() *cli.Command {
 			} else if err := os.WriteFile(out, data, 0o644); err != nil {
 				return err
 			}
-			summary := fmt.Sprintf("Dumped control plane %s: %d config stores, %d vaults, %d plugins.",
-				f.ControlPlaneName, len(f.ConfigStores), len(f.Vaults), len(f.Plugins))
+			what := fmt.Sprintf("control plane %s, %s, %s, %s", f.ControlPlaneName, countOf(len(f.ConfigStores), "config store"),
+				countOf(len(f.Vaults), "vault"), countOf(len(f.Plugins), "plugin"))
+			summary := "Dumped " + what + "."
 			if out != "-" && out != "" {
-				summary = fmt.Sprintf("Wrote %s: control plane %s, %d config stores, %d vaults, %d plugins.",
-					out, f.ControlPlaneName, len(f.ConfigStores), len(f.Vaults), len(f.Plugins))
+				summary = "Wrote " + out + ": " + what + "."
 			}
 			fmt.Fprintln(p.stderr, summary)
 			if len(envNames) > 0 {
@@ -416,4 +416,11 @@ func copyMap(m map[string]any) map[string]any {
 		return m
 	}
 	return out
+}
+
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -40,40 +40,63 @@ func envs(name string) []string {
 	return []string{"KVSYNC_" + suffix, "DECK_" + suffix}
 }
 
-// connectionFlags reach Konnect. The token flag has no default and its
-// value never shows in help (urfave prints the default it was declared
-// with, which is empty, never the value found in the environment).
+// envHint is the help text's list of variables, in urfave's style. The
+// variables are resolved by setting, not by urfave: urfave would take an
+// empty KVSYNC_… as set and never look at DECK_….
+func envHint(vars ...string) string {
+	return " [$" + strings.Join(vars, ", $") + "]"
+}
+
+// setting is a flag's value: from the command line, else from the first
+// non-empty variable, else the flag's default.
+func setting(c *cli.Context, name string, vars ...string) string {
+	if c.IsSet(name) {
+		return c.String(name)
+	}
+	for _, v := range vars {
+		if val := strings.TrimSpace(os.Getenv(v)); val != "" {
+			return val
+		}
+	}
+	return c.String(name)
+}
+
+// connectionFlags reach Konnect. The token flag has no default, so its
+// value never shows in help.
 func connectionFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: flagAddr, Usage: "Konnect API address (region)", Value: konnect.DefaultBaseURL,
-			EnvVars: envs(flagAddr)},
-		&cli.StringFlag{Name: flagToken, Usage: "Konnect personal or system account token", EnvVars: envs(flagToken)},
-		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)",
-			EnvVars: envs(flagTokenFile)},
-		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id (overrides the file's _konnect.control_plane_name)",
-			EnvVars: envs(flagControlPlane)},
-		&cli.StringFlag{Name: flagTimeout, Usage: "timeout of one HTTP request: seconds or a duration like 30s",
-			Value: "30s", EnvVars: envs(flagTimeout)},
+		&cli.StringFlag{Name: flagAddr, Usage: "Konnect API address (region)" + envHint(envs(flagAddr)...), Value: konnect.DefaultBaseURL},
+		&cli.StringFlag{Name: flagToken, Usage: "Konnect personal or system account token" + envHint(envs(flagToken)...)},
+		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)" + envHint(envs(flagTokenFile)...)},
+		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id (overrides the file's _konnect.control_plane_name)" + envHint(envs(flagControlPlane)...)},
+		&cli.StringFlag{Name: flagTimeout, Usage: "timeout of one HTTP request: seconds or a duration like 30s" + envHint(envs(flagTimeout)...), Value: "30s"},
 	}
 }
 
 func selectTagFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: flagSelectTag, Usage: "manage only vaults and plugins with every `TAG` (default: the file's _info.select_tags, else kvsync)",
-		EnvVars: envs(flagSelectTag)}
+	return &cli.StringSliceFlag{Name: flagSelectTag, Usage: "manage only vaults and plugins with every `TAG` (default: the file's _info.select_tags, else kvsync; a variable holds a comma-separated list)" + envHint(envs(flagSelectTag)...)}
 }
 
 func outputFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "output `FORMAT`: text, json or markdown",
-			Value: "text", EnvVars: []string{"KVSYNC_OUTPUT"}},
+		&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "output `FORMAT`: text, json or markdown" + envHint("KVSYNC_OUTPUT"), Value: "text"},
 		&cli.BoolFlag{Name: flagNoColor, Usage: "no colour (also NO_COLOR; colour is only ever used on a terminal)",
 			EnvVars: []string{"KVSYNC_NO_COLOR"}},
 	}
 }
 
 func parallelismFlag() cli.Flag {
-	return &cli.IntFlag{Name: flagParallelism, Usage: "operations in flight at once", Value: apply.DefaultParallelism,
-		EnvVars: envs(flagParallelism)}
+	return &cli.IntFlag{Name: flagParallelism, Usage: "operations in flight at once" + envHint(envs(flagParallelism)...), Value: apply.DefaultParallelism}
+}
+
+// parallelism reads --parallelism.
+func parallelism(c *cli.Context) (int, error) {
+	v := setting(c, flagParallelism, envs(flagParallelism)...)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--%s %q: want a number of at least 1", flagParallelism, v)
+	}
+	return n, nil
 }
 
 // settings are the resolved connection flags.
@@ -87,19 +110,28 @@ type settings struct {
 
 func readSettings(c *cli.Context) (*settings, error) {
 	s := &settings{
-		addr:         strings.TrimSpace(c.String(flagAddr)),
-		controlPlane: strings.TrimSpace(c.String(flagControlPlane)),
+		addr:         strings.TrimSpace(setting(c, flagAddr, envs(flagAddr)...)),
+		controlPlane: strings.TrimSpace(setting(c, flagControlPlane, envs(flagControlPlane)...)),
 	}
-	for _, t := range c.StringSlice(flagSelectTag) {
+	tags := c.StringSlice(flagSelectTag)
+	if !c.IsSet(flagSelectTag) {
+		for _, v := range envs(flagSelectTag) {
+			if val := os.Getenv(v); strings.TrimSpace(val) != "" {
+				tags = strings.Split(val, ",")
+				break
+			}
+		}
+	}
+	for _, t := range tags {
 		if t = strings.TrimSpace(t); t != "" {
 			s.selectTags = append(s.selectTags, t)
 		}
 	}
 	var err error
-	if s.timeout, err = parseTimeout(c.String(flagTimeout)); err != nil {
+	if s.timeout, err = parseTimeout(setting(c, flagTimeout, envs(flagTimeout)...)); err != nil {
 		return nil, err
 	}
-	if path := c.String(flagTokenFile); path != "" {
+	if path := setting(c, flagTokenFile, envs(flagTokenFile)...); path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("--%s: %w", flagTokenFile, err)
@@ -109,7 +141,7 @@ func readSettings(c *cli.Context) (*settings, error) {
 			return nil, fmt.Errorf("--%s: %s is empty", flagTokenFile, path)
 		}
 	} else {
-		s.token = strings.TrimSpace(c.String(flagToken))
+		s.token = strings.TrimSpace(setting(c, flagToken, envs(flagToken)...))
 	}
 	if s.token == "" {
 		return nil, errors.New("no Konnect token: pass --konnect-token-file or --konnect-token, or set KVSYNC_KONNECT_TOKEN (or DECK_KONNECT_TOKEN)")
@@ -148,11 +180,12 @@ func (s *settings) client() (*konnect.Client, error) {
 
 // format reads -o/--output.
 func format(c *cli.Context) (diff.Format, error) {
-	switch f := diff.Format(strings.ToLower(strings.TrimSpace(c.String(flagOutput)))); f {
+	v := setting(c, flagOutput, "KVSYNC_OUTPUT")
+	switch f := diff.Format(strings.ToLower(strings.TrimSpace(v))); f {
 	case diff.FormatText, diff.FormatJSON, diff.FormatMarkdown:
 		return f, nil
 	default:
-		return "", fmt.Errorf("--output %q: want text, json or markdown", c.String(flagOutput))
+		return "", fmt.Errorf("--output %q: want text, json or markdown", v)
 	}
 }
 

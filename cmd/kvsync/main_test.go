@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
+)
+
+// TestMain makes the test binary double as the kvsync command for the
+// scripts (testscript runs it as a subprocess, so signals, exit codes and
+// environment behave as for the real binary).
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"kvsync": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar, each against an emulator of its
+// own. Besides testscript's commands they have:
+//
+//	gateway                       create my-control-plane, example-service, example-route
+//	exitcode N PROG [ARGS...]     run PROG (output kept for stdout/stderr) and require exit status N
+//	requests N                    the emulator served exactly N requests since the last reset
+//	writes N                      ... of which exactly N were not GETs
+//	requests reset                zero the counters
+//	faults off | KEY=VALUE...     error=RATE drop=RATE rate=RPS burst=N seed=N
+//	                              rule=METHOD:PATH-PART:STATUS[:TIMES] (repeatable)
+//	secretvalue STORE KEY ENV     the stored secret equals $ENV (never printed)
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			srv := konnecttest.NewServer(konnecttest.Options{Token: "kpat_test_fake_0000"})
+			env.Defer(srv.Close)
+			env.Values["srv"] = srv
+			env.Setenv("KVSYNC_KONNECT_ADDR", srv.URL)
+			env.Setenv("KVSYNC_KONNECT_TOKEN", srv.Token)
+			env.Setenv("MISTRAL_API_KEY", "fake-mistral-key-0000")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"gateway":     cmdGateway,
+			"exitcode":    cmdExitCode,
+			"requests":    cmdRequests,
+			"writes":      cmdWrites,
+			"faults":      cmdFaults,
+			"secretvalue": cmdSecretValue,
+		},
+	})
+}
+
+func server(ts *testscript.TestScript) *konnecttest.Server {
+	return ts.Value("srv").(*konnecttest.Server)
+}
+
+func noNeg(ts *testscript.TestScript, neg bool, name string) {
+	if neg {
+		ts.Fatalf("%s does not support !", name)
+	}
+}
+
+func cmdGateway(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "gateway")
+	srv := server(ts)
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cpID := srv.AddControlPlane("my-control-plane")
+	svc, err := c.Services.Create(ctx, cpID, konnect.Service{Name: "example-service", URL: "http://httpbin.konghq.com/anything"})
+	ts.Check(err)
+	_, err = c.Routes.Create(ctx, cpID, konnect.Route{Name: "example-route", Paths: []string{"/anything"},
+		Service: &konnect.ForeignKey{ID: svc.ID}})
+	ts.Check(err)
+	srv.ResetCounts()
+}
+
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "exitcode")
+	if len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}
+
+func count(ts *testscript.TestScript, writesOnly bool) int {
+	n := 0
+	for k, v := range server(ts).Counts() {
+		if !writesOnly || !strings.HasPrefix(k, "GET ") {
+			n += v
+		}
+	}
+	return n
+}
+
+func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "requests")
+	if len(args) != 1 {
+		ts.Fatalf("usage: requests N | reset")
+	}
+	if args[0] == "reset" {
+		server(ts).ResetCounts()
+		return
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	if got := count(ts, false); got != want {
+		ts.Fatalf("emulator served %d requests, want %d: %v", got, want, server(ts).Counts())
+	}
+}
+
+func cmdWrites(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "writes")
+	if len(args) != 1 {
+		ts.Fatalf("usage: writes N")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	if got := count(ts, true); got != want {
+		ts.Fatalf("emulator served %d writes, want %d: %v", got, want, server(ts).Counts())
+	}
+}
+
+func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "faults")
+	var f konnecttest.Faults
+	for _, a := range args {
+		if a == "off" {
+			continue
+		}
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			ts.Fatalf("faults: want KEY=VALUE, got %q", a)
+		}
+		var err error
+		switch k {
+		case "error":
+			f.ErrorRate, err = strconv.ParseFloat(v, 64)
+		case "drop":
+			f.DropRate, err = strconv.ParseFloat(v, 64)
+		case "rate":
+			f.RateLimit, err = strconv.ParseFloat(v, 64)
+		case "burst":
+			f.RateBurst, err = strconv.Atoi(v)
+		case "seed":
+			f.Seed, err = strconv.ParseInt(v, 10, 64)
+		case "rule":
+			parts := strings.Split(v, ":")
+			if len(parts) < 3 {
+				ts.Fatalf("faults: rule=METHOD:PATH-PART:STATUS[:TIMES]")
+			}
+			r := konnecttest.FaultRule{Method: parts[0], PathContains: parts[1]}
+			if r.Status, err = strconv.Atoi(parts[2]); err == nil && len(parts) > 3 {
+				r.Times, err = strconv.Atoi(parts[3])
+			}
+			f.Rules = append(f.Rules, r)
+		default:
+			ts.Fatalf("faults: unknown key %q", k)
+		}
+		ts.Check(err)
+	}
+	server(ts).SetFaults(f)
+}
+
+func cmdSecretValue(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: secretvalue STORE KEY ENV")
+	}
+	srv := server(ts)
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	ts.Check(err)
+	cpID := srv.ControlPlaneID("my-control-plane")
+	stores, err := c.ConfigStores.List(context.Background(), cpID, nil)
+	ts.Check(err)
+	storeID := ""
+	for _, s := range stores {
+		if s.Name == args[0] {
+			storeID = s.ID
+		}
+	}
+	got, ok := srv.SecretValue(cpID, storeID, args[1])
+	// Never print the values: only whether they match.
+	match := ok && got == ts.Getenv(args[2])
+	if match == neg {
+		ts.Fatalf("secret %s/%s: stored value matches $%s: %v, want %v", args[0], args[1], args[2], match, !neg)
+	}
+}
