@@ -202,10 +202,14 @@ func isTerminal(w io.Writer) bool {
 // useColor: text output to a terminal, unless --no-color, NO_COLOR (any
 // value, see no-color.org) or TERM=dumb says otherwise.
 func useColor(c *cli.Context, w io.Writer, f diff.Format) bool {
-	if f != diff.FormatText || c.Bool(flagNoColor) || os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+	return colorAllowed(f, c.Bool(flagNoColor), os.Getenv, isTerminal(w))
+}
+
+func colorAllowed(f diff.Format, noColorFlag bool, getenv func(string) string, terminal bool) bool {
+	if f != diff.FormatText || noColorFlag || getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
 		return false
 	}
-	return isTerminal(w)
+	return terminal
 }
 
 // showProgress: a terminal on stderr, text output, not in CI.
