@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/urfave/cli/v2"
 )
 
@@ -57,9 +58,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // printError writes one line per problem, each prefixed, with secrets
 // scrubbed.
 func (p *program) printError(err error) {
-	msg := p.scrub(err.Error())
-	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		fmt.Fprintln(p.stderr, "Error: "+line)
+	errs := []error{err}
+	// An aggregate (the plan's problems) prints one problem per line,
+	// without go-multierror's "N errors occurred" framing.
+	if merr, ok := err.(*multierror.Error); ok && len(merr.Errors) > 0 {
+		errs = merr.Errors
+	}
+	for _, e := range errs {
+		msg := p.scrub(e.Error())
+		for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+			fmt.Fprintln(p.stderr, "Error: "+line)
+		}
 	}
 }
 
