@@ -30,8 +30,8 @@ func TestMain(m *testing.M) {
 //
 //	gateway                       create my-control-plane, example-service, example-route
 //	exitcode N PROG [ARGS...]     run PROG (output kept for stdout/stderr) and require exit status N
-//	requests N                    the emulator served exactly N requests since the last reset
-//	writes N                      ... of which exactly N were not GETs
+//	requests N                    the emulator served exactly N requests since the last reset (>N: more than N)
+//	writes N                      ... of which exactly N were not GETs (>N: more than N)
 //	requests reset                zero the counters
 //	faults off | KEY=VALUE...     error=RATE drop=RATE rate=RPS burst=N seed=N
 //	                              rule=METHOD:PATH-PART:STATUS[:TIMES] (repeatable)
@@ -124,11 +124,7 @@ func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
 		server(ts).ResetCounts()
 		return
 	}
-	want, err := strconv.Atoi(args[0])
-	ts.Check(err)
-	if got := count(ts, false); got != want {
-		ts.Fatalf("emulator served %d requests, want %d: %v", got, want, server(ts).Counts())
-	}
+	checkCount(ts, "requests", count(ts, false), args[0])
 }
 
 func cmdWrites(ts *testscript.TestScript, neg bool, args []string) {
@@ -136,10 +132,16 @@ func cmdWrites(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: writes N")
 	}
-	want, err := strconv.Atoi(args[0])
+	checkCount(ts, "writes", count(ts, true), args[0])
+}
+
+// checkCount compares a count with "N" (exactly) or ">N" (more than).
+func checkCount(ts *testscript.TestScript, what string, got int, spec string) {
+	more := strings.HasPrefix(spec, ">")
+	want, err := strconv.Atoi(strings.TrimPrefix(spec, ">"))
 	ts.Check(err)
-	if got := count(ts, true); got != want {
-		ts.Fatalf("emulator served %d writes, want %d: %v", got, want, server(ts).Counts())
+	if (more && got <= want) || (!more && got != want) {
+		ts.Fatalf("emulator served %d %s, want %s: %v", got, what, spec, server(ts).Counts())
 	}
 }
 
