@@ -182,3 +182,20 @@ func TestSensitiveFormatting(t *testing.T) {
 		t.Errorf("Describe without env = %q", got)
 	}
 }
+
+// fmt stops calling Format on values it reaches through a pointer inside a
+// struct printed with a verb that does not fit; it then prints unexported
+// fields as they are. The value must not be one of them.
+func TestSensitiveNestedBehindPointer(t *testing.T) {
+	const canary = "CANARY_NESTED_7f3a"
+	type inner struct{ S Sensitive }
+	type outer struct{ P *inner }
+	o := outer{P: &inner{S: NewSensitive(canary)}}
+	for _, verb := range []string{"%s", "%v", "%+v", "%#v", "%d", "%x", "%q"} {
+		for _, arg := range []any{o, &o, []*inner{o.P}, map[string]*inner{"k": o.P}} {
+			if strings.Contains(fmt.Sprintf(verb, arg), canary) {
+				t.Errorf("%s of %T shows the secret value", verb, arg)
+			}
+		}
+	}
+}

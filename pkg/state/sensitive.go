@@ -13,7 +13,10 @@ const Redacted = "(sensitive)"
 // value is reachable only through Reveal, which kvsync calls when sending
 // the value to Konnect.
 type Sensitive struct {
-	value string
+	// value sits behind a pointer so that fmt's fallback for nested values
+	// (a mismatched verb on a struct holding a pointer to one holding a
+	// Sensitive) prints an address, never the text.
+	value *string
 	// envNames are the environment variables the value came from, in order.
 	envNames []string
 	// whole is set when the value is exactly the value of envNames[0] (the
@@ -24,12 +27,12 @@ type Sensitive struct {
 
 // NewSensitive wraps a plain value that came from the named variables.
 func NewSensitive(value string, envNames ...string) Sensitive {
-	return Sensitive{value: value, envNames: envNames}
+	return Sensitive{value: &value, envNames: envNames}
 }
 
 // IsZero reports whether the value is empty and came from no variable, as
 // for a secret read back from Konnect, which never returns values.
-func (s Sensitive) IsZero() bool { return s.value == "" && len(s.envNames) == 0 }
+func (s Sensitive) IsZero() bool { return s.Reveal() == "" && len(s.envNames) == 0 }
 
 // WholeEnv returns NAME when the value was written as exactly
 // ${{ env "NAME" }}, nothing around it.
@@ -41,13 +44,18 @@ func (s Sensitive) WholeEnv() (string, bool) {
 }
 
 // Reveal returns the plain value. Call it only to send the value to the API.
-func (s Sensitive) Reveal() string { return s.value }
+func (s Sensitive) Reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}
 
 // EnvNames returns the environment variables the value was built from.
 func (s Sensitive) EnvNames() []string { return append([]string(nil), s.envNames...) }
 
 // Len is the length of the plain value in bytes, for validation messages.
-func (s Sensitive) Len() int { return len(s.value) }
+func (s Sensitive) Len() int { return len(s.Reveal()) }
 
 // Describe is the safe rendering for plans: "(from env NAME)" when the value
 // came from the environment, "(sensitive)" otherwise.
@@ -78,7 +86,7 @@ func (s Sensitive) MarshalText() ([]byte, error) { return []byte(Redacted), nil 
 func Reveal(v any) any {
 	switch t := v.(type) {
 	case Sensitive:
-		return t.value
+		return t.Reveal()
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
