@@ -30,7 +30,6 @@ package konnect
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -182,16 +181,20 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("konnect: invalid base URL %q: %w", raw, err)
+		// url.Parse's error quotes the whole input, which may hold a token
+		// pasted into the wrong flag: say what is wrong without echoing it.
+		return nil, errors.New("konnect: invalid base URL: it does not parse as a URL")
 	}
+	// The errors below echo nothing of the address: a token pasted into
+	// the wrong flag can sit in any part of it.
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("konnect: base URL %q must start with https:// or http://", raw)
+		return nil, errors.New("konnect: base URL must start with https:// or http://")
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("konnect: base URL %q has no host", raw)
+		return nil, errors.New("konnect: base URL has no host")
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("konnect: base URL %q must not carry credentials, a query or a fragment", u.Redacted())
+		return nil, errors.New("konnect: base URL must not carry credentials, a query or a fragment")
 	}
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/v2")
 	u.RawPath = ""
