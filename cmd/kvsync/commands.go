@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/state"
 )
 
 func flags(groups ...[]cli.Flag) []cli.Flag {
@@ -36,16 +38,11 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			s, err := p.readSettings(c)
+			_, stop, pl, err := p.planOnline(c, file)
 			if err != nil {
 				return err
 			}
-			ctx, stop := p.signalContext()
 			defer stop()
-			pl, err := computePlan(ctx, s, file)
-			if err != nil {
-				return err
-			}
 			if err := diff.Render(p.stdout, pl.plan, f, diff.RenderOptions{Color: useColor(c, p.stdout, f)}); err != nil {
 				return err
 			}
@@ -76,16 +73,11 @@ func (p *program) syncCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			s, err := p.readSettings(c)
+			ctx, stop, pl, err := p.planOnline(c, file)
 			if err != nil {
 				return err
 			}
-			ctx, stop := p.signalContext()
 			defer stop()
-			pl, err := computePlan(ctx, s, file)
-			if err != nil {
-				return err
-			}
 			color := useColor(c, p.stdout, f)
 			if f != diff.FormatJSON {
 				if err := diff.Render(p.stdout, pl.plan, f, diff.RenderOptions{Color: color}); err != nil {
@@ -135,16 +127,11 @@ func (p *program) validateCommand() *cli.Command {
 				fmt.Fprintf(p.stdout, "%s: valid (offline; --online also checks against the control plane).\n", what)
 				return nil
 			}
-			s, err := p.readSettings(c)
+			_, stop, pl, err := p.planOnline(c, file)
 			if err != nil {
 				return err
 			}
-			ctx, stop := p.signalContext()
 			defer stop()
-			pl, err := computePlan(ctx, s, file)
-			if err != nil {
-				return err
-			}
 			fmt.Fprintf(p.stdout, "%s: valid against control plane %s (%s).\n", what, pl.plan.ControlPlane.Name, changesSummary(pl.plan))
 			return nil
 		},
@@ -157,4 +144,21 @@ func changesSummary(p *diff.Plan) string {
 	}
 	s := p.Summary()
 	return fmt.Sprintf("sync would make %d create, %d update, %d delete", s.Create, s.Update, s.Delete)
+}
+
+// planOnline reads the connection settings and computes the plan of a loaded
+// file under a context that Ctrl-C cancels; the caller defers stop. The file
+// is loaded first, by the caller, so that an invalid one makes no request.
+func (p *program) planOnline(c *cli.Context, file *state.File) (context.Context, func(), *planned, error) {
+	s, err := p.readSettings(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := p.signalContext()
+	pl, err := computePlan(ctx, s, file)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, stop, pl, nil
 }
