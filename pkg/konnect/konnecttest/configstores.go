@@ -290,11 +290,18 @@ func (e *Emulator) createSecret(w http.ResponseWriter, r *http.Request, cpID, st
 		badRequest(w, invalidParam{Field: "key", Rule: "invalid", Source: "body", Reason: "a secret with this key already exists in the config store"})
 		return
 	}
+	s := e.addSecret(st, key, value)
+	e.persist()
+	writeJSON(w, http.StatusCreated, "application/json", s.view())
+}
+
+// addSecret stores a new secret in the config store; the caller holds e.mu
+// and has checked that the key is free.
+func (e *Emulator) addSecret(st *configStore, key, value string) *secret {
 	now := isoNow()
 	s := &secret{Seq: e.st.next(), Key: key, Value: value, CreatedAt: now, UpdatedAt: now}
 	st.Secrets = append(st.Secrets, s)
-	e.persist()
-	writeJSON(w, http.StatusCreated, "application/json", s.view())
+	return s
 }
 
 func (e *Emulator) getSecret(w http.ResponseWriter, r *http.Request, cpID, storeID, key string) {
@@ -330,16 +337,14 @@ func (e *Emulator) putSecret(w http.ResponseWriter, r *http.Request, cpID, store
 	if !ok {
 		return
 	}
-	now := isoNow()
 	if s := st.secret(key); s != nil {
 		s.Value = value
-		s.UpdatedAt = now
+		s.UpdatedAt = isoNow()
 		e.persist()
 		writeJSON(w, http.StatusOK, "application/json", s.view())
 		return
 	}
-	s := &secret{Seq: e.st.next(), Key: key, Value: value, CreatedAt: now, UpdatedAt: now}
-	st.Secrets = append(st.Secrets, s)
+	s := e.addSecret(st, key, value)
 	e.persist()
 	writeJSON(w, http.StatusCreated, "application/json", s.view())
 }
