@@ -12,6 +12,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
 	"github.com/kvsync/kvsync/pkg/state"
 )
@@ -200,7 +201,7 @@ func TestDumpHidesCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := konnecttest.PluginSchema("ai-proxy")
+	schema := kong.NewPluginSchema(konnecttest.PluginSchema("ai-proxy").Fields)
 	filled, _ := canonical(schema.ConfigDefaults(state.RevealMap(p.Config)))
 	want, _ := canonical(live[0].Config)
 	if !bytes.Equal(filled, want) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -162,7 +163,7 @@ func dumpState(ctx context.Context, c *konnect.Client, cpRef string, tags []stri
 			schemaNames = append(schemaNames, pl.Name)
 		}
 	}
-	schemas := map[string]*konnect.PluginSchema{}
+	schemas := map[string]*kong.PluginSchema{}
 	var schemaMu sync.Mutex
 	for _, name := range schemaNames {
 		g.Go(func() error {
@@ -171,7 +172,7 @@ func dumpState(ctx context.Context, c *konnect.Client, cpRef string, tags []stri
 				return fmt.Errorf("plugin schema %q: %w", name, err)
 			}
 			schemaMu.Lock()
-			schemas[name] = sc
+			schemas[name] = kong.NewPluginSchema(sc.Fields)
 			schemaMu.Unlock()
 			return nil
 		})
@@ -215,13 +216,8 @@ func dumpState(ctx context.Context, c *konnect.Client, cpRef string, tags []stri
 	return f, nil
 }
 
-// vaultSecretFields hold credentials in Kong's vault configs; their values
-// are written as placeholders, never in clear.
-var vaultSecretFields = []string{"token", "secret_id", "approle_secret_id", "client_secret",
-	"service_account", "api_key", "password", "secret_access_key", "access_key"}
-
 func dumpVault(v konnect.Vault, storeByID map[string]konnect.ConfigStore, tags []string, wantStores map[string]bool) state.Vault {
-	cfg := pruneDefaults(v.Config, func(m map[string]any) map[string]any { return konnect.VaultConfigDefaults(v.Name, m) })
+	cfg := pruneDefaults(v.Config, func(m map[string]any) map[string]any { return kong.VaultConfigDefaults(v.Name, m) })
 	dv := state.Vault{Name: v.Name, Prefix: v.Prefix, Description: v.Description, Tags: extraTags(v.Tags, tags)}
 	if id, ok := cfg["config_store_id"].(string); ok && id != "" {
 		wantStores[id] = true
@@ -230,11 +226,7 @@ func dumpVault(v konnect.Vault, storeByID map[string]konnect.ConfigStore, tags [
 			dv.ConfigStore = s.Name
 		}
 	}
-	for _, k := range vaultSecretFields {
-		if s, ok := cfg[k].(string); ok && s != "" && !isVaultRef(s) {
-			cfg[k] = state.NewSensitive(s)
-		}
-	}
+	hideCredentials(map[string]any{"config": cfg}, kong.VaultCredentialPaths())
 	if len(cfg) > 0 {
 		dv.Config = cfg
 	}
@@ -243,7 +235,7 @@ func dumpVault(v konnect.Vault, storeByID map[string]konnect.ConfigStore, tags [
 
 type refNames struct{ routes, services map[string]string }
 
-func dumpPlugin(ctx context.Context, c *konnect.Client, cpID string, pl konnect.Plugin, schema *konnect.PluginSchema, tags []string, names refNames) (state.Plugin, error) {
+func dumpPlugin(ctx context.Context, c *konnect.Client, cpID string, pl konnect.Plugin, schema *kong.PluginSchema, tags []string, names refNames) (state.Plugin, error) {
 	dp := state.Plugin{Name: pl.Name, Tags: extraTags(pl.Tags, tags)}
 	if pl.InstanceName != nil && *pl.InstanceName != "" {
 		dp.InstanceName = *pl.InstanceName
@@ -280,11 +272,7 @@ func dumpPlugin(ctx context.Context, c *konnect.Client, cpID string, pl konnect.
 		if !sameSet(pl.Protocols, schema.DefaultProtocols()) {
 			dp.Protocols = pl.Protocols
 		}
-		for _, f := range schema.Fields {
-			if def, ok := f["config"].(map[string]any); ok {
-				hideEncrypted(def, cfg)
-			}
-		}
+		hideCredentials(map[string]any{"config": cfg}, schema.EncryptedPaths())
 	} else {
 		dp.Protocols = pl.Protocols
 	}
@@ -320,42 +308,29 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }
 
-func isVaultRef(s string) bool { return strings.HasPrefix(s, "{vault://") && strings.HasSuffix(s, "}") }
-
-// hideEncrypted turns the string values of fields the schema marks
-// encrypted (credentials: auth headers, API keys, passwords) into
+// hideCredentials turns the non-empty string values found at the given
+// paths (credentials: encrypted schema fields, vault credential fields) into
 // Sensitive values, so that the file gets placeholders instead of the
 // credentials; vault references stay as they are.
-func hideEncrypted(def map[string]any, value map[string]any) {
-	list, _ := def["fields"].([]any)
-	for _, item := range list {
-		fm, _ := item.(map[string]any)
-		for name, d := range fm {
-			fd, _ := d.(map[string]any)
-			v, present := value[name]
-			if fd == nil || !present {
-				continue
+func hideCredentials(tree map[string]any, paths []kong.Path) {
+	var walk func(p kong.Path, v any, set func(any))
+	walk = func(p kong.Path, v any, set func(any)) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, e := range t {
+				walk(p.With(k), e, func(n any) { t[k] = n })
 			}
-			encrypted, _ := fd["encrypted"].(bool)
-			switch t := v.(type) {
-			case map[string]any:
-				hideEncrypted(fd, t)
-			case string:
-				if encrypted && t != "" && !isVaultRef(t) {
-					value[name] = state.NewSensitive(t)
-				}
-			case []any:
-				el, _ := fd["elements"].(map[string]any)
-				if elEnc, _ := el["encrypted"].(bool); encrypted || elEnc {
-					for i, e := range t {
-						if s, ok := e.(string); ok && s != "" && !isVaultRef(s) {
-							t[i] = state.NewSensitive(s)
-						}
-					}
-				}
+		case []any:
+			for i, e := range t {
+				walk(p.With(i), e, func(n any) { t[i] = n })
+			}
+		case string:
+			if t != "" && !kong.IsVaultRef(t) && p.Within(paths) {
+				set(state.NewSensitive(t))
 			}
 		}
 	}
+	walk(nil, tree, nil)
 }
 
 // pruneDefaults returns a copy of a live config without the fields that

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -90,7 +91,7 @@ func checkOnline(f *state.File, live *diff.Live) error {
 			}
 			cfg["config_store_id"] = "(resolved from config_store)"
 		}
-		for _, fe := range konnect.ValidateVaultConfig(v.Name, cfg) {
+		for _, fe := range kong.ValidateVaultConfig(v.Name, cfg) {
 			problems = append(problems, fmt.Sprintf("%s: vaults[%d] (%s).%s: %s", v.Pos, i, v.Prefix, fe.Path, fe.Message))
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -256,12 +257,6 @@ func (b *builder) secretCreate(storeName, storeID string, sec state.Secret) {
 	})
 }
 
-// vaultSecretFields are vault config fields that hold credentials in Kong's
-// vault schemas (hcv token, approle secret id, azure client secret, gcp
-// service account, conjur api key, …): their values never print.
-var vaultSecretFields = []string{"token", "secret_id", "approle_secret_id", "client_secret",
-	"service_account", "api_key", "password", "secret_access_key", "access_key"}
-
 func pendingStoreSentinel(name string) string { return "\x00new config_store " + name }
 
 // resolveVaultStore finds the store a desired vault points at: its id when
@@ -344,9 +339,7 @@ func (b *builder) vaults() {
 			r.placeholders[pendingStoreSentinel(storeName)] = SafeText("(id of new config_store " + storeName + ")")
 		}
 		sensitiveLeaves(path{"config"}, cfg, r.sensitive)
-		for _, f := range vaultSecretFields {
-			r.secretPaths = append(r.secretPaths, path{"config", f})
-		}
+		r.secretPaths = kong.VaultCredentialPaths()
 		norm, err := normalizeMap(compareCfg)
 		if err != nil {
 			b.fail("vault %q: config: %v", v.Prefix, err)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -54,7 +55,7 @@ func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts Fet
 		Services:       map[string]konnect.Service{},
 		Consumers:      map[string]konnect.Consumer{},
 		ConsumerGroups: map[string]konnect.ConsumerGroup{},
-		Schemas:        map[string]*konnect.PluginSchema{},
+		Schemas:        map[string]*kong.PluginSchema{},
 	}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return f.storesAndVaults(gctx) })
@@ -183,7 +184,7 @@ func (f *fetcher) schema(ctx context.Context, name string) error {
 		return fmt.Errorf("plugin schema %q: %w", name, err)
 	}
 	f.mu.Lock()
-	f.live.Schemas[name] = s
+	f.live.Schemas[name] = kong.NewPluginSchema(s.Fields)
 	f.mu.Unlock()
 	return nil
 }

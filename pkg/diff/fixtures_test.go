@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -19,8 +20,8 @@ type obj = map[string]any
 func testField(name string, def obj) obj { return obj{name: def} }
 
 // aiProxySchema is a small Kong-style schema shaped like ai-proxy's.
-func aiProxySchema() *konnect.PluginSchema {
-	return &konnect.PluginSchema{Fields: []map[string]any{
+func aiProxySchema() *kong.PluginSchema {
+	return kong.NewPluginSchema([]map[string]any{
 		testField("protocols", obj{"type": "set", "default": []any{"grpc", "grpcs", "http", "https"},
 			"elements": obj{"type": "string"}}),
 		testField("config", obj{"type": "record", "required": true, "fields": []any{
@@ -41,13 +42,13 @@ func aiProxySchema() *konnect.PluginSchema {
 				}}),
 			}}),
 		}}),
-	}}
+	})
 }
 
 // rateLimitingSchema is a small Kong-style schema shaped like
 // rate-limiting's, with an encrypted redis password.
-func rateLimitingSchema() *konnect.PluginSchema {
-	return &konnect.PluginSchema{Fields: []map[string]any{
+func rateLimitingSchema() *kong.PluginSchema {
+	return kong.NewPluginSchema([]map[string]any{
 		testField("protocols", obj{"type": "set", "default": []any{"grpc", "grpcs", "http", "https"},
 			"elements": obj{"type": "string"}}),
 		testField("config", obj{"type": "record", "required": true, "fields": []any{
@@ -59,7 +60,7 @@ func rateLimitingSchema() *konnect.PluginSchema {
 				testField("password", obj{"type": "string", "encrypted": true, "referenceable": true}),
 			}}),
 		}}),
-	}}
+	})
 }
 
 func aiProxyConfig() obj {
@@ -104,7 +105,7 @@ func emptyLive() *Live {
 		Services:       map[string]konnect.Service{"example-service": {ID: "service-1", Name: "example-service"}},
 		Consumers:      map[string]konnect.Consumer{"alice": {ID: "consumer-1", Username: "alice"}},
 		ConsumerGroups: map[string]konnect.ConsumerGroup{"gold": {ID: "group-1", Name: "gold"}},
-		Schemas:        map[string]*konnect.PluginSchema{"ai-proxy": aiProxySchema(), "rate-limiting": rateLimitingSchema()},
+		Schemas:        map[string]*kong.PluginSchema{"ai-proxy": aiProxySchema(), "rate-limiting": rateLimitingSchema()},
 	}
 }
 

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // Live is the remote state of one control plane, as far as a plan needs it.
@@ -19,7 +20,7 @@ type Live struct {
 	Consumers      map[string]konnect.Consumer
 	ConsumerGroups map[string]konnect.ConsumerGroup
 	// Schemas are the plugin schemas of every plugin name in either state.
-	Schemas map[string]*konnect.PluginSchema
+	Schemas map[string]*kong.PluginSchema
 }
 
 // FetchOptions tune Fetch.

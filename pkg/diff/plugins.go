@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -118,46 +119,6 @@ func pluginLabel(p state.Plugin) string {
 	return fmt.Sprintf("%q", label)
 }
 
-// schemaSecretPaths lists the config fields a Kong plugin schema marks
-// encrypted, as paths under "config" (array and map elements as wildcards).
-func schemaSecretPaths(schema *konnect.PluginSchema) []path {
-	var out []path
-	if schema == nil {
-		return nil
-	}
-	var walk func(p path, fields []any)
-	var walkField func(p path, def map[string]any)
-	walkField = func(p path, def map[string]any) {
-		if enc, _ := def["encrypted"].(bool); enc {
-			out = append(out, p)
-		}
-		if sub, ok := def["fields"].([]any); ok {
-			walk(p, sub)
-		}
-		for _, k := range []string{"elements", "values"} {
-			if el, ok := def[k].(map[string]any); ok {
-				walkField(p.with(anyStep{}), el)
-			}
-		}
-	}
-	walk = func(p path, fields []any) {
-		for _, f := range fields {
-			m, _ := f.(map[string]any)
-			for name, def := range m {
-				if d, ok := def.(map[string]any); ok {
-					walkField(p.with(name), d)
-				}
-			}
-		}
-	}
-	for _, f := range schema.Fields {
-		if def, ok := f["config"].(map[string]any); ok {
-			walkField(path{"config"}, def)
-		}
-	}
-	return out
-}
-
 func (b *builder) plugins() {
 	names := b.scopeNames()
 	byKey := map[string]int{}
@@ -243,7 +204,7 @@ func pluginKeys(name string, s pluginScope, instance string) []string {
 
 // plugin plans one desired plugin against its live counterpart (when
 // exists; idx indexes Live.Plugins).
-func (b *builder) plugin(p state.Plugin, scope pluginScope, schema *konnect.PluginSchema, idx int, exists bool, names [4]map[string]string) {
+func (b *builder) plugin(p state.Plugin, scope pluginScope, schema *kong.PluginSchema, idx int, exists bool, names [4]map[string]string) {
 	label := pluginLabel(p)
 	tags := tagSet(b.tags, p.Tags)
 	enabled := true
@@ -260,7 +221,7 @@ func (b *builder) plugin(p state.Plugin, scope pluginScope, schema *konnect.Plug
 		body.InstanceName = &instance
 	}
 
-	r := &redactor{sensitive: map[string]sensitiveLeaf{}, secretPaths: schemaSecretPaths(schema)}
+	r := &redactor{sensitive: map[string]sensitiveLeaf{}, secretPaths: schema.EncryptedPaths()}
 	sensitiveLeaves(path{"config"}, p.Config, r.sensitive)
 	cfg, err := normalizeMap(p.Config)
 	if err != nil {

@@ -2,14 +2,11 @@ package diff
 
 import (
 	"encoding/json"
-	"fmt"
-	"regexp"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -18,60 +15,8 @@ import (
 // config_store NAME)". In JSON it is a plain string.
 type SafeText string
 
-// path is a location inside a value tree: string steps are map keys, int
-// steps are slice indexes, and anyStep matches every key or index (used for
-// schema paths through arrays and maps).
-type path []any
-
-type anyStep struct{}
-
-func (p path) with(step any) path {
-	out := make(path, len(p)+1)
-	copy(out, p)
-	out[len(p)] = step
-	return out
-}
-
-func (p path) String() string {
-	var b strings.Builder
-	for _, s := range p {
-		switch t := s.(type) {
-		case int:
-			b.WriteString("[" + strconv.Itoa(t) + "]")
-		case anyStep:
-			b.WriteString("[*]")
-		default:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			fmt.Fprint(&b, t)
-		}
-	}
-	return b.String()
-}
-
-// matches reports whether p (a concrete path) equals pattern, which may hold
-// anyStep wildcards.
-func (p path) matches(pattern path) bool {
-	if len(p) != len(pattern) {
-		return false
-	}
-	for i := range p {
-		if _, ok := pattern[i].(anyStep); ok {
-			continue
-		}
-		if p[i] != pattern[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// prefixOf reports whether p is a (non-strict) prefix of q, wildcards in q
-// matching anything.
-func (p path) prefixOf(q path) bool {
-	return len(p) <= len(q) && p.matches(q[:len(p)])
-}
+// path is a location inside a value tree (see kong.Path).
+type path = kong.Path
 
 // normalize turns a config value into the shape JSON decoding gives
 // (map[string]any, []any, float64, string, bool, nil), revealing Sensitive
@@ -112,11 +57,11 @@ func sensitiveLeaves(p path, v any, out map[string]sensitiveLeaf) {
 		out[p.String()] = sensitiveLeaf{path: p, value: t}
 	case map[string]any:
 		for k, e := range t {
-			sensitiveLeaves(p.with(k), e, out)
+			sensitiveLeaves(p.With(k), e, out)
 		}
 	case []any:
 		for i, e := range t {
-			sensitiveLeaves(p.with(i), e, out)
+			sensitiveLeaves(p.With(i), e, out)
 		}
 	}
 }
@@ -157,7 +102,7 @@ func diffTrees(p path, old, new any, hasOld, hasNew bool, out *[]leafDiff) {
 			if ov == nil && nv == nil {
 				continue
 			}
-			diffTrees(p.with(k), ov, nv, oh, nh, out)
+			diffTrees(p.With(k), ov, nv, oh, nh, out)
 		}
 		return
 	}
@@ -180,40 +125,21 @@ func leaves(p path, v any, out *[]leafDiff) {
 			if m[k] == nil {
 				continue
 			}
-			leaves(p.with(k), m[k], out)
+			leaves(p.With(k), m[k], out)
 		}
 		return
 	}
 	*out = append(*out, leafDiff{path: p, new: v, hasNew: true})
 }
 
-var vaultRefPattern = regexp.MustCompile(`^\{vault://([^/}]+)/([^/}]+)(?:/[^}]*)?\}$`)
-
-// vaultRef is a {vault://PREFIX/KEY[/PROPERTY]} reference.
+// vaultRef names the secret a {vault://PREFIX/KEY[/PROPERTY]} reference
+// reads; the property, ?query and #version do not change which secret.
 type vaultRef struct{ prefix, key string }
-
-// isVaultRef reports whether v is a whole-value vault reference, which is
-// safe to print: it names a secret without being one.
-func isVaultRef(v any) bool {
-	s, ok := v.(string)
-	return ok && vaultRefPattern.MatchString(strings.TrimSpace(s))
-}
 
 // vaultRefs collects the vault references in a normalized tree.
 func vaultRefs(v any, out map[vaultRef]bool) {
-	switch t := v.(type) {
-	case string:
-		if m := vaultRefPattern.FindStringSubmatch(strings.TrimSpace(t)); m != nil {
-			out[vaultRef{prefix: m[1], key: m[2]}] = true
-		}
-	case map[string]any:
-		for _, e := range t {
-			vaultRefs(e, out)
-		}
-	case []any:
-		for _, e := range t {
-			vaultRefs(e, out)
-		}
+	for _, r := range kong.VaultRefs(v) {
+		out[vaultRef{prefix: r.Prefix, key: r.Key}] = true
 	}
 }
 
@@ -233,7 +159,7 @@ type redactor struct {
 
 func (r *redactor) touchesSensitive(p path) bool {
 	for _, l := range r.sensitive {
-		if p.prefixOf(l.path) || l.path.prefixOf(p) {
+		if p.PrefixOf(l.path) || l.path.PrefixOf(p) {
 			return true
 		}
 	}
@@ -241,12 +167,7 @@ func (r *redactor) touchesSensitive(p path) bool {
 }
 
 func (r *redactor) isSecretPath(p path) bool {
-	for _, s := range r.secretPaths {
-		if p.matches(s) {
-			return true
-		}
-	}
-	return false
+	return p.Within(r.secretPaths)
 }
 
 // displayNew renders a desired value found at p.
@@ -258,20 +179,20 @@ func (r *redactor) displayNew(p path, v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			out[k] = r.displayNew(p.with(k), e)
+			out[k] = r.displayNew(p.With(k), e)
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			out[i] = r.displayNew(p.with(i), e)
+			out[i] = r.displayNew(p.With(i), e)
 		}
 		return out
 	case string:
 		if s, ok := r.placeholders[t]; ok {
 			return s
 		}
-		if r.isSecretPath(p) && !isVaultRef(t) {
+		if r.isSecretPath(p) && !kong.IsVaultRef(t) {
 			return SafeText(state.Redacted)
 		}
 	case nil:
@@ -296,7 +217,7 @@ func (r *redactor) displayOld(p path, v any) any {
 	case map[string]any:
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			out[k] = r.displayOld(p.with(k), e)
+			out[k] = r.displayOld(p.With(k), e)
 		}
 		return out
 	case []any:
@@ -305,11 +226,11 @@ func (r *redactor) displayOld(p path, v any) any {
 		}
 		out := make([]any, len(t))
 		for i, e := range t {
-			out[i] = r.displayOld(p.with(i), e)
+			out[i] = r.displayOld(p.With(i), e)
 		}
 		return out
 	}
-	if r.touchesSensitive(p) || (r.isSecretPath(p) && !isVaultRef(v)) {
+	if r.touchesSensitive(p) || (r.isSecretPath(p) && !kong.IsVaultRef(v)) {
 		return SafeText(state.Redacted)
 	}
 	return v

@@ -5,9 +5,9 @@ import (
 	"encoding/hex"
 )
 
-// newUUID returns a random (version 4) UUID. Core entities are created with
+// NewUUID returns a random (version 4) UUID. Core entities are created with
 // a client-chosen id so that a create whose answer was lost can be read back.
-func newUUID() string {
+func NewUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	b[6] = b[6]&0x0f | 0x40

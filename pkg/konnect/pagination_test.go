@@ -307,7 +307,7 @@ func TestEmptyIdentifiersAreRefusedLocally(t *testing.T) {
 func TestNewUUID(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		id := newUUID()
+		id := NewUUID()
 		if !IsUUID(id) || id[14] != '4' || !strings.ContainsRune("89ab", rune(id[19])) || seen[id] {
 			t.Fatalf("bad or repeated UUID %q", id)
 		}

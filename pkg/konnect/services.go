@@ -375,7 +375,7 @@ func (s *VaultsService) Create(ctx context.Context, cpID string, v Vault) (*Vaul
 		return nil, err
 	}
 	if v.ID == "" {
-		v.ID = newUUID()
+		v.ID = NewUUID()
 	}
 	return createCore[Vault](ctx, s.c, cpID, "vaults", v.ID, v)
 }
@@ -421,7 +421,7 @@ func (s *PluginsService) Create(ctx context.Context, cpID string, p Plugin) (*Pl
 		return nil, err
 	}
 	if p.ID == "" {
-		p.ID = newUUID()
+		p.ID = NewUUID()
 	}
 	return createCore[Plugin](ctx, s.c, cpID, "plugins", p.ID, p)
 }
@@ -478,7 +478,7 @@ func (s *RoutesService) Create(ctx context.Context, cpID string, r Route) (*Rout
 		return nil, err
 	}
 	if r.ID == "" {
-		r.ID = newUUID()
+		r.ID = NewUUID()
 	}
 	return createCore[Route](ctx, s.c, cpID, "routes", r.ID, r)
 }
@@ -509,7 +509,7 @@ func (s *ServicesService) Create(ctx context.Context, cpID string, svc Service) 
 		return nil, err
 	}
 	if svc.ID == "" {
-		svc.ID = newUUID()
+		svc.ID = NewUUID()
 	}
 	return createCore[Service](ctx, s.c, cpID, "services", svc.ID, svc)
 }

@@ -2,10 +2,10 @@ package state
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"gopkg.in/yaml.v3"
 )
 
@@ -20,15 +20,6 @@ const (
 	MaxSecretKeyLen   = 512
 	MaxSecretValueLen = 5120
 )
-
-// VaultTypes are the vault implementations a Konnect data plane bundles, the
-// values a vault's name may take. No prefix may equal one of them.
-var VaultTypes = []string{"konnect", "env", "aws", "gcp", "hcv", "azure", "conjur"}
-
-// vaultPrefixRE is Kong's rule for a vault prefix (the Lua pattern
-// ^[a-z][a-z%d-]-[a-z%d]+$): a lowercase letter, then lowercase letters,
-// digits and dashes, ending with a letter or digit; two characters at least.
-var vaultPrefixRE = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 
 // located is where a value sits: its node's position and field path.
 type located struct {
@@ -345,10 +336,10 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 	if f, ok := got["name"]; ok {
 		np := path + ".name"
 		if s, ok := d.str(f.value, np, true); ok {
-			if contains(VaultTypes, s) {
+			if kong.IsVaultType(s) {
 				e.vault.Name = s
 			} else {
-				d.c.add(d.pos(f.value), np, "unknown vault type %q (one of %s)", s, strings.Join(VaultTypes, ", "))
+				d.c.add(d.pos(f.value), np, "unknown vault type %q (one of %s)", s, strings.Join(kong.VaultTypes, ", "))
 				good = false
 			}
 		} else {
@@ -358,13 +349,14 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 	if f, ok := got["prefix"]; ok {
 		pp := path + ".prefix"
 		if s, ok := d.str(f.value, pp, true); ok {
-			if !vaultPrefixRE.MatchString(s) || contains(VaultTypes, s) {
+			problem := kong.CheckVaultPrefix(s)
+			if problem != kong.PrefixOK {
 				d.rejected["vault:"+s] = true
 			}
-			switch {
-			case contains(VaultTypes, s):
-				d.c.add(d.pos(f.value), pp, "%q is reserved: a prefix may not be a vault type's name (%s)", s, strings.Join(VaultTypes, ", "))
-			case !vaultPrefixRE.MatchString(s):
+			switch problem {
+			case kong.PrefixReserved:
+				d.c.add(d.pos(f.value), pp, "%q is reserved: a prefix may not be a vault type's name (%s)", s, strings.Join(kong.VaultTypes, ", "))
+			case kong.PrefixInvalid:
 				d.c.add(d.pos(f.value), pp, "%q is not a valid prefix (lowercase letters, digits and dashes, starting with a letter, ending with a letter or digit, 2 characters at least)", s)
 			default:
 				e.vault.Prefix = s

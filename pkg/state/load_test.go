@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // fakeEnv is a LookupEnv over a map.
@@ -93,8 +94,8 @@ func TestLoadSeedExample(t *testing.T) {
 			},
 			Pos: Position{path, 16, 5},
 			VaultRefs: []VaultRef{{
-				Ref: "{vault://mysecretvault/mistral-key}", Prefix: "mysecretvault", Key: "mistral-key",
-				Path: "plugins[0].config.auth.header_value", Pos: Position{path, 22, 23},
+				VaultRef: kong.VaultRef{Ref: "{vault://mysecretvault/mistral-key}", Prefix: "mysecretvault", Key: "mistral-key"},
+				Path:     "plugins[0].config.auth.header_value", Pos: Position{path, 22, 23},
 			}},
 		}},
 	}
@@ -423,39 +424,6 @@ func TestPositionString(t *testing.T) {
 	} {
 		if got := tc.pos.String(); got != tc.want {
 			t.Errorf("%#v.String() = %q, want %q", tc.pos, got, tc.want)
-		}
-	}
-}
-
-func TestParseVaultRef(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		want    VaultRef
-		wantErr bool
-	}{
-		{in: "{vault://v/k}", want: VaultRef{Prefix: "v", Key: "k"}},
-		{in: "{vault://v/k/p}", want: VaultRef{Prefix: "v", Key: "k", Property: "p"}},
-		{in: "{vault://hcv/path/to/secret/p}", want: VaultRef{Prefix: "hcv", Key: "path/to/secret", Property: "p"}},
-		{in: "{vault://aws/s/p#2}", want: VaultRef{Prefix: "aws", Key: "s", Property: "p"}},
-		{in: "{vault://env/cert/key?prefix=SSL_#1}", want: VaultRef{Prefix: "env", Key: "cert", Property: "key"}},
-		{in: "{vault://v/a%2Fb}", want: VaultRef{Prefix: "v", Key: "a/b"}},
-		{in: "{vault://v}", wantErr: true},
-		{in: "{vault:///k}", wantErr: true},
-		{in: "{vault://v/k/}", wantErr: true},
-		{in: "{vault://v//k}", wantErr: true},
-		{in: "vault://v/k", wantErr: true},
-	} {
-		got, err := ParseVaultRef(tc.in)
-		if (err != nil) != tc.wantErr {
-			t.Errorf("ParseVaultRef(%q) error = %v, want error %v", tc.in, err, tc.wantErr)
-			continue
-		}
-		if tc.wantErr {
-			continue
-		}
-		tc.want.Ref = tc.in
-		if got != tc.want {
-			t.Errorf("ParseVaultRef(%q) = %+v, want %+v", tc.in, got, tc.want)
 		}
 	}
 }

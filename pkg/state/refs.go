@@ -3,89 +3,34 @@ package state
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"gopkg.in/yaml.v3"
 )
-
-const refOpen = "{vault://"
-
-// builtinVaultPrefixes can be referenced without declaring a vault: Kong
-// falls back to the bundled vault of that type with its default config.
-// konnect is absent: without a config store it resolves nothing.
-var builtinVaultPrefixes = []string{"env", "aws", "gcp", "hcv", "azure", "conjur"}
-
-// ParseVaultRef parses a whole-value reference {vault://PREFIX/KEY[/PROPERTY]}
-// the way Kong does: PREFIX is the URL host; of the path segments the last is
-// the PROPERTY when there are two or more; a ?query and a #version are
-// allowed and ignored.
-func ParseVaultRef(s string) (VaultRef, error) {
-	if !strings.HasPrefix(s, refOpen) || !strings.HasSuffix(s, "}") {
-		return VaultRef{}, fmt.Errorf("not a reference: want {vault://PREFIX/KEY[/PROPERTY]}")
-	}
-	inner := s[len(refOpen) : len(s)-1]
-	if i := strings.IndexByte(inner, '#'); i >= 0 {
-		inner = inner[:i]
-	}
-	if i := strings.IndexByte(inner, '?'); i >= 0 {
-		inner = inner[:i]
-	}
-	prefix, resource, _ := strings.Cut(inner, "/")
-	if prefix == "" {
-		return VaultRef{}, fmt.Errorf("the reference names no vault prefix")
-	}
-	if resource == "" {
-		return VaultRef{}, fmt.Errorf("the reference names no key")
-	}
-	parts := strings.Split(resource, "/")
-	for i, p := range parts {
-		u, err := url.PathUnescape(p)
-		if err != nil || u == "" {
-			return VaultRef{}, fmt.Errorf("the reference has an empty or badly escaped path segment")
-		}
-		parts[i] = u
-	}
-	ref := VaultRef{Ref: s, Prefix: prefix}
-	if len(parts) == 1 {
-		ref.Key = parts[0]
-	} else {
-		ref.Key = strings.Join(parts[:len(parts)-1], "/")
-		ref.Property = parts[len(parts)-1]
-	}
-	return ref, nil
-}
 
 // vaultRef inspects a plain string leaf of a plugin's config. A string that
 // is one whole reference is returned; a reference inside a longer string,
 // which Kong would send as is, is reported.
 func (d *fileDecoder) vaultRef(s string, n *yaml.Node, path string) (VaultRef, bool) {
-	i := strings.Index(s, refOpen)
-	if i < 0 {
+	if !strings.Contains(s, "{vault://") {
 		return VaultRef{}, false
 	}
-	whole := i == 0 && strings.HasSuffix(s, "}") && strings.Count(s, refOpen) == 1 && strings.IndexByte(s, '}') == len(s)-1
-	if !whole {
-		ref := s[i:]
-		if j := strings.IndexByte(ref, '}'); j >= 0 {
-			ref = ref[:j+1]
-		}
+	if ref, before, embedded := kong.EmbeddedVaultRef(s); embedded {
 		hint := "store the whole value in the secret and reference it alone"
-		if before := strings.TrimSpace(s[:i]); before != "" && strings.Count(s, refOpen) == 1 && strings.HasSuffix(s, ref) {
+		if before := strings.TrimSpace(before); before != "" && strings.Count(s, "{vault://") == 1 && strings.HasSuffix(s, ref) {
 			hint = fmt.Sprintf("put %q into the secret and reference it alone", before+" …")
 		}
 		d.c.add(d.pos(n), path, "Kong resolves %s only when it is the whole value, not inside a longer string; %s", ref, hint)
 		return VaultRef{}, false
 	}
-	ref, err := ParseVaultRef(s)
+	ref, err := kong.ParseVaultRef(s)
 	if err != nil {
 		d.c.add(d.pos(n), path, "%s: %v", s, err)
 		return VaultRef{}, false
 	}
-	ref.Path = path
-	ref.Pos = d.pos(n)
-	return ref, true
+	return VaultRef{VaultRef: ref, Path: path, Pos: d.pos(n)}, true
 }
 
 // Remote names what exists in the control plane, for CheckReferences.
@@ -146,7 +91,7 @@ func checkUndeclared(f *File, vaults []*vaultEntry, remote *Remote, rejected map
 	}
 	for _, p := range f.Plugins {
 		for _, r := range p.VaultRefs {
-			if prefixes[r.Prefix] || contains(builtinVaultPrefixes, r.Prefix) || rejected["vault:"+r.Prefix] {
+			if prefixes[r.Prefix] || kong.BuiltinVaultPrefix(r.Prefix) || rejected["vault:"+r.Prefix] {
 				continue
 			}
 			c.add(r.Pos, r.Path, "%s: no vault with prefix %q %s%s", r.Ref, r.Prefix, where, declaredList("vaults", keys(prefixes)))

@@ -40,7 +40,7 @@
 // # References
 //
 // Each whole-value {vault://PREFIX/KEY[/PROPERTY]} string in a plugin's
-// config is parsed as Kong does (see ParseVaultRef) and kept in
+// config is parsed as Kong does (see kong.ParseVaultRef) and kept in
 // Plugin.VaultRefs. A reference inside a longer string is a problem (Kong
 // only resolves whole values). PREFIX must be a vault of the files or a
 // bundled vault type other than konnect (env, aws, gcp, hcv, azure, conjur:
@@ -69,7 +69,11 @@
 // environment, written as a ${{ env "NAME" }} placeholder.
 package state
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
+)
 
 // DefaultSelectTag is the tag kvsync scopes itself to when the file gives no
 // _info.select_tags, so that it can share a control plane with decK.
@@ -161,11 +165,7 @@ type Plugin struct {
 // VaultRef is a reference to a secret, {vault://PREFIX/KEY[/PROPERTY]},
 // found in a plugin's config.
 type VaultRef struct {
-	// Ref is the reference as written.
-	Ref      string
-	Prefix   string
-	Key      string
-	Property string
+	kong.VaultRef
 	// Path is the config field holding the reference, e.g.
 	// "plugins[0].config.auth.header_value".
 	Path string

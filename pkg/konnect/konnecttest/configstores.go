@@ -3,6 +3,8 @@ package konnecttest
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
 )
 
 func (st *configStore) view() map[string]any {
@@ -132,7 +134,7 @@ func (e *Emulator) createConfigStore(w http.ResponseWriter, r *http.Request, cpI
 	}
 	// Names are not unique: Konnect accepts several stores with one name.
 	now := isoNow()
-	st := &configStore{Seq: e.st.next(), ID: newUUID(), Name: name, CreatedAt: now, UpdatedAt: now}
+	st := &configStore{Seq: e.st.next(), ID: konnect.NewUUID(), Name: name, CreatedAt: now, UpdatedAt: now}
 	cp.Stores = append(cp.Stores, st)
 	e.persist()
 	writeJSON(w, http.StatusCreated, "application/json", st.view())

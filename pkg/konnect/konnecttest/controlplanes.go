@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
 )
 
 // Page sizes of Konnect's page[size] endpoints (control planes, config
@@ -263,7 +265,7 @@ func (e *Emulator) createControlPlane(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	cp.Seq = e.st.next()
-	cp.ID = newUUID()
+	cp.ID = konnect.NewUUID()
 	cp.EndpointHost = randomHex(10)
 	cp.CreatedAt = isoNow()
 	cp.UpdatedAt = cp.CreatedAt
@@ -350,7 +352,7 @@ func (e *Emulator) AddControlPlane(name string) string {
 		}
 	}
 	now := isoNow()
-	cp := &controlPlane{Seq: e.st.next(), ID: newUUID(), Name: name, ClusterType: clusterTypes[0],
+	cp := &controlPlane{Seq: e.st.next(), ID: konnect.NewUUID(), Name: name, ClusterType: clusterTypes[0],
 		AuthType: "pinned_client_certs", Labels: map[string]string{}, EndpointHost: randomHex(10),
 		CreatedAt: now, UpdatedAt: now, Entities: map[string][]*entity{}}
 	e.st.ControlPlanes = append(e.st.ControlPlanes, cp)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // Core entities follow Kong's Admin API as Konnect serves it: size/offset
@@ -249,8 +250,8 @@ func (e *Emulator) createEntity(w http.ResponseWriter, r *http.Request, cpID, ki
 	}
 	if v, ok := body["id"]; ok && v != nil {
 		id, _ := v.(string)
-		if !isUUID(id) {
-			validationError(w, []konnect.FieldError{{Path: "id", Message: "expected a valid UUID"}})
+		if !konnect.IsUUID(id) {
+			validationError(w, []kong.FieldError{{Path: "id", Message: "expected a valid UUID"}})
 			return
 		}
 		if findEntity(cp.Entities[kind], "", id) >= 0 {
@@ -258,7 +259,7 @@ func (e *Emulator) createEntity(w http.ResponseWriter, r *http.Request, cpID, ki
 			return
 		}
 	} else {
-		body["id"] = newUUID()
+		body["id"] = konnect.NewUUID()
 	}
 	obj, ok := e.buildEntity(w, cp, kind, body, nil)
 	if !ok {
@@ -286,18 +287,18 @@ func (e *Emulator) upsertEntity(w http.ResponseWriter, r *http.Request, cpID, ki
 	switch {
 	case i >= 0:
 		body["id"] = list[i].Obj["id"]
-		if key, ok := endpointKeys[kind]; ok && !isUUID(ref) {
+		if key, ok := endpointKeys[kind]; ok && !konnect.IsUUID(ref) {
 			body[key] = ref
 		}
-	case isUUID(ref):
+	case konnect.IsUUID(ref):
 		body["id"] = ref
 	default:
 		key, ok := endpointKeys[kind]
 		if !ok {
-			validationError(w, []konnect.FieldError{{Path: "id", Message: "expected a valid UUID"}})
+			validationError(w, []kong.FieldError{{Path: "id", Message: "expected a valid UUID"}})
 			return
 		}
-		body["id"] = newUUID()
+		body["id"] = konnect.NewUUID()
 		body[key] = ref
 	}
 	var existing *entity
@@ -328,14 +329,16 @@ func (e *Emulator) buildEntity(w http.ResponseWriter, cp *controlPlane, kind str
 			return nil, false
 		}
 	}
-	errs := es.ValidateEntity(body)
-	var ps *konnect.PluginSchema
+	errs := es.Validate(body, "")
+	var ps *kong.PluginSchema
 	switch kind {
 	case "plugins":
 		name := str(body["name"])
-		ps = cachedPluginSchema(name)
+		if cached := cachedPluginSchema(name); cached != nil {
+			ps = cached.rules
+		}
 		if ps == nil && name != "" {
-			errs = append(errs, konnect.FieldError{Path: "name", Message: fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", name)})
+			errs = append(errs, kong.FieldError{Path: "name", Message: fmt.Sprintf("plugin '%s' not enabled; add it to the 'plugins' configuration property", name)})
 		}
 		if ps != nil {
 			sub := map[string]any{}
@@ -345,7 +348,7 @@ func (e *Emulator) buildEntity(w http.ResponseWriter, cp *controlPlane, kind str
 			if p, ok := body["protocols"]; ok && p != nil {
 				sub["protocols"] = p
 			}
-			for _, fe := range ps.ValidateEntity(sub) {
+			for _, fe := range ps.Entity().Validate(sub, "") {
 				if fe.Path == "config" || strings.HasPrefix(fe.Path, "config.") || strings.HasPrefix(fe.Path, "protocols") {
 					errs = append(errs, fe)
 				}
@@ -357,7 +360,7 @@ func (e *Emulator) buildEntity(w http.ResponseWriter, cp *controlPlane, kind str
 		errs = append(errs, routeErrors(body)...)
 	case "consumers":
 		if body["username"] == nil && body["custom_id"] == nil {
-			errs = append(errs, konnect.FieldError{Path: "", Message: "at least one of these fields must be non-empty: 'custom_id', 'username'"})
+			errs = append(errs, kong.FieldError{Path: "", Message: "at least one of these fields must be non-empty: 'custom_id', 'username'"})
 		}
 	}
 	if len(errs) > 0 {
@@ -365,7 +368,7 @@ func (e *Emulator) buildEntity(w http.ResponseWriter, cp *controlPlane, kind str
 		return nil, false
 	}
 
-	obj := es.EntityDefaults(body)
+	obj := es.Fill(body)
 	now := time.Now().Unix()
 	obj["created_at"] = now
 	if existing != nil {
@@ -386,7 +389,7 @@ func (e *Emulator) buildEntity(w http.ResponseWriter, cp *controlPlane, kind str
 		}
 	case "vaults":
 		cfg, _ := body["config"].(map[string]any)
-		obj["config"] = konnect.VaultConfigDefaults(str(obj["name"]), cfg)
+		obj["config"] = kong.VaultConfigDefaults(str(obj["name"]), cfg)
 	}
 
 	if !e.checkReferences(w, cp, kind, obj) {
@@ -400,7 +403,7 @@ func (e *Emulator) buildEntity(w http.ResponseWriter, cp *controlPlane, kind str
 
 // expandServiceURL applies the service "url" shorthand: protocol, host, port
 // and path from one URL (the url itself is write-only and not stored).
-func expandServiceURL(body map[string]any) []konnect.FieldError {
+func expandServiceURL(body map[string]any) []kong.FieldError {
 	v, ok := body["url"]
 	if !ok {
 		return nil
@@ -412,7 +415,7 @@ func expandServiceURL(body map[string]any) []konnect.FieldError {
 	s, ok := v.(string)
 	u, err := url.Parse(s)
 	if !ok || err != nil || u.Scheme == "" || u.Hostname() == "" {
-		return []konnect.FieldError{{Path: "url", Message: "missing host in url"}}
+		return []kong.FieldError{{Path: "url", Message: "missing host in url"}}
 	}
 	body["protocol"] = u.Scheme
 	body["host"] = u.Hostname()
@@ -423,7 +426,7 @@ func expandServiceURL(body map[string]any) []konnect.FieldError {
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil {
-			return []konnect.FieldError{{Path: "url", Message: "invalid port"}}
+			return []kong.FieldError{{Path: "url", Message: "invalid port"}}
 		}
 		port = n
 	}
@@ -440,29 +443,14 @@ func expandServiceURL(body map[string]any) []konnect.FieldError {
 // lowercase letters, digits and dashes, ending with a letter or digit.
 var vaultPrefixRE = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 
-func vaultErrors(body map[string]any) []konnect.FieldError {
-	var errs []konnect.FieldError
-	name := str(body["name"])
-	if prefix, ok := body["prefix"].(string); ok {
-		switch {
-		case !vaultPrefixRE.MatchString(prefix):
-			errs = append(errs, konnect.FieldError{Path: "prefix", Message: "invalid value: " + prefix})
-		case containsString(konnect.VaultTypes, prefix):
-			errs = append(errs, konnect.FieldError{Path: "prefix", Message: "must not be one of: " + strings.Join(konnect.VaultTypes, ", ")})
-		}
-	}
-	if name == "" {
-		return errs
-	}
-	if !containsString(konnect.VaultTypes, name) {
-		return append(errs, konnect.FieldError{Path: "name", Message: fmt.Sprintf("vault '%s' is not installed", name)})
-	}
+func vaultErrors(body map[string]any) []kong.FieldError {
+	prefix, _ := body["prefix"].(string)
 	cfg, _ := body["config"].(map[string]any)
-	return append(errs, konnect.ValidateVaultConfig(name, cfg)...)
+	return kong.ValidateVault(str(body["name"]), prefix, cfg)
 }
 
 // routeErrors is Kong's check that an HTTP route has something to match on.
-func routeErrors(body map[string]any) []konnect.FieldError {
+func routeErrors(body map[string]any) []kong.FieldError {
 	protos := []string{"http", "https"}
 	if list, ok := body["protocols"].([]any); ok {
 		protos = nil
@@ -491,7 +479,7 @@ func routeErrors(body map[string]any) []konnect.FieldError {
 			}
 		}
 	}
-	return []konnect.FieldError{{Path: "", Message: "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"}}
+	return []kong.FieldError{{Path: "", Message: "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"}}
 }
 
 // checkReferences enforces foreign keys: the referenced entities must exist
@@ -582,5 +570,5 @@ func (e *Emulator) getPluginSchema(w http.ResponseWriter, r *http.Request, cpID,
 		writeJSON(w, http.StatusNotFound, "application/json", map[string]any{"message": fmt.Sprintf("No plugin named '%s'", name)})
 		return
 	}
-	writeJSON(w, http.StatusOK, "application/json", s)
+	writeJSON(w, http.StatusOK, "application/json", s.wire)
 }

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 
-	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // Konnect answers in three error shapes, depending on the API family:
@@ -92,7 +92,7 @@ func writeKoko(w http.ResponseWriter, status, code int, message string, details 
 }
 
 // validationError answers 400 "validation error" with one detail per field.
-func validationError(w http.ResponseWriter, errs []konnect.FieldError) {
+func validationError(w http.ResponseWriter, errs []kong.FieldError) {
 	details := make([]errorDetail, 0, len(errs))
 	for _, e := range errs {
 		kind := "ERROR_TYPE_FIELD"

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // The plugin schemas are written in Kong's schema language, as Konnect
@@ -55,28 +56,37 @@ func PluginSchema(name string) *konnect.PluginSchema {
 	return &s
 }
 
+// pluginSchema is a schema the emulator serves, decoded once: as served,
+// and parsed for validation and default filling. Callers must not modify it.
+type pluginSchema struct {
+	wire  *konnect.PluginSchema
+	rules *kong.PluginSchema
+}
+
 var (
 	schemaCacheMu sync.Mutex
-	schemaCache   = map[string]*konnect.PluginSchema{}
+	schemaCache   = map[string]*pluginSchema{}
 )
 
-// cachedPluginSchema is PluginSchema decoded once; callers must not modify
-// it (the schema methods never do).
-func cachedPluginSchema(name string) *konnect.PluginSchema {
+// cachedPluginSchema is PluginSchema decoded once; nil for an unknown
+// plugin.
+func cachedPluginSchema(name string) *pluginSchema {
 	schemaCacheMu.Lock()
 	defer schemaCacheMu.Unlock()
 	if s, ok := schemaCache[name]; ok {
 		return s
 	}
-	s := PluginSchema(name)
-	if s != nil {
-		schemaCache[name] = s
+	wire := PluginSchema(name)
+	if wire == nil {
+		return nil
 	}
+	s := &pluginSchema{wire: wire, rules: kong.NewPluginSchema(wire.Fields)}
+	schemaCache[name] = s
 	return s
 }
 
 // entitySchemas are the core entities' own schemas, by collection name.
-var entitySchemas = func() map[string]*konnect.PluginSchema {
+var entitySchemas = func() map[string]*kong.Record {
 	b, err := schemaFiles.ReadFile("schemas/entities.json")
 	if err != nil {
 		panic(err)
@@ -85,5 +95,9 @@ var entitySchemas = func() map[string]*konnect.PluginSchema {
 	if err := json.Unmarshal(b, &m); err != nil {
 		panic(fmt.Sprintf("konnecttest: embedded entities.json: %v", err))
 	}
-	return m
+	out := make(map[string]*kong.Record, len(m))
+	for k, s := range m {
+		out[k] = kong.NewRecord(s.Fields)
+	}
+	return out
 }()

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sort"
 	"testing"
+
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // konnectAPIDir is where the official specs live: $KVSYNC_KONNECT_API_DIR,
@@ -51,7 +53,7 @@ func TestAIProxySchemaMatchesOfficial(t *testing.T) {
 	for _, p := range offProtocols.([]any) {
 		want = append(want, p.(string))
 	}
-	if got := ours.DefaultProtocols(); !reflect.DeepEqual(got, want) {
+	if got := kong.NewPluginSchema(ours.Fields).DefaultProtocols(); !reflect.DeepEqual(got, want) {
 		t.Errorf("protocols default %v, official %v", got, want)
 	}
 

@@ -1,4 +1,4 @@
-package konnect
+package kong
 
 import (
 	"encoding/json"
@@ -31,11 +31,13 @@ const testSchema = `{"fields": [
 
 func loadSchema(t *testing.T, src string) *PluginSchema {
 	t.Helper()
-	var s PluginSchema
+	var s struct {
+		Fields []map[string]any `json:"fields"`
+	}
 	if err := json.Unmarshal([]byte(src), &s); err != nil {
 		t.Fatal(err)
 	}
-	return &s
+	return NewPluginSchema(s.Fields)
 }
 
 func decode(t *testing.T, src string) map[string]any {

@@ -1,4 +1,4 @@
-package konnect
+package kong
 
 import (
 	"encoding/json"
@@ -9,16 +9,17 @@ import (
 )
 
 // This file interprets Kong's schema language, the form in which Konnect
-// serves plugin schemas (GET …/core-entities/schemas/plugins/{name}). The
-// emulator uses it to validate plugins and fill their defaults, and the plan
-// uses the same code to predict what Konnect will store, so both agree by
-// construction.
+// serves plugin and entity schemas (GET …/core-entities/schemas/plugins/{name}).
+// The emulator uses it to validate entities and fill their defaults, and the
+// plan uses the same code to predict what Konnect will store, so both agree
+// by construction.
 //
 // A schema is a list of single-key field objects: {"name": {definition}}.
 // A definition has a "type" (string, number, integer, boolean, array, set,
 // map, record, foreign) and optionally: "required", "default", "one_of",
 // "between" (numbers), "len_min"/"len_max" (strings), "elements" (array and
-// set), "keys"/"values" (map), "fields" (record).
+// set), "keys"/"values" (map), "fields" (record), "encrypted" (a credential:
+// Kong stores it encrypted and kvsync never prints it).
 //
 // Defaults follow Kong's insert rule (kong/db/schema/init.lua,
 // adjust_field_for_context and handle_missing_field):
@@ -50,8 +51,163 @@ type field struct {
 	def  map[string]any
 }
 
+// Record is a parsed list of field definitions: an entity's schema, or the
+// fields of one record inside it.
+type Record struct {
+	fields []field
+}
+
+// NewRecord parses a "fields" list as served ([]map[string]any or []any),
+// skipping malformed entries: a schema from the wire must never make us
+// panic.
+func NewRecord(fields any) *Record {
+	return &Record{fields: schemaFields(fields)}
+}
+
+// Fill returns a copy of value with the record's defaults filled in by
+// Kong's insert rule (see the top of this file). Fields the record does
+// not know are copied unchanged; value is not modified.
+func (r *Record) Fill(value map[string]any) map[string]any {
+	if r == nil {
+		return deepCopyMap(value)
+	}
+	return fillRecord(r.fields, value)
+}
+
+// Validate checks value against the record after filling its defaults (so
+// a required field that has a default may be omitted): unknown fields,
+// wrong types, missing required fields, one_of, between and length
+// violations. Paths start with path ("" for an entity root). The result is
+// sorted by path and is empty when the value is valid.
+func (r *Record) Validate(value map[string]any, path string) []FieldError {
+	var errs []FieldError
+	if r == nil {
+		return nil
+	}
+	validateRecord(r.fields, fillRecord(r.fields, value), path, &errs)
+	sortErrors(errs)
+	return errs
+}
+
+// Field returns the definition of a top-level field, nil when absent.
+func (r *Record) Field(name string) map[string]any {
+	if r == nil {
+		return nil
+	}
+	for _, f := range r.fields {
+		if f.name == name {
+			return f.def
+		}
+	}
+	return nil
+}
+
+// PluginSchema is a plugin's schema with what kvsync derives from it
+// computed once: the config record, the protocols default and the paths of
+// the config fields marked encrypted.
+type PluginSchema struct {
+	entity    *Record
+	config    *Record
+	protocols []string
+	encrypted []Path
+}
+
+// NewPluginSchema parses a plugin schema's top-level field list.
+func NewPluginSchema(fields []map[string]any) *PluginSchema {
+	s := &PluginSchema{entity: NewRecord(fields)}
+	configDef := s.entity.Field("config")
+	s.config = NewRecord(configDef["fields"])
+	s.protocols = append([]string(nil), DefaultPluginProtocols...)
+	if d, ok := s.entity.Field("protocols")["default"].([]any); ok {
+		s.protocols = make([]string, 0, len(d))
+		for _, v := range d {
+			if str, ok := v.(string); ok {
+				s.protocols = append(s.protocols, str)
+			}
+		}
+	}
+	if configDef != nil {
+		s.encrypted = encryptedPaths(Path{"config"}, configDef, nil)
+	}
+	return s
+}
+
+// Entity is the schema of the whole plugin entity.
+func (s *PluginSchema) Entity() *Record {
+	if s == nil {
+		return nil
+	}
+	return s.entity
+}
+
+// ConfigDefaults returns a new config with every field of the schema's config
+// record present, following Kong's insert rule. The input is not modified.
+func (s *PluginSchema) ConfigDefaults(config map[string]any) map[string]any {
+	if s == nil {
+		return deepCopyMap(config)
+	}
+	return s.config.Fill(config)
+}
+
+// DefaultProtocols is the default of the schema's protocols field, or
+// DefaultPluginProtocols when the schema declares none. The caller owns the
+// slice.
+func (s *PluginSchema) DefaultProtocols() []string {
+	if s == nil || s.protocols == nil {
+		return append([]string(nil), DefaultPluginProtocols...)
+	}
+	return append([]string(nil), s.protocols...)
+}
+
+// DefaultEnabled is the default of a plugin's enabled flag: true, as the
+// Plugin entity declares (the plugin schemas do not override it).
+func (s *PluginSchema) DefaultEnabled() bool {
+	if s == nil {
+		return true
+	}
+	if d, ok := s.entity.Field("enabled")["default"].(bool); ok {
+		return d
+	}
+	return true
+}
+
+// Validate checks a plugin config against the schema's config record; paths
+// start with "config.".
+func (s *PluginSchema) Validate(config map[string]any) []FieldError {
+	if s == nil {
+		return nil
+	}
+	return s.config.Validate(config, "config")
+}
+
+// EncryptedPaths are the config fields the schema marks encrypted, as paths
+// from the plugin root ("config", …), array and map elements as Any.
+func (s *PluginSchema) EncryptedPaths() []Path {
+	if s == nil {
+		return nil
+	}
+	return s.encrypted
+}
+
+// encryptedPaths walks a field definition and its sub-fields, elements and
+// values for "encrypted": true.
+func encryptedPaths(p Path, def map[string]any, out []Path) []Path {
+	if enc, _ := def["encrypted"].(bool); enc {
+		out = append(out, p)
+	}
+	for _, f := range schemaFields(def["fields"]) {
+		out = encryptedPaths(p.With(f.name), f.def, out)
+	}
+	for _, k := range []string{"elements", "values"} {
+		if el, ok := def[k].(map[string]any); ok {
+			out = encryptedPaths(p.With(Any), el, out)
+		}
+	}
+	return out
+}
+
 // schemaFields turns a "fields" list into named definitions, skipping
-// malformed entries (a schema from the wire must never make us panic).
+// malformed entries.
 func schemaFields(list any) []field {
 	var out []field
 	switch l := list.(type) {
@@ -79,85 +235,6 @@ func fieldsOf(m map[string]any) []field {
 	// One key per object in practice; sort for determinism otherwise.
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
-}
-
-func (s *PluginSchema) field(name string) map[string]any {
-	if s == nil {
-		return nil
-	}
-	for _, f := range schemaFields(s.Fields) {
-		if f.name == name {
-			return f.def
-		}
-	}
-	return nil
-}
-
-// configFields is the field list of the schema's config record.
-func (s *PluginSchema) configFields() []field {
-	return schemaFields(s.field("config")["fields"])
-}
-
-// ConfigDefaults returns a new config with every field of the schema's config
-// record present, following Kong's insert rule (see the top of this file).
-// Fields the schema does not know are copied unchanged. The input is not
-// modified.
-func (s *PluginSchema) ConfigDefaults(config map[string]any) map[string]any {
-	return fillRecord(s.configFields(), config)
-}
-
-// EntityDefaults applies the same rule to every top-level field of the
-// schema, for schemas that describe a whole entity.
-func (s *PluginSchema) EntityDefaults(entity map[string]any) map[string]any {
-	if s == nil {
-		return deepCopyMap(entity)
-	}
-	return fillRecord(schemaFields(s.Fields), entity)
-}
-
-// DefaultProtocols is the default of the schema's protocols field, or
-// DefaultPluginProtocols when the schema declares none.
-func (s *PluginSchema) DefaultProtocols() []string {
-	if d, ok := s.field("protocols")["default"].([]any); ok {
-		out := make([]string, 0, len(d))
-		for _, v := range d {
-			if str, ok := v.(string); ok {
-				out = append(out, str)
-			}
-		}
-		return out
-	}
-	return append([]string(nil), DefaultPluginProtocols...)
-}
-
-// DefaultEnabled is the default of a plugin's enabled flag: true, as the
-// Plugin entity declares (the plugin schemas do not override it).
-func (s *PluginSchema) DefaultEnabled() bool {
-	if d, ok := s.field("enabled")["default"].(bool); ok {
-		return d
-	}
-	return true
-}
-
-// Validate checks a plugin config against the schema's config record after
-// filling its defaults (so a required field that has a default may be
-// omitted): unknown fields, wrong types, missing required fields, one_of,
-// between and length violations. Paths start with "config.". The result is
-// sorted by path and is empty when the config is valid.
-func (s *PluginSchema) Validate(config map[string]any) []FieldError {
-	var errs []FieldError
-	validateRecord(s.configFields(), s.ConfigDefaults(config), "config", &errs)
-	sortErrors(errs)
-	return errs
-}
-
-// ValidateEntity validates a whole entity against every top-level field of
-// the schema, after filling defaults.
-func (s *PluginSchema) ValidateEntity(entity map[string]any) []FieldError {
-	var errs []FieldError
-	validateRecord(schemaFields(s.Fields), s.EntityDefaults(entity), "", &errs)
-	sortErrors(errs)
-	return errs
 }
 
 func sortErrors(errs []FieldError) {
@@ -412,77 +489,4 @@ func deepCopyMap(m map[string]any) map[string]any {
 		out[k] = deepCopy(v)
 	}
 	return out
-}
-
-// VaultTypes are the vault implementations Konnect accepts as a vault's name.
-var VaultTypes = []string{"aws", "azure", "conjur", "env", "gcp", "hcv", "konnect"}
-
-// ttlFields are the cache TTLs every bundled vault has had since Kong 3.2
-// (typedefs.ttl: a number without default).
-func ttlFields() []any {
-	ttl := map[string]any{"type": "number", "between": []any{0.0, 100000000.0}}
-	return []any{
-		map[string]any{"ttl": ttl},
-		map[string]any{"neg_ttl": ttl},
-		map[string]any{"resurrect_ttl": ttl},
-	}
-}
-
-// VaultConfigSchema returns the config record fields of a known vault type
-// (nil when the type is unknown). Only env and konnect are modelled field by
-// field (from kong/vaults/env/schema.lua and Konnect's vault docs); the other
-// types accept any field and are filled with the TTLs only.
-func VaultConfigSchema(vaultName string) (fields []any, strict bool) {
-	switch vaultName {
-	case "env":
-		return append([]any{
-			map[string]any{"prefix": map[string]any{"type": "string"}},
-			map[string]any{"base64_decode": map[string]any{"type": "boolean", "default": false}},
-		}, ttlFields()...), true
-	case "konnect":
-		return append([]any{
-			map[string]any{"config_store_id": map[string]any{"type": "string", "required": true}},
-		}, ttlFields()...), true
-	}
-	for _, t := range VaultTypes {
-		if t == vaultName {
-			return ttlFields(), false
-		}
-	}
-	return nil, false
-}
-
-// VaultConfigDefaults returns a new vault config with the fields the server
-// fills for a known vault type (env: prefix null, base64_decode false;
-// konnect: config_store_id as given; every type: ttl, neg_ttl and
-// resurrect_ttl null when absent). Unknown types are copied unchanged. The
-// input is not modified.
-func VaultConfigDefaults(vaultName string, config map[string]any) map[string]any {
-	fields, _ := VaultConfigSchema(vaultName)
-	if fields == nil {
-		return deepCopyMap(config)
-	}
-	return fillRecord(schemaFields(fields), config)
-}
-
-// ValidateVaultConfig checks a vault config for a known vault type; paths
-// start with "config.". For types modelled loosely, unknown fields pass.
-func ValidateVaultConfig(vaultName string, config map[string]any) []FieldError {
-	fields, strict := VaultConfigSchema(vaultName)
-	if fields == nil {
-		return []FieldError{{"name", fmt.Sprintf("vault '%s' is not installed", vaultName)}}
-	}
-	filled := VaultConfigDefaults(vaultName, config)
-	var errs []FieldError
-	if strict {
-		validateRecord(schemaFields(fields), filled, "config", &errs)
-	} else {
-		for _, f := range schemaFields(fields) {
-			if v := filled[f.name]; v != nil {
-				validateValue(f.def, v, "config."+f.name, &errs)
-			}
-		}
-	}
-	sortErrors(errs)
-	return errs
 }
