@@ -61,7 +61,8 @@ func (p *program) printError(err error) {
 	errs := []error{err}
 	// An aggregate (the plan's problems) prints one problem per line,
 	// without go-multierror's "N errors occurred" framing.
-	if merr, ok := err.(*multierror.Error); ok && len(merr.Errors) > 0 {
+	var merr *multierror.Error
+	if errors.As(err, &merr) && len(merr.Errors) > 0 {
 		errs = merr.Errors
 	}
 	for _, e := range errs {

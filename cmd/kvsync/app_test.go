@@ -2,19 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kvsync/kvsync/pkg/diff"
-	"github.com/kvsync/kvsync/pkg/konnect"
-	"github.com/kvsync/kvsync/pkg/konnect/kong"
+	"github.com/kvsync/kvsync/pkg/diff/render"
 	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
-	"github.com/kvsync/kvsync/pkg/state"
 )
 
 const testToken = "kpat_test_fake_0000"
@@ -110,20 +105,20 @@ func TestColorAllowed(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		f        diff.Format
+		f        render.Format
 		flag     bool
 		vars     map[string]string
 		terminal bool
 		want     bool
 	}{
-		{"terminal", diff.FormatText, false, nil, true, true},
-		{"pipe", diff.FormatText, false, nil, false, false},
-		{"--no-color", diff.FormatText, true, nil, true, false},
-		{"NO_COLOR=1", diff.FormatText, false, map[string]string{"NO_COLOR": "1"}, true, false},
-		{"NO_COLOR=yes", diff.FormatText, false, map[string]string{"NO_COLOR": "yes"}, true, false},
-		{"TERM=dumb", diff.FormatText, false, map[string]string{"TERM": "dumb"}, true, false},
-		{"json", diff.FormatJSON, false, nil, true, false},
-		{"markdown", diff.FormatMarkdown, false, nil, true, false},
+		{"terminal", render.Text, false, nil, true, true},
+		{"pipe", render.Text, false, nil, false, false},
+		{"--no-color", render.Text, true, nil, true, false},
+		{"NO_COLOR=1", render.Text, false, map[string]string{"NO_COLOR": "1"}, true, false},
+		{"NO_COLOR=yes", render.Text, false, map[string]string{"NO_COLOR": "yes"}, true, false},
+		{"TERM=dumb", render.Text, false, map[string]string{"TERM": "dumb"}, true, false},
+		{"json", render.JSON, false, nil, true, false},
+		{"markdown", render.Markdown, false, nil, true, false},
 	}
 	for _, tt := range tests {
 		if got := colorAllowed(tt.f, tt.flag, env(tt.vars), tt.terminal); got != tt.want {
@@ -146,95 +141,5 @@ func TestExitCodes(t *testing.T) {
 	code, stdout, stderr := runIn(t, "", "diff", "--nosuchflag")
 	if code != exitError || strings.Contains(stdout+stderr, "USAGE") {
 		t.Errorf("unknown flag: exit %d, usage printed: %v", code, strings.Contains(stdout+stderr, "USAGE"))
-	}
-}
-
-// TestDumpHidesCredentials: a plugin config holding a credential in clear
-// (an encrypted field of the schema) is dumped as a placeholder; a vault
-// reference stays as it is; defaults are left out and the result fills
-// back to the live config.
-func TestDumpHidesCredentials(t *testing.T) {
-	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
-	t.Cleanup(srv.Close)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	cpID := srv.AddControlPlane("cp")
-	const credential = "Bearer very-secret-0000"
-	cfg := map[string]any{
-		"route_type": "llm/v1/chat",
-		"auth":       map[string]any{"header_name": "Authorization", "header_value": credential},
-		"model":      map[string]any{"provider": "mistral", "name": "mistral-tiny"},
-	}
-	if _, err := c.Plugins.Create(ctx, cpID, konnect.Plugin{Name: "ai-proxy", Config: cfg, Tags: []string{"kvsync", "team-a"}}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := dumpState(ctx, c, "cp", []string{"kvsync"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f.Plugins) != 1 {
-		t.Fatalf("dumped %d plugins, want 1", len(f.Plugins))
-	}
-	p := f.Plugins[0]
-	if fmt.Sprint(p.Tags) != "[team-a]" {
-		t.Errorf("tags = %v, want the non-select tags only", p.Tags)
-	}
-	auth, _ := p.Config["auth"].(map[string]any)
-	if _, ok := auth["header_value"].(state.Sensitive); !ok {
-		t.Error("the credential is not held as a Sensitive value")
-	}
-	data, env, err := state.MarshalEnv(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Contains(data, []byte("very-secret")) {
-		t.Error("the dump contains the credential")
-	}
-	if len(env) != 1 {
-		t.Errorf("dump reads %d variables, want 1 (the credential's)", len(env))
-	}
-	// The pruned config fills back to exactly the live one.
-	live, err := c.Plugins.List(ctx, cpID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := kong.NewPluginSchema(konnecttest.PluginSchema("ai-proxy").Fields)
-	filled, _ := canonical(schema.ConfigDefaults(state.RevealMap(p.Config)))
-	want, _ := canonical(live[0].Config)
-	if !bytes.Equal(filled, want) {
-		t.Error("the dumped config does not fill back to the live config")
-	}
-	if _, ok := p.Config["response_streaming"]; ok {
-		t.Error("a schema default was dumped")
-	}
-}
-
-func TestPruneDefaults(t *testing.T) {
-	fill := func(m map[string]any) map[string]any {
-		out := copyMap(m)
-		if _, ok := out["a"]; !ok {
-			out["a"] = 1.0
-		}
-		rec, _ := out["r"].(map[string]any)
-		if rec == nil {
-			rec = map[string]any{}
-			out["r"] = rec
-		}
-		if _, ok := rec["x"]; !ok {
-			rec["x"] = nil
-		}
-		return out
-	}
-	got := pruneDefaults(map[string]any{"a": 1.0, "b": "keep", "r": map[string]any{"x": nil, "y": 2.0}}, fill)
-	if fmt.Sprint(got) != "map[b:keep r:map[y:2]]" {
-		t.Errorf("pruned = %v", got)
-	}
-	// A value that differs from the default stays.
-	got = pruneDefaults(map[string]any{"a": 2.0, "r": map[string]any{"x": nil}}, fill)
-	if fmt.Sprint(got) != "map[a:2]" {
-		t.Errorf("pruned = %v", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/diff/render"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -43,7 +44,7 @@ func (p *program) diffCommand() *cli.Command {
 				return err
 			}
 			defer stop()
-			if err := diff.Render(p.stdout, pl.plan, f, diff.RenderOptions{Color: useColor(c, p.stdout, f)}); err != nil {
+			if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: useColor(c, p.stdout, f)}); err != nil {
 				return err
 			}
 			if c.Bool(flagExitCode) && !pl.plan.Empty() {
@@ -79,8 +80,8 @@ func (p *program) syncCommand() *cli.Command {
 			}
 			defer stop()
 			color := useColor(c, p.stdout, f)
-			if f != diff.FormatJSON {
-				if err := diff.Render(p.stdout, pl.plan, f, diff.RenderOptions{Color: color}); err != nil {
+			if f != render.JSON {
+				if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: color}); err != nil {
 					return err
 				}
 			}
@@ -96,7 +97,7 @@ func (p *program) syncCommand() *cli.Command {
 			} else {
 				rep = &apply.Report{}
 			}
-			if err := renderReport(p.stdout, pl.plan, rep, f, color, p.scrub); err != nil {
+			if err := render.Report(p.stdout, pl.plan, rep, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
 				return err
 			}
 			return runErr

@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/kvsync/kvsync/pkg/apply"
-	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/diff/render"
 	"github.com/kvsync/kvsync/pkg/konnect"
 )
 
@@ -179,14 +179,13 @@ func (s *settings) client() (*konnect.Client, error) {
 }
 
 // format reads -o/--output.
-func format(c *cli.Context) (diff.Format, error) {
+func format(c *cli.Context) (render.Format, error) {
 	v := setting(c, flagOutput, "KVSYNC_OUTPUT")
-	switch f := diff.Format(strings.ToLower(strings.TrimSpace(v))); f {
-	case diff.FormatText, diff.FormatJSON, diff.FormatMarkdown:
-		return f, nil
-	default:
+	f, err := render.ParseFormat(strings.ToLower(strings.TrimSpace(v)))
+	if err != nil || v == "" {
 		return "", fmt.Errorf("--output %q: want text, json or markdown", v)
 	}
+	return f, nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -201,18 +200,18 @@ func isTerminal(w io.Writer) bool {
 
 // useColor: text output to a terminal, unless --no-color, NO_COLOR (any
 // value, see no-color.org) or TERM=dumb says otherwise.
-func useColor(c *cli.Context, w io.Writer, f diff.Format) bool {
+func useColor(c *cli.Context, w io.Writer, f render.Format) bool {
 	return colorAllowed(f, c.Bool(flagNoColor), os.Getenv, isTerminal(w))
 }
 
-func colorAllowed(f diff.Format, noColorFlag bool, getenv func(string) string, terminal bool) bool {
-	if f != diff.FormatText || noColorFlag || getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
+func colorAllowed(f render.Format, noColorFlag bool, getenv func(string) string, terminal bool) bool {
+	if f != render.Text || noColorFlag || getenv("NO_COLOR") != "" || getenv("TERM") == "dumb" {
 		return false
 	}
 	return terminal
 }
 
 // showProgress: a terminal on stderr, text output, not in CI.
-func showProgress(w io.Writer, f diff.Format) bool {
-	return f == diff.FormatText && os.Getenv("CI") == "" && isTerminal(w)
+func showProgress(w io.Writer, f render.Format) bool {
+	return f == render.Text && os.Getenv("CI") == "" && isTerminal(w)
 }

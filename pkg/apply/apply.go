@@ -1,7 +1,9 @@
 // Package apply executes a plan from pkg/diff against Konnect: the plan's
 // dependency graph runs with independent branches in parallel, each
-// operation once, in dependency order; ids created along the way flow into
-// the operations that need them.
+// operation once, in dependency order. Each change's operation (its kind's
+// own, from pkg/diff) knows its calls; apply schedules them and hands each
+// the ids that earlier changes produced, for the IDRefs the plan could not
+// know (a new store's id, which its secrets and vault need).
 //
 // # Failures and interruptions
 //
@@ -16,10 +18,10 @@
 // # Convergence
 //
 // A run that stops half-way leaves a state that the next diff sees, so a
-// re-run of sync converges. The operations help: deleting something already
-// gone succeeds, a secret created concurrently (409) gets its value written
-// with an idempotent PUT, and a vault whose prefix was taken concurrently is
-// updated in place.
+// re-run of sync converges. The operations help (see pkg/diff): deleting
+// something already gone succeeds, a secret created concurrently (409) gets
+// its value written with an idempotent PUT, and a vault whose prefix was
+// taken concurrently is updated in place.
 package apply
 
 import (
@@ -131,6 +133,15 @@ func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (
 	if p == nil {
 		return nil, errors.New("apply: no plan")
 	}
-	ex := &clientExecutor{c: c, cpID: p.ControlPlane.ID}
-	return run(ctx, p, opts, ex.execute)
+	t := diff.Target{Client: c, ControlPlaneID: p.ControlPlane.ID}
+	return run(ctx, p, opts, &t, execute)
+}
+
+// execute runs a change's operation. The Result carries the change, so the
+// error needs no prefix naming it.
+func execute(ctx context.Context, ch *diff.Change, t *diff.Target) (string, error) {
+	if ch.Op == nil {
+		return "", fmt.Errorf("no operation for %s", ch.String())
+	}
+	return ch.Op.Apply(ctx, t, ch.Action)
 }

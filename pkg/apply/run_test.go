@@ -9,16 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/kvsync/kvsync/pkg/diff"
-	"github.com/kvsync/kvsync/pkg/konnect"
-	"github.com/kvsync/kvsync/pkg/state"
 )
 
 // change builds a plan change with edges; kind and payload only matter to
 // the tests of id flow.
 func change(id int, deps ...int) *diff.Change {
 	return &diff.Change{ID: id, Action: diff.Create, Kind: diff.KindPlugin, Name: fmt.Sprintf("c%d", id),
-		DependsOn: deps, Plugin: &diff.PluginOp{}}
+		DependsOn: deps, Op: &diff.PluginOp{}}
 }
 
 func plan(changes ...*diff.Change) *diff.Plan { return &diff.Plan{Changes: changes} }
@@ -44,7 +43,7 @@ func newRecorder(p *diff.Plan, fail ...int) *recorder {
 	return r
 }
 
-func (r *recorder) exec(ctx context.Context, ch *diff.Change) (string, error) {
+func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
 	r.mu.Lock()
 	r.calls[ch.ID]++
 	r.order = append(r.order, ch.ID)
@@ -144,7 +143,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 			var notified []int
 			rep, err := run(context.Background(), tt.plan, Options{Parallelism: tt.parallel, OnResult: func(r Result) {
 				notified = append(notified, r.Change.ID)
-			}}, rec.exec)
+			}}, &diff.Target{}, rec.exec)
 			if got := statuses(rep); fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("statuses = %v, want %v", got, tt.want)
 			}
@@ -203,7 +202,7 @@ func TestRunParallelismBound(t *testing.T) {
 			var inFlight, peak atomic.Int32
 			started := make(chan int, n)
 			release := make(chan struct{})
-			exec := func(ctx context.Context, ch *diff.Change) (string, error) {
+			exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
 				cur := inFlight.Add(1)
 				for {
 					old := peak.Load()
@@ -218,7 +217,7 @@ func TestRunParallelismBound(t *testing.T) {
 			}
 			errc := make(chan error, 1)
 			go func() {
-				_, err := run(context.Background(), plan(changes...), Options{Parallelism: p}, exec)
+				_, err := run(context.Background(), plan(changes...), Options{Parallelism: p}, &diff.Target{}, exec)
 				errc <- err
 			}()
 			for range p {
@@ -248,7 +247,7 @@ func TestRunDefaultParallelism(t *testing.T) {
 	started := make(chan struct{}, len(changes))
 	release := make(chan struct{})
 	var peak, inFlight atomic.Int32
-	exec := func(ctx context.Context, ch *diff.Change) (string, error) {
+	exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
 		cur := inFlight.Add(1)
 		for old := peak.Load(); cur > old && !peak.CompareAndSwap(old, cur); old = peak.Load() {
 		}
@@ -259,7 +258,7 @@ func TestRunDefaultParallelism(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := run(context.Background(), plan(changes...), Options{}, exec)
+		_, err := run(context.Background(), plan(changes...), Options{}, &diff.Target{}, exec)
 		errc <- err
 	}()
 	for range DefaultParallelism {
@@ -283,7 +282,7 @@ func TestRunCancel(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var opCtxErrs []error
-	exec := func(opCtx context.Context, ch *diff.Change) (string, error) {
+	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
 		started <- ch.ID
 		<-release
 		mu.Lock()
@@ -297,7 +296,7 @@ func TestRunCancel(t *testing.T) {
 	}
 	outc := make(chan out, 1)
 	go func() {
-		rep, err := run(ctx, p, Options{Parallelism: 2}, exec)
+		rep, err := run(ctx, p, Options{Parallelism: 2}, &diff.Target{}, exec)
 		outc <- out{rep, err}
 	}()
 	first := map[int]bool{<-started: true, <-started: true}
@@ -336,7 +335,7 @@ func TestRunAlreadyCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls := 0
-	rep, err := run(ctx, plan(change(0), change(1)), Options{}, func(context.Context, *diff.Change) (string, error) {
+	rep, err := run(ctx, plan(change(0), change(1)), Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (string, error) {
 		calls++
 		return "", nil
 	})
@@ -357,14 +356,14 @@ func TestRunAlreadyCancelled(t *testing.T) {
 func TestRunGracePeriod(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{})
-	exec := func(opCtx context.Context, ch *diff.Change) (string, error) {
+	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
 		close(started)
 		<-opCtx.Done()
 		return "", opCtx.Err()
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := run(ctx, plan(change(0)), Options{GracePeriod: time.Millisecond}, exec)
+		_, err := run(ctx, plan(change(0)), Options{GracePeriod: time.Millisecond}, &diff.Target{}, exec)
 		errc <- err
 	}()
 	<-started
@@ -386,7 +385,7 @@ func TestRunBadGraph(t *testing.T) {
 	for name, p := range tests {
 		t.Run(name, func(t *testing.T) {
 			calls := 0
-			_, err := run(context.Background(), p, Options{}, func(context.Context, *diff.Change) (string, error) {
+			_, err := run(context.Background(), p, Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (string, error) {
 				calls++
 				return "", nil
 			})
@@ -400,51 +399,53 @@ func TestRunBadGraph(t *testing.T) {
 	}
 }
 
-// TestRunStoreIDFlow: the id of a store created in the run reaches the
-// secrets and the vault that name it, and only those.
-func TestRunStoreIDFlow(t *testing.T) {
-	p := plan(
-		&diff.Change{ID: 0, Action: diff.Create, Kind: diff.KindConfigStore, Name: "new",
-			ConfigStore: &diff.ConfigStoreOp{Name: "new"}},
-		&diff.Change{ID: 1, Action: diff.Create, Kind: diff.KindSecret, Name: "new/k", DependsOn: []int{0},
-			Secret: &diff.SecretOp{StoreName: "new", Key: "k", Value: state.NewSensitive("v")}},
-		&diff.Change{ID: 2, Action: diff.Create, Kind: diff.KindSecret, Name: "old/k",
-			Secret: &diff.SecretOp{StoreID: "old-id", StoreName: "old", Key: "k"}},
-		&diff.Change{ID: 3, Action: diff.Create, Kind: diff.KindVault, Name: "v", DependsOn: []int{0},
-			Vault: &diff.VaultOp{StoreName: "new", Body: konnectVault("v", map[string]any{"ttl": 5.0})}},
-		&diff.Change{ID: 4, Action: diff.Update, Kind: diff.KindVault, Name: "w",
-			Vault: &diff.VaultOp{StoreName: "old", Body: konnectVault("w", map[string]any{"config_store_id": "old-id"})}},
+// TestRunIDFlow: an id that a change produces reaches the operations
+// whose IDRefs name that change, and only those; a reference to a change
+// that produced nothing is an error of the operation, not a panic.
+func TestRunIDFlow(t *testing.T) {
+	store := &diff.Change{ID: 0, Action: diff.Create, Kind: diff.KindConfigStore, Name: "new",
+		Op: &diff.ConfigStoreOp{Name: "new"}}
+	other := &diff.Change{ID: 1, Action: diff.Create, Kind: diff.KindConfigStore, Name: "silent",
+		Op: &diff.ConfigStoreOp{Name: "silent"}}
+	refs := map[int]diff.IDRef{
+		2: diff.ProducedBy(store),
+		3: diff.KnownID("old-id"),
+		4: diff.ProducedBy(store),
+		5: diff.ProducedBy(other),
+	}
+	p := plan(store, other,
+		&diff.Change{ID: 2, Action: diff.Create, Kind: diff.KindSecret, Name: "new/k", DependsOn: []int{0}},
+		&diff.Change{ID: 3, Action: diff.Create, Kind: diff.KindSecret, Name: "old/k"},
+		&diff.Change{ID: 4, Action: diff.Create, Kind: diff.KindVault, Name: "v", DependsOn: []int{0}},
+		&diff.Change{ID: 5, Action: diff.Create, Kind: diff.KindVault, Name: "w", DependsOn: []int{1}},
 	)
 	var mu sync.Mutex
 	got := map[int]string{}
-	exec := func(ctx context.Context, ch *diff.Change) (string, error) {
+	exec := func(ctx context.Context, ch *diff.Change, target *diff.Target) (string, error) {
+		switch ch.ID {
+		case 0:
+			return "new-id", nil
+		case 1:
+			return "", nil
+		}
+		id, err := refs[ch.ID].Resolve(target)
 		mu.Lock()
 		defer mu.Unlock()
-		switch ch.Kind {
-		case diff.KindConfigStore:
-			return "new-id", nil
-		case diff.KindSecret:
-			got[ch.ID] = ch.Secret.StoreID
-		case diff.KindVault:
-			got[ch.ID], _ = ch.Vault.Body.Config["config_store_id"].(string)
+		if err != nil {
+			got[ch.ID] = "error: " + err.Error()
+			return "", err
 		}
+		got[ch.ID] = id
 		return "", nil
 	}
-	if _, err := run(context.Background(), p, Options{}, exec); err != nil {
-		t.Fatal(err)
+	_, err := run(context.Background(), p, Options{}, &diff.Target{}, exec)
+	var re *RunError
+	if !errors.As(err, &re) || re.Failed != 1 {
+		t.Fatalf("error = %v, want one failure (the reference to a change that produced no id)", err)
 	}
-	want := map[int]string{1: "new-id", 2: "old-id", 3: "new-id", 4: "old-id"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("store ids = %v, want %v", got, want)
+	want := map[int]string{2: "new-id", 3: "old-id", 4: "new-id",
+		5: "error: the id of config store silent is unknown (the change that creates it has not run)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("resolved ids (-want +got):\n%s", diff)
 	}
-	if _, ok := p.Changes[3].Vault.Body.Config["config_store_id"]; ok {
-		t.Error("the plan's own vault payload was modified")
-	}
-	if p.Changes[1].Secret.StoreID != "" {
-		t.Error("the plan's own secret payload was modified")
-	}
-}
-
-func konnectVault(prefix string, cfg map[string]any) konnect.Vault {
-	return konnect.Vault{Name: "konnect", Prefix: prefix, Config: cfg}
 }

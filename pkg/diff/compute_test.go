@@ -1,6 +1,9 @@
-package diff
+package diff_test
 
 import (
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/diff/difftest"
+
 	"strings"
 	"testing"
 
@@ -14,25 +17,25 @@ func TestCompute(t *testing.T) {
 	tests := []struct {
 		name    string
 		desired func() *state.File
-		live    func() *Live
-		opts    Options
-		// want is the plan's outline (see outline).
+		live    func() *diff.Live
+		opts    diff.Options
+		// want is the plan's difftest.Outline (see difftest.Outline).
 		want []string
 		// fields are the expected field lines of some changes, by ID.
 		fields     map[int][]string
-		unmanaged  map[Kind]int
+		unmanaged  map[diff.Kind]int
 		warnings   []string
 		wantErrors []string
 	}{
 		{
 			name:    "nothing desired, nothing live",
 			desired: func() *state.File { return &state.File{} },
-			live:    emptyLive,
+			live:    difftest.EmptyLive,
 		},
 		{
 			name:    "the seed tutorial on an empty control plane creates every kind in dependency order",
-			desired: seedFile,
-			live:    emptyLive,
+			desired: difftest.SeedFile,
+			live:    difftest.EmptyLive,
 			want: []string{
 				"0 create config_store my-config-store",
 				"1 create secret my-config-store/mistral-key after 0",
@@ -62,9 +65,9 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name:    "server-filled defaults, ids, timestamps and tag order never drift",
-			desired: seedFile,
-			live: func() *Live {
-				l := seededLive()
+			desired: difftest.SeedFile,
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Plugins[0].Tags = []string{"kvsync"}
 				l.Plugins[0].Protocols = []string{"https", "http", "grpcs", "grpc"}
 				return l
@@ -73,22 +76,22 @@ func TestCompute(t *testing.T) {
 		{
 			name: "explicit enabled and protocols equal to the defaults do not drift",
 			desired: func() *state.File {
-				f := seedFile()
-				f.Plugins[0].Enabled = ptr(true)
+				f := difftest.SeedFile()
+				f.Plugins[0].Enabled = difftest.Ptr(true)
 				f.Plugins[0].Protocols = []string{"grpc", "grpcs", "http", "https"}
 				return f
 			},
-			live: seededLive,
+			live: difftest.SeededLive,
 		},
 		{
 			name: "a changed plugin field is an update listing only that field",
 			desired: func() *state.File {
-				f := seedFile()
-				f.Plugins[0].Config["model"].(obj)["name"] = "mistral-small"
+				f := difftest.SeedFile()
+				f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-small"
 				f.Plugins[0].Config["max_request_body_size"] = 1024
 				return f
 			},
-			live: seededLive,
+			live: difftest.SeededLive,
 			want: []string{"0 update plugin ai-proxy (route example-route)"},
 			fields: map[int][]string{0: {
 				`config.max_request_body_size: 8192 -> 1024`,
@@ -97,12 +100,12 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name:    "removing a field from the file restores its default",
-			desired: seedFile,
-			live: func() *Live {
-				l := seededLive()
-				l.Plugins[0].Config["auth"].(obj)["allow_override"] = true
+			desired: difftest.SeedFile,
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
+				l.Plugins[0].Config["auth"].(difftest.Obj)["allow_override"] = true
 				l.Plugins[0].Config["max_request_body_size"] = 99.0
-				l.Plugins[0].Config["model"].(obj)["options"].(obj)["temperature"] = 0.5
+				l.Plugins[0].Config["model"].(difftest.Obj)["options"].(difftest.Obj)["temperature"] = 0.5
 				return l
 			},
 			want: []string{"0 update plugin ai-proxy (route example-route)"},
@@ -115,12 +118,12 @@ func TestCompute(t *testing.T) {
 		{
 			name: "disabling a plugin and changing its protocols",
 			desired: func() *state.File {
-				f := seedFile()
-				f.Plugins[0].Enabled = ptr(false)
+				f := difftest.SeedFile()
+				f.Plugins[0].Enabled = difftest.Ptr(false)
 				f.Plugins[0].Protocols = []string{"https"}
 				return f
 			},
-			live: seededLive,
+			live: difftest.SeededLive,
 			want: []string{"0 update plugin ai-proxy (route example-route)"},
 			fields: map[int][]string{0: {
 				`enabled: true -> false`,
@@ -130,24 +133,24 @@ func TestCompute(t *testing.T) {
 		{
 			name: "a vault description change is an update",
 			desired: func() *state.File {
-				f := seedFile()
-				f.Vaults[0].Description = ptr("Mistral keys")
+				f := difftest.SeedFile()
+				f.Vaults[0].Description = difftest.Ptr("Mistral keys")
 				return f
 			},
-			live:   seededLive,
+			live:   difftest.SeededLive,
 			want:   []string{"0 update vault mysecretvault"},
 			fields: map[int][]string{0: {`description: "Storing secrets in Konnect" -> "Mistral keys"`}},
 		},
 		{
 			name: "a new secret in an existing store is a create; an undeclared key is a delete",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.ConfigStores[0].Secrets = append(f.ConfigStores[0].Secrets,
 					state.Secret{Key: "openai-key", Value: state.NewSensitive("sk-fake-1111")})
 				return f
 			},
-			live: func() *Live {
-				l := seededLive()
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Secrets["store-1"] = append(l.Secrets["store-1"], konnect.ConfigStoreSecret{Key: "old-key"})
 				return l
 			},
@@ -160,12 +163,12 @@ func TestCompute(t *testing.T) {
 		{
 			name: "a secret key change is a delete plus a create, ordered around the plugin that switches keys",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.ConfigStores[0].Secrets[0].Key = "mistral-key-v2"
-				f.Plugins[0].Config["auth"].(obj)["header_value"] = "{vault://mysecretvault/mistral-key-v2}"
+				f.Plugins[0].Config["auth"].(difftest.Obj)["header_value"] = "{vault://mysecretvault/mistral-key-v2}"
 				return f
 			},
-			live: seededLive,
+			live: difftest.SeededLive,
 			want: []string{
 				"0 create secret my-config-store/mistral-key-v2",
 				"1 update plugin ai-proxy (route example-route) after 0",
@@ -178,13 +181,13 @@ func TestCompute(t *testing.T) {
 		{
 			name: "a store rename is a create plus a forced delete, the vault moving between them",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.ConfigStores[0].Name = "mistral-store"
 				f.Vaults[0].ConfigStore = "mistral-store"
 				return f
 			},
-			live: func() *Live {
-				l := seededLive()
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Secrets["store-1"] = append(l.Secrets["store-1"], konnect.ConfigStoreSecret{Key: "other"})
 				return l
 			},
@@ -203,7 +206,7 @@ func TestCompute(t *testing.T) {
 			desired: func() *state.File {
 				return &state.File{}
 			},
-			live: seededLive,
+			live: difftest.SeededLive,
 			want: []string{
 				"0 delete plugin ai-proxy (route example-route)",
 				"1 delete vault mysecretvault after 0",
@@ -215,19 +218,19 @@ func TestCompute(t *testing.T) {
 			desired: func() *state.File {
 				return &state.File{}
 			},
-			live: func() *Live {
-				l := seededLive()
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Vaults[0].Tags = nil
 				l.Plugins[0].Tags = []string{"deck"}
 				return l
 			},
-			unmanaged: map[Kind]int{KindConfigStore: 1, KindVault: 1, KindPlugin: 1},
+			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1, diff.KindVault: 1, diff.KindPlugin: 1},
 		},
 		{
 			name:    "an untagged entity with a declared identity is adopted: the update adds the tags",
-			desired: seedFile,
-			live: func() *Live {
-				l := seededLive()
+			desired: difftest.SeedFile,
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Vaults[0].Tags = nil
 				l.Plugins[0].Tags = nil
 				return l
@@ -241,9 +244,9 @@ func TestCompute(t *testing.T) {
 		},
 		{
 			name:    "adopting an entity another tool tagged warns",
-			desired: seedFile,
-			live: func() *Live {
-				l := seededLive()
+			desired: difftest.SeedFile,
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Plugins[0].Tags = []string{"deck-team"}
 				return l
 			},
@@ -254,16 +257,16 @@ func TestCompute(t *testing.T) {
 		{
 			name: "the file's select tags scope deletes and tag what kvsync creates",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.SelectTags = []string{"team-a", "ai"}
 				f.Plugins[0].Tags = []string{"extra"}
 				f.Vaults = nil
 				f.ConfigStores = nil
-				f.Plugins[0].Config["auth"].(obj)["header_value"] = "Bearer literal"
+				f.Plugins[0].Config["auth"].(difftest.Obj)["header_value"] = "Bearer literal"
 				return f
 			},
-			live: func() *Live {
-				l := emptyLive()
+			live: func() *diff.Live {
+				l := difftest.EmptyLive()
 				l.Plugins = []konnect.Plugin{
 					{ID: "p-a", Name: "rate-limiting", Tags: []string{"ai", "team-a", "x"}},
 					{ID: "p-b", Name: "rate-limiting", Tags: []string{"team-a"}, Service: &konnect.ForeignKey{ID: "service-1"}},
@@ -275,40 +278,40 @@ func TestCompute(t *testing.T) {
 				"0 create plugin ai-proxy (route example-route)",
 				"1 delete plugin rate-limiting",
 			},
-			unmanaged: map[Kind]int{KindPlugin: 2},
+			unmanaged: map[diff.Kind]int{diff.KindPlugin: 2},
 		},
 		{
 			name:    "--select-tag overrides the default tag",
 			desired: func() *state.File { return &state.File{} },
-			live: func() *Live {
-				l := seededLive()
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Plugins[0].Tags = []string{"ops"}
 				return l
 			},
-			opts: Options{SelectTags: []string{"ops"}},
+			opts: diff.Options{SelectTags: []string{"ops"}},
 			want: []string{"0 delete plugin ai-proxy (route example-route)"},
 			// The kvsync-tagged vault is out of scope for "ops", and so is
 			// its store.
-			unmanaged: map[Kind]int{KindConfigStore: 1, KindVault: 1},
+			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1, diff.KindVault: 1},
 		},
 		{
 			name: "select tags on the command line and in the file must agree",
 			desired: func() *state.File {
 				return &state.File{SelectTags: []string{"a"}}
 			},
-			live:       emptyLive,
-			opts:       Options{SelectTags: []string{"b"}},
+			live:       difftest.EmptyLive,
+			opts:       diff.Options{SelectTags: []string{"b"}},
 			wantErrors: []string{`select tags ["b"] given on the command line differ from the file's _info.select_tags ["a"]`},
 		},
 		{
 			name: "plugin identity: the same plugin on another route is a create, the old one a delete",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.Plugins[0].Route = ""
 				f.Plugins[0].Service = "example-service"
 				return f
 			},
-			live: seededLive,
+			live: difftest.SeededLive,
 			want: []string{
 				"0 create plugin ai-proxy (service example-service)",
 				"1 delete plugin ai-proxy (route example-route)",
@@ -317,13 +320,13 @@ func TestCompute(t *testing.T) {
 		{
 			name: "a plugin re-scoped under a new instance_name: the delete frees its key before the create",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.Plugins[0].InstanceName = "mistral-proxy"
 				return f
 			},
-			live: func() *Live {
-				l := seededLive()
-				l.Plugins[0].InstanceName = ptr("old-proxy")
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
+				l.Plugins[0].InstanceName = difftest.Ptr("old-proxy")
 				return l
 			},
 			want: []string{
@@ -334,15 +337,15 @@ func TestCompute(t *testing.T) {
 		{
 			name: "an instance_name held by another kind of plugin is not a match",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.Plugins[0].InstanceName = "shared-name"
 				return f
 			},
-			live: func() *Live {
-				l := seededLive()
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Plugins[0].Name = "rate-limiting"
-				l.Plugins[0].Config = obj{}
-				l.Plugins[0].InstanceName = ptr("shared-name")
+				l.Plugins[0].Config = difftest.Obj{}
+				l.Plugins[0].InstanceName = difftest.Ptr("shared-name")
 				return l
 			},
 			want: []string{
@@ -353,15 +356,15 @@ func TestCompute(t *testing.T) {
 		{
 			name: "a plugin matched by instance_name moves to another route as an update",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.Plugins[0].InstanceName = "mistral-proxy"
 				f.Plugins[0].Route = ""
 				f.Plugins[0].Service = "example-service"
 				return f
 			},
-			live: func() *Live {
-				l := seededLive()
-				l.Plugins[0].InstanceName = ptr("mistral-proxy")
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
+				l.Plugins[0].InstanceName = difftest.Ptr("mistral-proxy")
 				return l
 			},
 			want: []string{"0 update plugin ai-proxy (instance mistral-proxy, service example-service)"},
@@ -373,46 +376,46 @@ func TestCompute(t *testing.T) {
 		{
 			name: "a vault whose store is a live, undeclared store: the store and its secrets are left alone",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.ConfigStores = nil
 				return f
 			},
-			live: func() *Live {
-				l := seededLive()
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Secrets["store-1"] = append(l.Secrets["store-1"], konnect.ConfigStoreSecret{Key: "unrelated"})
 				return l
 			},
-			unmanaged: map[Kind]int{KindConfigStore: 1},
+			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1},
 		},
 		{
 			name: "a store still used by a vault kvsync does not manage is not deleted",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.ConfigStores, f.Vaults, f.Plugins = nil, nil, nil
 				return f
 			},
-			live: func() *Live {
-				l := seededLive()
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.Plugins = nil
 				l.Vaults = append(l.Vaults, konnect.Vault{ID: "vault-2", Name: "konnect", Prefix: "decks",
-					Config: obj{"config_store_id": "store-1"}, Tags: []string{"deck"}})
+					Config: difftest.Obj{"config_store_id": "store-1"}, Tags: []string{"deck"}})
 				return l
 			},
 			want:      []string{"0 delete vault mysecretvault"},
-			unmanaged: map[Kind]int{KindConfigStore: 1, KindVault: 1},
+			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1, diff.KindVault: 1},
 			warnings:  []string{"config store my-config-store is also used by vault decks, which kvsync does not manage: left alone"},
 		},
 		{
 			name: "a vault changing type keeps its identity (prefix) and is an update",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.Vaults[0].Name = "env"
 				f.Vaults[0].ConfigStore = ""
-				f.Vaults[0].Config = obj{"prefix": "MISTRAL_"}
+				f.Vaults[0].Config = difftest.Obj{"prefix": "MISTRAL_"}
 				f.ConfigStores = nil
 				return f
 			},
-			live: seededLive,
+			live: difftest.SeededLive,
 			want: []string{
 				"0 update vault mysecretvault",
 				"1 delete config_store my-config-store (force, takes 1 secret) after 0",
@@ -427,33 +430,33 @@ func TestCompute(t *testing.T) {
 		{
 			name: "a vault may give config_store_id, even from the environment",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.Vaults[0].ConfigStore = ""
-				f.Vaults[0].Config = obj{"config_store_id": state.NewSensitive("store-2", "STORE_ID")}
+				f.Vaults[0].Config = difftest.Obj{"config_store_id": state.NewSensitive("store-2", "STORE_ID")}
 				return f
 			},
-			live: func() *Live {
-				l := seededLive()
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
 				l.ConfigStores = append(l.ConfigStores, konnect.ConfigStore{ID: "store-2", Name: "other-store"})
 				return l
 			},
 			want:   []string{"0 update vault mysecretvault"},
 			fields: map[int][]string{0: {`config.config_store_id: (sensitive) -> (from env STORE_ID)`}},
 			// other-store is now the vault's; my-config-store stays declared.
-			unmanaged: map[Kind]int{KindConfigStore: 1},
+			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1},
 		},
 		{
 			name: "unresolved references and ambiguous stores are all reported at once",
 			desired: func() *state.File {
-				f := seedFile()
+				f := difftest.SeedFile()
 				f.Plugins[0].Route = "no-such-route"
 				f.Plugins = append(f.Plugins, state.Plugin{Name: "rate-limiting", Consumer: "bob", ConsumerGroup: "silver"})
 				f.Plugins = append(f.Plugins, state.Plugin{Name: "no-such-plugin"})
 				f.Vaults = append(f.Vaults, state.Vault{Name: "konnect", Prefix: "other", ConfigStore: "nowhere"})
 				return f
 			},
-			live: func() *Live {
-				l := emptyLive()
+			live: func() *diff.Live {
+				l := difftest.EmptyLive()
 				l.ConfigStores = []konnect.ConfigStore{{ID: "s-2", Name: "my-config-store"}, {ID: "s-1", Name: "my-config-store"}}
 				return l
 			},
@@ -470,15 +473,15 @@ func TestCompute(t *testing.T) {
 			name: "plugins scoped by consumer and consumer group resolve by name",
 			desired: func() *state.File {
 				return &state.File{Plugins: []state.Plugin{{Name: "rate-limiting", Consumer: "alice", ConsumerGroup: "gold",
-					Config: obj{"minute": 5}}}}
+					Config: difftest.Obj{"minute": 5}}}}
 			},
-			live: emptyLive,
+			live: difftest.EmptyLive,
 			want: []string{"0 create plugin rate-limiting (consumer alice, consumer group gold)"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := Compute(tt.desired(), tt.live(), tt.opts)
+			plan, err := diff.Compute(tt.desired(), tt.live(), tt.opts)
 			if len(tt.wantErrors) > 0 {
 				if err == nil {
 					t.Fatalf("Compute succeeded, want errors %q", tt.wantErrors)
@@ -493,19 +496,19 @@ func TestCompute(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Compute: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, outline(plan)); diff != "" {
-				t.Errorf("plan outline (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, difftest.Outline(plan)); diff != "" {
+				t.Errorf("plan difftest.Outline (-want +got):\n%s", diff)
 			}
 			for id, want := range tt.fields {
 				if id >= len(plan.Changes) {
 					t.Errorf("no change %d", id)
 					continue
 				}
-				if diff := cmp.Diff(want, fieldLines(plan.Changes[id])); diff != "" {
+				if diff := cmp.Diff(want, difftest.FieldLines(plan.Changes[id])); diff != "" {
 					t.Errorf("fields of change %d (-want +got):\n%s", id, diff)
 				}
 			}
-			wantUnmanaged := map[Kind]int{KindConfigStore: 0, KindVault: 0, KindPlugin: 0}
+			wantUnmanaged := map[diff.Kind]int{diff.KindConfigStore: 0, diff.KindVault: 0, diff.KindPlugin: 0}
 			for k, n := range tt.unmanaged {
 				wantUnmanaged[k] = n
 			}
@@ -522,7 +525,7 @@ func TestCompute(t *testing.T) {
 
 // checkGraph asserts the plan's invariants: IDs are indexes, every
 // dependency comes earlier, and Dependents is DependsOn reversed.
-func checkGraph(t *testing.T, p *Plan) {
+func checkGraph(t *testing.T, p *diff.Plan) {
 	t.Helper()
 	for i, c := range p.Changes {
 		if c.ID != i {
@@ -540,14 +543,19 @@ func checkGraph(t *testing.T, p *Plan) {
 				t.Errorf("Dependents(%d) lacks %d", d, c.ID)
 			}
 		}
-		payloads := 0
-		for _, set := range []bool{c.ConfigStore != nil, c.Secret != nil, c.Vault != nil, c.Plugin != nil} {
-			if set {
-				payloads++
-			}
+		var opKind diff.Kind
+		switch c.Op.(type) {
+		case *diff.ConfigStoreOp:
+			opKind = diff.KindConfigStore
+		case *diff.SecretOp:
+			opKind = diff.KindSecret
+		case *diff.VaultOp:
+			opKind = diff.KindVault
+		case *diff.PluginOp:
+			opKind = diff.KindPlugin
 		}
-		if payloads != 1 {
-			t.Errorf("change %d has %d payloads, want 1", c.ID, payloads)
+		if opKind != c.Kind {
+			t.Errorf("change %d of kind %s carries a %T", c.ID, c.Kind, c.Op)
 		}
 	}
 }

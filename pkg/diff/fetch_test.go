@@ -1,6 +1,9 @@
-package diff
+package diff_test
 
 import (
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/diff/difftest"
+
 	"context"
 	"strings"
 	"testing"
@@ -15,7 +18,7 @@ import (
 const testToken = "kpat_test_fake_0000"
 
 // seededEmulator starts an emulator holding the seed tutorial's state, as
-// `kvsync sync` of seedFile leaves it, plus entities kvsync must leave
+// `kvsync sync` of difftest.SeedFile leaves it, plus entities kvsync must leave
 // alone: a config store nothing references and an untagged plugin.
 func seededEmulator(t *testing.T) (*konnecttest.Server, *konnect.Client) {
 	t.Helper()
@@ -41,19 +44,19 @@ func seededEmulator(t *testing.T) (*konnecttest.Server, *konnect.Client) {
 	must("route", err)
 	store, err := c.ConfigStores.Create(ctx, cp.ID, "my-config-store")
 	must("config store", err)
-	_, err = c.Secrets.Create(ctx, cp.ID, store.ID, "mistral-key", "Bearer sk-fake-0000")
+	_, err = c.Secrets.Create(ctx, cp.ID, store.ID, "mistral-key", konnect.Plaintext("Bearer sk-fake-0000"))
 	must("secret", err)
 	other, err := c.ConfigStores.Create(ctx, cp.ID, "unrelated-store")
 	must("config store", err)
-	_, err = c.Secrets.Create(ctx, cp.ID, other.ID, "k", "v-fake")
+	_, err = c.Secrets.Create(ctx, cp.ID, other.ID, "k", konnect.Plaintext("v-fake"))
 	must("secret", err)
 	_, err = c.Vaults.Create(ctx, cp.ID, konnect.Vault{Name: "konnect", Prefix: "mysecretvault",
-		Description: ptr("Storing secrets in Konnect"), Config: obj{"config_store_id": store.ID}, Tags: []string{"kvsync"}})
+		Description: difftest.Ptr("Storing secrets in Konnect"), Config: difftest.Obj{"config_store_id": store.ID}, Tags: []string{"kvsync"}})
 	must("vault", err)
 	_, err = c.Plugins.Create(ctx, cp.ID, konnect.Plugin{Name: "ai-proxy", Route: &konnect.ForeignKey{ID: route.ID},
-		Config: state.RevealMap(aiProxyConfig()), Tags: []string{"kvsync"}})
+		Config: state.RevealMap(difftest.AIProxyConfig()), Tags: []string{"kvsync"}})
 	must("plugin", err)
-	_, err = c.Plugins.Create(ctx, cp.ID, konnect.Plugin{Name: "rate-limiting", Config: obj{"minute": 5}})
+	_, err = c.Plugins.Create(ctx, cp.ID, konnect.Plugin{Name: "rate-limiting", Config: difftest.Obj{"minute": 5}})
 	must("untagged plugin", err)
 	return srv, c
 }
@@ -66,21 +69,21 @@ func TestFetchNoChangeRequestCount(t *testing.T) {
 	srv, c := seededEmulator(t)
 	srv.ResetCounts()
 
-	live, err := Fetch(context.Background(), c, seedFile(), FetchOptions{})
+	live, err := diff.Fetch(context.Background(), c, difftest.SeedFile(), diff.FetchOptions{})
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
-	plan, err := Compute(seedFile(), live, Options{})
+	plan, err := diff.Compute(difftest.SeedFile(), live, diff.Options{})
 	if err != nil {
 		t.Fatalf("Compute: %v", err)
 	}
 	if !plan.Empty() {
-		t.Errorf("plan of an unchanged control plane is not empty:\n%v", strings.Join(outline(plan), "\n"))
+		t.Errorf("plan of an unchanged control plane is not empty:\n%v", strings.Join(difftest.Outline(plan), "\n"))
 		for _, ch := range plan.Changes {
-			t.Logf("%d fields: %q", ch.ID, fieldLines(ch))
+			t.Logf("%d fields: %q", ch.ID, difftest.FieldLines(ch))
 		}
 	}
-	if diff := cmp.Diff(map[Kind]int{KindConfigStore: 1, KindVault: 0, KindPlugin: 1}, plan.Unmanaged); diff != "" {
+	if diff := cmp.Diff(map[diff.Kind]int{diff.KindConfigStore: 1, diff.KindVault: 0, diff.KindPlugin: 1}, plan.Unmanaged); diff != "" {
 		t.Errorf("unmanaged (-want +got):\n%s", diff)
 	}
 
@@ -101,18 +104,18 @@ func TestFetchNoChangeRequestCount(t *testing.T) {
 
 func TestFetchThenComputeChanges(t *testing.T) {
 	_, c := seededEmulator(t)
-	desired := seedFile()
-	desired.Plugins[0].Config["model"].(obj)["name"] = "mistral-small"
+	desired := difftest.SeedFile()
+	desired.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-small"
 	desired.Plugins = append(desired.Plugins, state.Plugin{Name: "rate-limiting", Service: "example-service",
-		Config: obj{"minute": 10}})
-	live, err := Fetch(context.Background(), c, desired, FetchOptions{})
+		Config: difftest.Obj{"minute": 10}})
+	live, err := diff.Fetch(context.Background(), c, desired, diff.FetchOptions{})
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
 	if live.Schemas["rate-limiting"] == nil || live.Services["example-service"].ID == "" {
 		t.Fatal("Fetch did not get the rate-limiting schema or example-service")
 	}
-	plan, err := Compute(desired, live, Options{})
+	plan, err := diff.Compute(desired, live, diff.Options{})
 	if err != nil {
 		t.Fatalf("Compute: %v", err)
 	}
@@ -120,10 +123,10 @@ func TestFetchThenComputeChanges(t *testing.T) {
 		"0 update plugin ai-proxy (route example-route)",
 		"1 create plugin rate-limiting (service example-service)",
 	}
-	if diff := cmp.Diff(want, outline(plan)); diff != "" {
+	if diff := cmp.Diff(want, difftest.Outline(plan)); diff != "" {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{`config.model.name: "mistral-tiny" -> "mistral-small"`}, fieldLines(plan.Changes[0])); diff != "" {
+	if diff := cmp.Diff([]string{`config.model.name: "mistral-tiny" -> "mistral-small"`}, difftest.FieldLines(plan.Changes[0])); diff != "" {
 		t.Errorf("fields (-want +got):\n%s", diff)
 	}
 }
@@ -134,32 +137,32 @@ func TestFetchErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		desired *state.File
-		opts    FetchOptions
+		opts    diff.FetchOptions
 		want    string
 	}{
-		{"no control plane anywhere", &state.File{}, FetchOptions{}, "no control plane given"},
-		{"unknown control plane", &state.File{ControlPlaneName: "nope"}, FetchOptions{}, `control plane "nope"`},
-		{"the option overrides the file", &state.File{ControlPlaneName: "my-control-plane"}, FetchOptions{ControlPlane: "nope"}, `control plane "nope"`},
+		{"no control plane anywhere", &state.File{}, diff.FetchOptions{}, "no control plane given"},
+		{"unknown control plane", &state.File{ControlPlaneName: "nope"}, diff.FetchOptions{}, `control plane "nope"`},
+		{"the option overrides the file", &state.File{ControlPlaneName: "my-control-plane"}, diff.FetchOptions{ControlPlane: "nope"}, `control plane "nope"`},
 		{"select tags disagree", &state.File{ControlPlaneName: "my-control-plane", SelectTags: []string{"a"}},
-			FetchOptions{SelectTags: []string{"b"}}, "select tags"},
+			diff.FetchOptions{SelectTags: []string{"b"}}, "select tags"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Fetch(ctx, c, tt.desired, tt.opts)
+			_, err := diff.Fetch(ctx, c, tt.desired, tt.opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Fetch error = %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
-	// A name that resolves to nothing is no Fetch error: Compute reports it
+	// A name that resolves to nothing is no diff.Fetch error: diff.Compute reports it
 	// with the plugin and field.
-	desired := seedFile()
+	desired := difftest.SeedFile()
 	desired.Plugins[0].Route = "no-such-route"
-	live, err := Fetch(ctx, c, desired, FetchOptions{})
+	live, err := diff.Fetch(ctx, c, desired, diff.FetchOptions{})
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
-	if _, err := Compute(desired, live, Options{}); err == nil || !strings.Contains(err.Error(), `route "no-such-route" not found`) {
+	if _, err := diff.Compute(desired, live, diff.Options{}); err == nil || !strings.Contains(err.Error(), `route "no-such-route" not found`) {
 		t.Errorf("Compute error = %v, want an unresolved route", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 )
 
 // Live is the remote state of one control plane, as far as a plan needs it.
+// Each kind's fetch fills its own fields.
 type Live struct {
 	ControlPlane konnect.ControlPlane
 	ConfigStores []konnect.ConfigStore
@@ -14,7 +15,8 @@ type Live struct {
 	Vaults  []konnect.Vault
 	Plugins []konnect.Plugin
 	// Routes, Services, Consumers and ConsumerGroups hold the entities the
-	// desired state names, keyed by the name or id the file used.
+	// desired state names, keyed by the name or id the file used (and, for
+	// a dump, those the plugins in scope use, keyed by id).
 	Routes         map[string]konnect.Route
 	Services       map[string]konnect.Service
 	Consumers      map[string]konnect.Consumer
@@ -31,6 +33,12 @@ type FetchOptions struct {
 	// SelectTags, as in Options: they decide which config stores could be
 	// in scope, and so whose secrets are listed.
 	SelectTags []string
+	// All puts every live entity in scope, whatever its tags (dump --all).
+	All bool
+	// LiveScopes also looks up the routes, services, consumers and consumer
+	// groups that the live plugins in scope use, so that they can be named
+	// (dump).
+	LiveScopes bool
 }
 
 // Options tune Compute.

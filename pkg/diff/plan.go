@@ -1,7 +1,18 @@
 // Package diff computes kvsync's plan: the ordered set of changes that turn
 // the live state of a control plane (fetched with pkg/konnect) into the
-// desired state (loaded with pkg/state). A plan is computed once, then
-// rendered (text, JSON, Markdown) or handed to pkg/apply.
+// desired state (loaded with pkg/state). A plan is a plain value, computed
+// once, then rendered (pkg/diff/render) or handed to pkg/apply.
+//
+// # The table of kinds
+//
+// Every kind of entity kvsync manages (config stores, secrets, vaults,
+// plugins) is one descriptor in one file (configstore.go, secret.go,
+// vault.go, plugin.go), registered in the table in kinds.go. A descriptor
+// owns the kind's identity, its live fetch, its comparison, its dependency
+// edges, its operations (what a change sends to Konnect) and its display
+// names; Fetch, Compute, the graph, online validation, the dump and the
+// renderers iterate the table. Kong's own rules (vault references, vault
+// types, schema defaults, encrypted fields) live in pkg/konnect/kong.
 //
 // # Identity, scope and equality
 //
@@ -23,12 +34,15 @@
 // secrets and the vaults that point at it; a vault and the secrets a plugin
 // references before that plugin; deletes the other way round; a delete that
 // frees a unique key before the change that takes it. Ties are broken by
-// kind (stores, secrets, vaults, plugins; deletes reversed) and then name.
+// kind (the table's order; deletes reversed) and then name. An id that only
+// exists once another change has run (a new store's id, which its secrets
+// and vault need) is an IDRef to that change, resolved by pkg/apply: like
+// Terraform's "known after apply".
 //
-// # JSON rendering (format_version "1")
+// # JSON (format_version "1")
 //
-// Render with FormatJSON and json.Marshal of a *Plan write the same
-// document:
+// json.Marshal of a *Plan writes its documented form, which holds display
+// values only, never a payload:
 //
 //	{
 //	  "format_version": "1",
@@ -61,11 +75,13 @@
 package diff
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/kvsync/kvsync/pkg/konnect"
-	"github.com/kvsync/kvsync/pkg/state"
 )
 
-// FormatVersion is the version of the JSON rendering of a plan.
+// FormatVersion is the version of the JSON form of a plan.
 const FormatVersion = "1"
 
 // Action is what a change does.
@@ -77,15 +93,29 @@ const (
 	Delete Action = "delete"
 )
 
-// Kind is the kind of entity a change touches.
+// Symbol is the action's one-character sign in plans: + ~ -.
+func (a Action) Symbol() string {
+	switch a {
+	case Create:
+		return "+"
+	case Update:
+		return "~"
+	case Delete:
+		return "-"
+	}
+	return "?"
+}
+
+// Kind is the kind of entity a change touches; Kinds lists them.
 type Kind string
 
-const (
-	KindConfigStore Kind = "config_store"
-	KindSecret      Kind = "secret"
-	KindVault       Kind = "vault"
-	KindPlugin      Kind = "plugin"
-)
+// Label is the kind's name in prose, e.g. "config store".
+func (k Kind) Label() string {
+	if d := descriptorOf(k); d != nil {
+		return d.label
+	}
+	return string(k)
+}
 
 // Plan is the full set of changes, as a dependency graph.
 type Plan struct {
@@ -117,15 +147,12 @@ type Change struct {
 	Fields []FieldChange
 	// DependsOn are IDs of changes that must succeed before this one runs.
 	DependsOn []int
-	// ForceSecrets is, for a config store delete, the number of secrets the
-	// forced delete takes along.
+	// ForceSecrets is, for a forced delete of a config store, the number of
+	// secrets that go with it.
 	ForceSecrets int
-
-	// Exactly one payload is set, matching Kind.
-	ConfigStore *ConfigStoreOp
-	Secret      *SecretOp
-	Vault       *VaultOp
-	Plugin      *PluginOp
+	// Op is what executing the change sends to Konnect; its type is the
+	// kind's own (*ConfigStoreOp, *SecretOp, *VaultOp, *PluginOp).
+	Op Operation
 }
 
 // FieldChange is one changed field. Old and New are display values: any
@@ -141,39 +168,92 @@ type FieldChange struct {
 	HasNew bool
 }
 
-// ConfigStoreOp is the payload of a config store change.
-type ConfigStoreOp struct {
-	// ID is the live id (update, delete).
-	ID   string
-	Name string
-	// Force deletes the store together with the secrets it holds; set on
-	// every store delete (Change.ForceSecrets says how many go with it).
-	Force bool
+// Headline is the one-line description of a change, without its action,
+// e.g. "plugin ai-proxy (route example-route)" or "config_store s (force,
+// takes 2 secrets)". Every rendering and message uses it.
+func (c *Change) Headline() string {
+	s := string(c.Kind) + " " + c.Name
+	if c.Scope != "" {
+		s += " (" + c.Scope + ")"
+	}
+	if c.ForceSecrets > 0 {
+		s += fmt.Sprintf(" (force, takes %d secret%s)", c.ForceSecrets, Plural(c.ForceSecrets))
+	}
+	return s
 }
 
-// SecretOp is the payload of a secret change.
-type SecretOp struct {
-	// StoreID is the live store id; empty when the store is created by this
-	// plan, in which case pkg/apply takes it from that change's result.
-	StoreID   string
-	StoreName string
-	Key       string
-	Value     state.Sensitive
+// String is "action headline", e.g. "create secret my-store/key".
+func (c *Change) String() string { return string(c.Action) + " " + c.Headline() }
+
+// Plural is "s" unless n is 1.
+func Plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
-// VaultOp is the payload of a vault change. Body.Config may hold Sensitive
-// leaves (reveal with state.RevealMap before sending). When StoreName is set
-// and the store is created by this plan, pkg/apply fills
-// Body.Config["config_store_id"] from that change's result.
-type VaultOp struct {
-	Body      konnect.Vault
-	StoreName string
+// Operation is a change's payload: what executing it sends to Konnect.
+// Each kind's operation type lives in its descriptor's file. Payloads may
+// hold Sensitive values: the client reveals them when it encodes a request
+// body, and nowhere else, so no operation has to remember to.
+type Operation interface {
+	// Apply performs the change. It returns the id of the entity it
+	// created or updated, which later changes may use through an IDRef.
+	Apply(ctx context.Context, t *Target, a Action) (id string, err error)
+	// refs are the ids the operation needs from other changes.
+	refs() []*IDRef
 }
 
-// PluginOp is the payload of a plugin change. Body.Config may hold Sensitive
-// leaves (reveal with state.RevealMap before sending).
-type PluginOp struct {
-	Body konnect.Plugin
+// Target is where operations run: one control plane, and the ids the
+// changes that already ran produced.
+type Target struct {
+	Client         *konnect.Client
+	ControlPlaneID string
+	// Produced returns the id a change of the same plan produced when it
+	// ran; ok is false when it has not (yet) run or produced none.
+	Produced func(c *Change) (id string, ok bool)
+}
+
+// IDRef is an entity id: known when the plan is made, or produced by
+// another change of the plan when that change runs (a store created by
+// the plan, whose id its secrets and vault need).
+type IDRef struct {
+	// Known is the id when the plan knows it.
+	Known string
+	// From is the change that produces the id, when Known is empty.
+	From *Change
+	// what names the entity for messages, e.g. `config store "s"`.
+	what string
+	// addr is the identity address of the producing change before the
+	// plan is linked (see builder.link).
+	addr string
+}
+
+// KnownID is an id the plan knows.
+func KnownID(id string) IDRef { return IDRef{Known: id} }
+
+// ProducedBy is the id that change c produces when it runs.
+func ProducedBy(c *Change) IDRef { return IDRef{From: c, what: c.Kind.Label() + " " + c.Name} }
+
+// IsZero reports whether the reference names no id at all.
+func (r IDRef) IsZero() bool { return r.Known == "" && r.From == nil && r.addr == "" }
+
+// Resolve returns the id: the known one, or the one its change produced.
+func (r IDRef) Resolve(t *Target) (string, error) {
+	if r.Known != "" {
+		return r.Known, nil
+	}
+	if r.From != nil && t != nil && t.Produced != nil {
+		if id, ok := t.Produced(r.From); ok && id != "" {
+			return id, nil
+		}
+	}
+	what := r.what
+	if what == "" {
+		what = "the entity"
+	}
+	return "", fmt.Errorf("the id of %s is unknown (the change that creates it has not run)", what)
 }
 
 // Summary counts the plan's changes by action.
@@ -201,3 +281,18 @@ func (p *Plan) Summary() Summary {
 
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool { return len(p.Changes) == 0 }
+
+// Dependents returns the IDs of the changes that depend directly on the
+// change with that ID (the reverse of Change.DependsOn), in order.
+func (p *Plan) Dependents(id int) []int {
+	var out []int
+	for _, c := range p.Changes {
+		for _, d := range c.DependsOn {
+			if d == id {
+				out = append(out, c.ID)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -10,11 +10,6 @@ import (
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
-// SafeText is a display value that is already safe to print and prints
-// verbatim (unquoted in text): "(sensitive)", "(from env NAME)", "(id of new
-// config_store NAME)". In JSON it is a plain string.
-type SafeText string
-
 // path is a location inside a value tree (see kong.Path).
 type path = kong.Path
 

@@ -148,7 +148,7 @@ func TestRequestHeadersAndPaths(t *testing.T) {
 	if _, err := c.Secrets.Get(ctx, "cp 1", "store/1", "a/b c?d#e"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Secrets.Update(ctx, "cp", "st", "..", "v"); err != nil {
+	if _, err := c.Secrets.Update(ctx, "cp", "st", "..", Plaintext("v")); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.ConfigStores.Delete(ctx, "cp", "st", true); err != nil {

@@ -147,7 +147,7 @@ func TestEmulatorCursorPagination(t *testing.T) {
 	// Secrets, with keys that need escaping.
 	keys := []string{"plain", "with/slash", "with space", "ünïcode", "q?x#y", "100%", "a+b"}
 	for i, k := range keys {
-		if _, err := c.Secrets.Create(ctx, cp, ids[0], k, fmt.Sprintf("value-%d", i)); err != nil {
+		if _, err := c.Secrets.Create(ctx, cp, ids[0], k, konnect.Plaintext(fmt.Sprintf("value-%d", i))); err != nil {
 			t.Fatalf("secret %q: %v", k, err)
 		}
 	}
@@ -269,7 +269,7 @@ func TestEmulatorRetriesInjected5xx(t *testing.T) {
 	if _, err := c.ConfigStores.Get(ctx, cp, st.ID); err != nil {
 		t.Errorf("GET after two 503s: %v", err)
 	}
-	if _, err := c.Secrets.Update(ctx, cp, st.ID, "k", "v"); err != nil {
+	if _, err := c.Secrets.Update(ctx, cp, st.ID, "k", konnect.Plaintext("v")); err != nil {
 		t.Errorf("PUT after a 502: %v", err)
 	}
 	if err := c.Secrets.Delete(ctx, cp, st.ID, "k"); err != nil {
@@ -313,7 +313,7 @@ func TestEmulatorDroppedConnections(t *testing.T) {
 	if _, err := c.Plugins.Create(ctx, cp, konnect.Plugin{Name: "rate-limiting", Config: map[string]any{"minute": 5}}); err != nil {
 		t.Errorf("plugin create through a dropped connection: %v", err)
 	}
-	if _, err := c.Secrets.Create(ctx, cp, st.ID, "k", "v"); err != nil {
+	if _, err := c.Secrets.Create(ctx, cp, st.ID, "k", konnect.Plaintext("v")); err != nil {
 		t.Errorf("secret create through a dropped connection: %v", err)
 	}
 	if _, err := c.ConfigStores.Create(ctx, cp, "second"); err != nil {
@@ -340,7 +340,7 @@ func TestEmulatorRandomFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 20 {
-		if _, err := c.Secrets.Create(ctx, cp, st.ID, fmt.Sprintf("key-%d", i), "v"); err != nil {
+		if _, err := c.Secrets.Create(ctx, cp, st.ID, fmt.Sprintf("key-%d", i), konnect.Plaintext("v")); err != nil {
 			t.Fatalf("secret %d: %v", i, err)
 		}
 		if _, err := c.Vaults.Create(ctx, cp, konnect.Vault{Name: "env", Prefix: fmt.Sprintf("p-%d", i)}); err != nil {
@@ -373,7 +373,7 @@ func TestEmulatorErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	const value = "emulator-secret-value-do-not-print"
-	if _, err := c.Secrets.Create(ctx, cp, st.ID, "k", value); err != nil {
+	if _, err := c.Secrets.Create(ctx, cp, st.ID, "k", konnect.Plaintext(value)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Vaults.Create(ctx, cp, konnect.Vault{Name: "env", Prefix: "taken"}); err != nil {
@@ -414,7 +414,7 @@ func TestEmulatorErrors(t *testing.T) {
 	check("missing secret", err, konnect.IsNotFound, 404, "kong:trace:")
 	err = c.Secrets.Delete(ctx, cp, st.ID, "nope")
 	check("deleting a missing secret", err, konnect.IsNotFound, 404)
-	_, err = c.Secrets.Update(ctx, cp, st.ID, "k", strings.Repeat(value, 200))
+	_, err = c.Secrets.Update(ctx, cp, st.ID, "k", konnect.Plaintext(strings.Repeat(value, 200)))
 	check("oversized value", err, nil, 400, "invalid parameters", "value")
 	err = c.ConfigStores.Delete(ctx, cp, st.ID, false)
 	check("store with secrets", err, nil, 400, "force (query)")
@@ -428,7 +428,7 @@ func TestEmulatorErrors(t *testing.T) {
 	check("bad token, control planes", err, konnect.IsUnauthorized, 401)
 	_, err = bad.ConfigStores.List(ctx, cp, nil)
 	check("bad token, config stores", err, konnect.IsUnauthorized, 401)
-	_, err = bad.Secrets.Create(ctx, cp, st.ID, "k2", value)
+	_, err = bad.Secrets.Create(ctx, cp, st.ID, "k2", konnect.Plaintext(value))
 	check("bad token, secrets", err, konnect.IsUnauthorized, 401)
 	_, err = bad.Vaults.List(ctx, cp, nil)
 	check("bad token, core entities", err, konnect.IsUnauthorized, 401)

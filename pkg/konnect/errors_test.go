@@ -203,9 +203,9 @@ func TestErrorsNeverContainSecretsOrToken(t *testing.T) {
 			c, _ := newTestClient(t, sc.handler, tweak)
 			ctx := context.Background()
 			var errs []error
-			_, err := c.Secrets.Create(ctx, "cp", "st", "k", value)
+			_, err := c.Secrets.Create(ctx, "cp", "st", "k", Plaintext(value))
 			errs = append(errs, err)
-			_, err = c.Secrets.Update(ctx, "cp", "st", "k", value)
+			_, err = c.Secrets.Update(ctx, "cp", "st", "k", Plaintext(value))
 			errs = append(errs, err)
 			for i, err := range errs {
 				if err == nil {

@@ -192,7 +192,7 @@ func TestCreateCollidingWithItsOwnLateCopy(t *testing.T) {
 	})
 	t.Run("secret", func(t *testing.T) {
 		f, c := newFake(t, "502-late")
-		if _, err := c.Secrets.Create(context.Background(), "cp", "st", "k", "s3cr3t-value"); err != nil {
+		if _, err := c.Secrets.Create(context.Background(), "cp", "st", "k", Plaintext("s3cr3t-value")); err != nil {
 			t.Fatalf("Create: %v\n%s", err, f.requests())
 		}
 		if !f.secrets["k"] {
@@ -221,7 +221,7 @@ func TestSecretCreateReadBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, c := newFake(t, tt.faults...)
-			got, err := c.Secrets.Create(context.Background(), "cp", "st", "a/key", "s3cr3t-value")
+			got, err := c.Secrets.Create(context.Background(), "cp", "st", "a/key", Plaintext("s3cr3t-value"))
 			if err != nil {
 				t.Fatalf("Create: %v", err)
 			}

@@ -54,9 +54,9 @@ func get[T any](ctx context.Context, c *Client, path string) (*T, error) {
 	return &out, nil
 }
 
-func put[T any](ctx context.Context, c *Client, path string, body any, secrets ...string) (*T, error) {
+func put[T any](ctx context.Context, c *Client, path string, body any) (*T, error) {
 	var out T
-	if err := c.do(ctx, &call{method: http.MethodPut, path: path, body: body, secrets: secrets}, &out); err != nil {
+	if err := c.do(ctx, &call{method: http.MethodPut, path: path, body: body}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -267,16 +267,15 @@ func (s *SecretsService) Get(ctx context.Context, cpID, storeID, key string) (*C
 // Create stores a new secret. A create whose answer was lost is settled by
 // reading the key back: when it exists, the value is written again with an
 // idempotent PUT, so the result is the same whichever copy landed.
-func (s *SecretsService) Create(ctx context.Context, cpID, storeID, key, value string) (*ConfigStoreSecret, error) {
+func (s *SecretsService) Create(ctx context.Context, cpID, storeID, key string, value Sensitive) (*ConfigStoreSecret, error) {
 	if err := need("create secret", "control plane id", cpID, "config store id", storeID, "key", key); err != nil {
 		return nil, err
 	}
 	var out ConfigStoreSecret
 	cl := &call{
-		method:  http.MethodPost,
-		path:    secretsPath(cpID, storeID),
-		body:    map[string]string{"key": key, "value": value},
-		secrets: []string{value},
+		method: http.MethodPost,
+		path:   secretsPath(cpID, storeID),
+		body:   map[string]any{"key": key, "value": value},
 	}
 	cl.readBack = func(ctx context.Context) (bool, error) {
 		if _, err := s.Get(ctx, cpID, storeID, key); err != nil {
@@ -299,12 +298,12 @@ func (s *SecretsService) Create(ctx context.Context, cpID, storeID, key, value s
 }
 
 // Update replaces a secret's value.
-func (s *SecretsService) Update(ctx context.Context, cpID, storeID, key, value string) (*ConfigStoreSecret, error) {
+func (s *SecretsService) Update(ctx context.Context, cpID, storeID, key string, value Sensitive) (*ConfigStoreSecret, error) {
 	if err := need("update secret", "control plane id", cpID, "config store id", storeID, "key", key); err != nil {
 		return nil, err
 	}
 	return put[ConfigStoreSecret](ctx, s.c, secretsPath(cpID, storeID)+"/"+escape(key),
-		map[string]string{"value": value}, value)
+		map[string]any{"value": value})
 }
 
 // Delete removes a secret. A secret that does not exist is a NotFound error:

@@ -50,7 +50,9 @@ const maxResponseBody = 64 << 20
 func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	var body []byte
 	if cl.body != nil {
-		b, err := json.Marshal(cl.body)
+		// The one place where Sensitive values become plain text.
+		wire := reveal(cl.body, func(s string) { cl.secrets = append(cl.secrets, s) })
+		b, err := json.Marshal(wire)
 		if err != nil {
 			// json errors name types, never values.
 			return fmt.Errorf("konnect: %s %s: encoding request: %w", cl.method, c.displayPath(cl), err)

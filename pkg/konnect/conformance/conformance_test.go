@@ -428,11 +428,11 @@ func drive(t *testing.T, c *konnect.Client, r raw) {
 	_, err = c.ConfigStores.Update(ctx, cpID, store.ID, "conformance-store-2")
 	check("update store", err)
 	for i, key := range []string{"mistral-key", "path/with spaces"} {
-		_, err = c.Secrets.Create(ctx, cpID, store.ID, key, fmt.Sprintf("%s-%d", canary, i))
+		_, err = c.Secrets.Create(ctx, cpID, store.ID, key, konnect.Plaintext(fmt.Sprintf("%s-%d", canary, i)))
 		check("create secret", err)
 		_, err = c.Secrets.Get(ctx, cpID, store.ID, key)
 		check("get secret", err)
-		_, err = c.Secrets.Update(ctx, cpID, store.ID, key, canary+"-updated")
+		_, err = c.Secrets.Update(ctx, cpID, store.ID, key, konnect.Plaintext(canary+"-updated"))
 		check("update secret", err)
 	}
 	_, err = c.Secrets.List(ctx, cpID, store.ID, nil)

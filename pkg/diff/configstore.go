@@ -1,0 +1,180 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+// KindConfigStore: Konnect config stores, identified by name. A store is in
+// scope when the file declares it, or when only in-scope vaults reference
+// it; it is then deleted (with force) once nothing references it.
+const KindConfigStore Kind = "config_store"
+
+var configStoreKind = &descriptor{
+	kind:            KindConfigStore,
+	label:           "config store",
+	countsUnmanaged: true,
+	fetch:           fetchConfigStores,
+	plan:            planConfigStores,
+	dump:            dumpConfigStores,
+}
+
+// ConfigStoreOp is the operation of a config store change.
+type ConfigStoreOp struct {
+	// ID is the live id (delete).
+	ID   string
+	Name string
+	// Force deletes the store together with the secrets it holds; set on
+	// every store delete. Secrets is how many the plan saw: only those
+	// are forced along, so that a secret added since the plan makes
+	// Konnect refuse and the next diff shows it.
+	Force   bool
+	Secrets int
+}
+
+func (o *ConfigStoreOp) refs() []*IDRef { return nil }
+func (o *ConfigStoreOp) forced() bool   { return o.Force }
+
+// Apply creates or deletes the store; a create returns the new id.
+func (o *ConfigStoreOp) Apply(ctx context.Context, t *Target, a Action) (string, error) {
+	switch a {
+	case Create:
+		s, err := t.Client.ConfigStores.Create(ctx, t.ControlPlaneID, o.Name)
+		if err != nil {
+			return "", err
+		}
+		return s.ID, nil
+	case Delete:
+		err := t.Client.ConfigStores.Delete(ctx, t.ControlPlaneID, o.ID, o.Force && o.Secrets > 0)
+		if konnect.IsNotFound(err) {
+			return "", nil // already gone: the goal is reached
+		}
+		return "", err
+	}
+	return "", fmt.Errorf("a config store cannot be %sd", a)
+}
+
+func (o ConfigStoreOp) Format(f fmt.State, verb rune) {
+	_, _ = fmt.Fprintf(f, "diff.ConfigStoreOp{id %q, name %q, force %t}", o.ID, o.Name, o.Force)
+}
+
+// storeAddr is the address of the change that creates or deletes a store,
+// by name; storeIDAddr of the delete, by live id.
+func storeAddr(name string) string { return "config_store:" + name }
+func storeIDAddr(id string) string { return "config_store-id:" + id }
+
+func fetchConfigStores(ctx context.Context, f *fetcher) error {
+	stores, err := f.c.ConfigStores.List(ctx, f.cpID, nil)
+	if err != nil {
+		return fmt.Errorf("listing config stores: %w", err)
+	}
+	f.live.ConfigStores = stores
+	return nil
+}
+
+// storeIndex is what several kinds need to know of config stores.
+type storeIndex struct {
+	byName   map[string][]konnect.ConfigStore
+	byID     map[string]konnect.ConfigStore
+	declared map[string]bool
+	// liveID is the live id of each declared store that exists (once).
+	liveID map[string]string
+	// ambiguous names are held by two or more live stores (reported).
+	ambiguous map[string]bool
+}
+
+func (b *builder) stores() *storeIndex {
+	if b.storeIdx != nil {
+		return b.storeIdx
+	}
+	x := &storeIndex{byName: map[string][]konnect.ConfigStore{}, byID: map[string]konnect.ConfigStore{},
+		declared: map[string]bool{}, liveID: map[string]string{}, ambiguous: map[string]bool{}}
+	b.storeIdx = x
+	for _, s := range b.live.ConfigStores {
+		x.byName[s.Name] = append(x.byName[s.Name], s)
+		x.byID[s.ID] = s
+	}
+	for _, ds := range b.desired.ConfigStores {
+		x.declared[ds.Name] = true
+		if s, ok := b.liveStoreNamed(ds.Name); ok {
+			x.liveID[ds.Name] = s.ID
+		}
+	}
+	return x
+}
+
+// liveStoreNamed returns the one live store with that name; two or more is
+// an error that lists their ids, reported once per name.
+func (b *builder) liveStoreNamed(name string) (konnect.ConfigStore, bool) {
+	x := b.storeIdx
+	found := x.byName[name]
+	switch len(found) {
+	case 0:
+		return konnect.ConfigStore{}, false
+	case 1:
+		return found[0], true
+	}
+	if !x.ambiguous[name] {
+		x.ambiguous[name] = true
+		ids := make([]string, len(found))
+		for i, s := range found {
+			ids[i] = s.ID
+		}
+		sort.Strings(ids)
+		b.fail("config store %q: %d live config stores have this name (ids %s); rename or delete all but one", name, len(found), strings.Join(ids, ", "))
+	}
+	return konnect.ConfigStore{}, false
+}
+
+func planConfigStores(b *builder) {
+	x := b.stores()
+	for _, ds := range b.desired.ConfigStores {
+		if x.ambiguous[ds.Name] || x.liveID[ds.Name] != "" {
+			continue
+		}
+		b.add(&node{
+			c: &Change{Action: Create, Kind: KindConfigStore, Name: ds.Name,
+				Op: &ConfigStoreOp{Name: ds.Name}},
+			addrs:       []string{storeAddr(ds.Name)},
+			naturalKeys: []string{"store:" + ds.Name},
+		})
+	}
+	// An undeclared store goes only when in-scope vaults referenced it and
+	// nothing references it any more; any other is left alone.
+	v := b.vaults()
+	for _, s := range b.live.ConfigStores {
+		if x.declared[s.Name] {
+			continue
+		}
+		if !v.inScopeLiveStores[s.ID] || v.survivingStores[s.ID] {
+			b.unmanaged[KindConfigStore]++
+			if prefix, ok := v.outOfScopeStores[s.ID]; ok && v.inScopeLiveStores[s.ID] {
+				b.warn("config store %s is also used by vault %s, which kvsync does not manage: left alone", s.Name, prefix)
+			}
+			continue
+		}
+		secrets := len(b.live.Secrets[s.ID])
+		b.add(&node{
+			c: &Change{Action: Delete, Kind: KindConfigStore, Name: s.Name, ForceSecrets: secrets,
+				Op: &ConfigStoreOp{ID: s.ID, Name: s.Name, Force: true, Secrets: secrets}},
+			addrs:       []string{storeAddr(s.Name), storeIDAddr(s.ID)},
+			naturalKeys: []string{"store:" + s.Name},
+		})
+	}
+}
+
+// dumpConfigStores writes the stores the dumped vaults use (or all).
+func dumpConfigStores(d *dumper) {
+	used := d.storesUsedByVaults()
+	for _, s := range d.live.ConfigStores {
+		if d.all || used[s.ID] {
+			d.file.ConfigStores = append(d.file.ConfigStores, state.ConfigStore{Name: s.Name})
+			d.storeIDs = append(d.storeIDs, s.ID)
+		}
+	}
+}

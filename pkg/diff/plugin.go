@@ -1,0 +1,575 @@
+package diff
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+// KindPlugin: Kong plugin entities, identified by name and scope (route,
+// service, consumer, consumer group; by name or id in the file), or by
+// instance_name when the file gives one. Configs compare after the
+// schema's defaults are filled in; encrypted fields never print.
+const KindPlugin Kind = "plugin"
+
+var pluginKind = &descriptor{
+	kind:            KindPlugin,
+	label:           "plugin",
+	countsUnmanaged: true,
+	fetch:           fetchPlugins,
+	plan:            planPlugins,
+	check:           checkPlugins,
+	dump:            dumpPlugins,
+}
+
+// PluginOp is the operation of a plugin change.
+type PluginOp struct {
+	Body konnect.Plugin
+}
+
+func (o *PluginOp) refs() []*IDRef { return nil }
+
+// Apply creates, updates (PUT) or deletes the plugin.
+func (o *PluginOp) Apply(ctx context.Context, t *Target, a Action) (string, error) {
+	c, cpID := t.Client, t.ControlPlaneID
+	var p *konnect.Plugin
+	var err error
+	switch a {
+	case Create:
+		p, err = c.Plugins.Create(ctx, cpID, o.Body)
+	case Update:
+		p, err = c.Plugins.Upsert(ctx, cpID, o.Body)
+	case Delete:
+		return "", c.Plugins.Delete(ctx, cpID, o.Body.ID)
+	default:
+		return "", fmt.Errorf("a plugin cannot be %sd", a)
+	}
+	if err != nil {
+		return "", err
+	}
+	return p.ID, nil
+}
+
+func (o PluginOp) Format(f fmt.State, verb rune) {
+	_, _ = fmt.Fprintf(f, "diff.PluginOp{id %q, name %q}", o.Body.ID, o.Body.Name)
+}
+
+// scopeFields are a plugin's foreign keys, in Kong's order.
+var scopeFields = []string{"route", "service", "consumer", "consumer_group"}
+
+// pluginScope is a plugin's resolved foreign keys (ids, "" when unset).
+type pluginScope [4]string
+
+func (s pluginScope) key(name string) string {
+	return "plugin:" + name + "\x00" + strings.Join(s[:], "\x00")
+}
+
+func liveScope(p konnect.Plugin) pluginScope {
+	id := func(fk *konnect.ForeignKey) string {
+		if fk == nil {
+			return ""
+		}
+		return fk.ID
+	}
+	return pluginScope{id(p.Route), id(p.Service), id(p.Consumer), id(p.ConsumerGroup)}
+}
+
+func foreignKey(id string) *konnect.ForeignKey {
+	if id == "" {
+		return nil
+	}
+	return &konnect.ForeignKey{ID: id}
+}
+
+func fileScope(p state.Plugin) [4]string {
+	return [4]string{p.Route, p.Service, p.Consumer, p.ConsumerGroup}
+}
+
+// describeScope renders a plugin's scope, e.g. "route example-route".
+func describeScope(instance string, refs [4]string) string {
+	var parts []string
+	if instance != "" {
+		parts = append(parts, "instance "+instance)
+	}
+	for i, r := range refs {
+		if r != "" {
+			parts = append(parts, strings.ReplaceAll(scopeFields[i], "_", " ")+" "+r)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func pluginLabel(p state.Plugin) string {
+	label := p.Name
+	if d := describeScope(p.InstanceName, fileScope(p)); d != "" {
+		label += " (" + d + ")"
+	}
+	return fmt.Sprintf("%q", label)
+}
+
+func pluginKeys(name string, s pluginScope, instance string) []string {
+	keys := []string{s.key(name)}
+	if instance != "" {
+		keys = append(keys, "plugin-instance:"+instance)
+	}
+	return keys
+}
+
+// fetchPlugins lists every plugin (not filtered by tags: adoption and the
+// unmanaged counts need the others too), fetches each schema the file or
+// an in-scope live plugin names once, and looks up each route, service,
+// consumer and consumer group the file names once by that name or id (one
+// that does not exist is left out of Live; Compute reports it).
+func fetchPlugins(ctx context.Context, f *fetcher) error {
+	g, gctx := errgroup.WithContext(ctx)
+	requested := map[string]bool{}
+	request := func(what string) bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if requested[what] {
+			return false
+		}
+		requested[what] = true
+		return true
+	}
+	for _, p := range f.desired.Plugins {
+		if request("schema\x00" + p.Name) {
+			g.Go(func() error { return f.schema(gctx, p.Name) })
+		}
+		for i, ref := range fileScope(p) {
+			if ref != "" && request(scopeFields[i]+"\x00"+ref) {
+				g.Go(func() error { return f.lookup(gctx, i, ref) })
+			}
+		}
+	}
+	g.Go(func() error {
+		plugins, err := f.c.Plugins.List(gctx, f.cpID, nil)
+		if err != nil {
+			return fmt.Errorf("listing plugins: %w", err)
+		}
+		f.live.Plugins = plugins
+		for _, p := range plugins {
+			if !f.inScope(p.Tags) {
+				continue
+			}
+			if request("schema\x00" + p.Name) {
+				g.Go(func() error { return f.schema(gctx, p.Name) })
+			}
+			if !f.opts.LiveScopes {
+				continue
+			}
+			for i, id := range liveScope(p) {
+				if id != "" && request(scopeFields[i]+"\x00"+id) {
+					g.Go(func() error { return f.lookup(gctx, i, id) })
+				}
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// schema fetches one plugin schema; an unknown plugin is left out.
+func (f *fetcher) schema(ctx context.Context, name string) error {
+	s, err := f.c.PluginSchemas.Get(ctx, f.cpID, name)
+	if konnect.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("plugin schema %q: %w", name, err)
+	}
+	parsed := kong.NewPluginSchema(s.Fields)
+	f.set(func() { f.live.Schemas[name] = parsed })
+	return nil
+}
+
+// lookup finds one route, service, consumer or consumer group by the name
+// or id ref; one that does not exist is left out.
+func (f *fetcher) lookup(ctx context.Context, field int, ref string) error {
+	c, cp := f.c, f.cpID
+	var err error
+	switch field {
+	case 0:
+		var r *konnect.Route
+		if r, err = c.Routes.Get(ctx, cp, ref); err == nil {
+			f.set(func() { f.live.Routes[ref] = *r })
+		}
+	case 1:
+		var s *konnect.Service
+		if s, err = c.Services.Get(ctx, cp, ref); err == nil {
+			f.set(func() { f.live.Services[ref] = *s })
+		}
+	case 2:
+		var cs *konnect.Consumer
+		if cs, err = c.Consumers.Get(ctx, cp, ref); err == nil {
+			f.set(func() { f.live.Consumers[ref] = *cs })
+		}
+	case 3:
+		var cg *konnect.ConsumerGroup
+		if cg, err = c.ConsumerGroups.Get(ctx, cp, ref); err == nil {
+			f.set(func() { f.live.ConsumerGroups[ref] = *cg })
+		}
+	}
+	if err != nil && !konnect.IsNotFound(err) {
+		return fmt.Errorf("looking up %s %q: %w", scopeFields[field], ref, err)
+	}
+	return nil
+}
+
+// scopeIDs returns, for each scope field, the live id of each entity Live
+// holds and the name it was looked up by (the file's name or id).
+func (l *Live) scopeRefs() [4]map[string]string {
+	var out [4]map[string]string
+	for i := range out {
+		out[i] = map[string]string{}
+	}
+	for ref, r := range l.Routes {
+		out[0][r.ID] = ref
+	}
+	for ref, s := range l.Services {
+		out[1][s.ID] = ref
+	}
+	for ref, c := range l.Consumers {
+		out[2][c.ID] = ref
+	}
+	for ref, g := range l.ConsumerGroups {
+		out[3][g.ID] = ref
+	}
+	return out
+}
+
+// resolveScope turns the names or ids a desired plugin uses into ids.
+func (b *builder) resolveScope(p state.Plugin) (pluginScope, bool) {
+	var s pluginScope
+	ok := true
+	for i, ref := range fileScope(p) {
+		if ref == "" {
+			continue
+		}
+		var id string
+		switch i {
+		case 0:
+			id = b.live.Routes[ref].ID
+		case 1:
+			id = b.live.Services[ref].ID
+		case 2:
+			id = b.live.Consumers[ref].ID
+		case 3:
+			id = b.live.ConsumerGroups[ref].ID
+		}
+		if id == "" {
+			b.fail("plugin %s: %s %q not found in control plane %s", pluginLabel(p), scopeFields[i], ref, b.live.ControlPlane.Name)
+			ok = false
+			continue
+		}
+		s[i] = id
+	}
+	return s, ok
+}
+
+func planPlugins(b *builder) {
+	names := b.live.scopeRefs()
+	byKey := map[string]int{}
+	byInstance := map[string]int{}
+	for i, lp := range b.live.Plugins {
+		byKey[liveScope(lp).key(lp.Name)] = i
+		if lp.InstanceName != nil && *lp.InstanceName != "" {
+			byInstance[*lp.InstanceName] = i
+		}
+	}
+	matched := map[int]string{}
+	for _, p := range b.desired.Plugins {
+		scope, ok := b.resolveScope(p)
+		if !ok {
+			continue
+		}
+		schema := b.live.Schemas[p.Name]
+		if schema == nil {
+			b.fail("plugin %s: no schema for plugin %q in control plane %s (is the plugin available?)", pluginLabel(p), p.Name, b.live.ControlPlane.Name)
+			continue
+		}
+		idx, exists := -1, false
+		if p.InstanceName != "" {
+			idx, exists = byInstance[p.InstanceName]
+			// An instance_name held by another kind of plugin is not this
+			// plugin: create it (after that one's delete, when in scope).
+			exists = exists && b.live.Plugins[idx].Name == p.Name
+		} else {
+			idx, exists = byKey[scope.key(p.Name)]
+		}
+		if exists {
+			if other, taken := matched[idx]; taken {
+				b.fail("plugin %s: matches the same live plugin (id %s) as plugin %s", pluginLabel(p), b.live.Plugins[idx].ID, other)
+				continue
+			}
+			matched[idx] = pluginLabel(p)
+		}
+		var live *konnect.Plugin
+		if exists {
+			live = &b.live.Plugins[idx]
+		}
+		b.planPlugin(p, scope, schema, live, names)
+	}
+	for i, lp := range b.live.Plugins {
+		if _, ok := matched[i]; ok {
+			continue
+		}
+		if !hasAllTags(lp.Tags, b.tags) {
+			b.unmanaged[KindPlugin]++
+			continue
+		}
+		s := liveScope(lp)
+		var refs [4]string
+		for j, id := range s {
+			if id != "" {
+				refs[j] = names[j][id]
+				if refs[j] == "" {
+					refs[j] = id
+				}
+			}
+		}
+		instance := ""
+		if lp.InstanceName != nil {
+			instance = *lp.InstanceName
+		}
+		n := &node{
+			c: &Change{Action: Delete, Kind: KindPlugin, Name: lp.Name, Scope: describeScope(instance, refs),
+				Op: &PluginOp{Body: konnect.Plugin{ID: lp.ID, Name: lp.Name, InstanceName: lp.InstanceName,
+					Route: lp.Route, Service: lp.Service, Consumer: lp.Consumer, ConsumerGroup: lp.ConsumerGroup}}},
+			naturalKeys: pluginKeys(lp.Name, s, instance),
+		}
+		liveRefs := map[vaultRef]bool{}
+		if cfg, err := normalizeMap(lp.Config); err == nil {
+			vaultRefs(cfg, liveRefs)
+		}
+		b.pluginEdges(n, nil, liveRefs)
+		b.add(n)
+	}
+}
+
+// planPlugin plans one desired plugin against its live counterpart (nil
+// when there is none).
+func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.PluginSchema, lp *konnect.Plugin, names [4]map[string]string) {
+	label := pluginLabel(p)
+	tags := tagSet(b.tags, p.Tags)
+	enabled := true
+	if p.Enabled != nil {
+		enabled = *p.Enabled
+	}
+	body := konnect.Plugin{
+		Name: p.Name, Config: p.Config, Enabled: &enabled, Protocols: p.Protocols, Tags: tags,
+		Route: foreignKey(scope[0]), Service: foreignKey(scope[1]),
+		Consumer: foreignKey(scope[2]), ConsumerGroup: foreignKey(scope[3]),
+	}
+	if p.InstanceName != "" {
+		instance := p.InstanceName
+		body.InstanceName = &instance
+	}
+
+	r := &redactor{sensitive: map[string]sensitiveLeaf{}, secretPaths: schema.EncryptedPaths()}
+	sensitiveLeaves(path{"config"}, p.Config, r.sensitive)
+	cfg, err := normalizeMap(p.Config)
+	if err != nil {
+		b.fail("plugin %s: config: %v", label, err)
+		return
+	}
+	desiredRefs := map[vaultRef]bool{}
+	vaultRefs(cfg, desiredRefs)
+	displayScope := describeScope(p.InstanceName, fileScope(p))
+	naturalKeys := pluginKeys(p.Name, scope, p.InstanceName)
+
+	if lp == nil {
+		want := map[string]any{"config": cfg, "enabled": enabled, "tags": anyList(tags)}
+		if p.Protocols != nil {
+			want["protocols"] = anyList(p.Protocols)
+		}
+		var ls []leafDiff
+		leaves(nil, want, &ls)
+		n := &node{c: &Change{Action: Create, Kind: KindPlugin, Name: p.Name, Scope: displayScope,
+			Fields: r.fieldChanges(ls), Op: &PluginOp{Body: body}}, naturalKeys: naturalKeys}
+		b.pluginEdges(n, desiredRefs, nil)
+		b.add(n)
+		return
+	}
+
+	b.adoptionWarning(KindPlugin, p.Name+scopeSuffix(displayScope), lp.Tags)
+	filled, err := normalizeMap(schema.ConfigDefaults(cfg))
+	if err != nil {
+		b.fail("plugin %s: config: %v", label, err)
+		return
+	}
+	protocols := p.Protocols
+	if protocols == nil {
+		protocols = schema.DefaultProtocols()
+	}
+	want := map[string]any{"config": filled, "enabled": enabled, "tags": anyList(tags)}
+	liveCfg, err := normalizeMap(lp.Config)
+	if err != nil {
+		b.fail("plugin %s: live config: %v", label, err)
+		return
+	}
+	liveEnabled := lp.Enabled == nil || *lp.Enabled
+	have := map[string]any{"config": liveCfg, "enabled": liveEnabled, "tags": anyList(tagSet(lp.Tags))}
+	if protocols != nil {
+		want["protocols"] = anyList(tagSet(protocols))
+		have["protocols"] = anyList(tagSet(lp.Protocols))
+	}
+	if p.InstanceName != "" {
+		want["instance_name"] = p.InstanceName
+		if lp.InstanceName != nil {
+			have["instance_name"] = *lp.InstanceName
+		}
+	} else {
+		body.InstanceName = lp.InstanceName // a PUT without it would clear it
+	}
+	// The scope can differ only when the plugin was matched by instance_name.
+	ls := liveScope(*lp)
+	for i, f := range scopeFields {
+		if ls[i] != scope[i] {
+			want[f], have[f] = displayID(names[i], scope[i]), displayID(names[i], ls[i])
+		}
+	}
+	var diffs []leafDiff
+	diffTrees(nil, have, want, true, true, &diffs)
+	if len(diffs) == 0 {
+		return
+	}
+	body.ID = lp.ID
+	liveRefs := map[vaultRef]bool{}
+	vaultRefs(liveCfg, liveRefs)
+	n := &node{c: &Change{Action: Update, Kind: KindPlugin, Name: p.Name, Scope: displayScope,
+		Fields: r.fieldChanges(diffs), Op: &PluginOp{Body: body}}, naturalKeys: naturalKeys}
+	b.pluginEdges(n, desiredRefs, liveRefs)
+	b.add(n)
+}
+
+// pluginEdges orders a plugin change against the vaults and secrets its
+// references read: the vaults and secrets it will read first, and the
+// deletes of those it stops reading after it.
+func (b *builder) pluginEdges(n *node, desired, live map[vaultRef]bool) {
+	vaults, stores := b.vaults(), b.stores()
+	for ref := range desired {
+		n.after = append(n.after, edge{"", vaultResolutionAddr(ref.prefix)})
+		if vs, ok := vaults.desired[ref.prefix]; ok {
+			n.after = append(n.after, edge{Create, secretAddr(vs.name, ref.key)})
+		}
+	}
+	for ref := range live {
+		if n.c.Action == Update && desired[ref] {
+			continue
+		}
+		n.before = append(n.before, edge{Delete, vaultAddr(ref.prefix)})
+		if id := vaults.liveStore[ref.prefix]; id != "" {
+			n.before = append(n.before, edge{Delete, secretAddr(stores.byID[id].Name, ref.key)})
+		}
+	}
+}
+
+func displayID(names map[string]string, id string) any {
+	if id == "" {
+		return nil
+	}
+	if n := names[id]; n != "" && n != id {
+		return n + " (" + id + ")"
+	}
+	return id
+}
+
+func scopeSuffix(scope string) string {
+	if scope == "" {
+		return ""
+	}
+	return " (" + scope + ")"
+}
+
+// checkPlugins checks each plugin's config against its live schema.
+func checkPlugins(f *state.File, live *Live) []error {
+	var problems []error
+	for i, p := range f.Plugins {
+		schema := live.Schemas[p.Name]
+		if schema == nil {
+			continue // Compute reports a plugin without a schema
+		}
+		// Messages name fields and constraints, never values; revealing
+		// lets a substituted string count as the string it is.
+		for _, fe := range schema.Validate(state.RevealMap(p.Config)) {
+			problems = append(problems, fmt.Errorf("%s: plugins[%d] (%s).%s: %s", p.Pos, i, p.Name, fe.Path, fe.Message))
+		}
+	}
+	return problems
+}
+
+// dumpPlugins writes the plugins in scope, naming what they attach to,
+// without the schema's defaults and with encrypted fields as placeholders.
+func dumpPlugins(d *dumper) {
+	var byID [4]map[string]string // scope field -> id -> name
+	for i := range byID {
+		byID[i] = map[string]string{}
+	}
+	for _, r := range d.live.Routes {
+		byID[0][r.ID] = r.Name
+	}
+	for _, s := range d.live.Services {
+		byID[1][s.ID] = s.Name
+	}
+	for _, c := range d.live.Consumers {
+		byID[2][c.ID] = c.Username
+	}
+	for _, g := range d.live.ConsumerGroups {
+		byID[3][g.ID] = g.Name
+	}
+	for _, pl := range d.live.Plugins {
+		if !d.inScope(pl.Tags) {
+			continue
+		}
+		dp := state.Plugin{Name: pl.Name, Tags: d.extraTags(pl.Tags)}
+		if pl.InstanceName != nil && *pl.InstanceName != "" {
+			dp.InstanceName = *pl.InstanceName
+		}
+		if pl.Enabled != nil && !*pl.Enabled {
+			disabled := false
+			dp.Enabled = &disabled
+		}
+		refs := [4]*string{&dp.Route, &dp.Service, &dp.Consumer, &dp.ConsumerGroup}
+		for i, id := range liveScope(pl) {
+			if id == "" {
+				continue
+			}
+			*refs[i] = id
+			if n := byID[i][id]; n != "" {
+				*refs[i] = n
+			}
+		}
+		cfg := pl.Config
+		if schema := d.live.Schemas[pl.Name]; schema != nil {
+			cfg = pruneDefaults(pl.Config, schema.ConfigDefaults)
+			if !sameSet(pl.Protocols, schema.DefaultProtocols()) {
+				dp.Protocols = pl.Protocols
+			}
+			hideCredentials(map[string]any{"config": cfg}, schema.EncryptedPaths())
+		} else {
+			dp.Protocols = pl.Protocols
+		}
+		if len(cfg) > 0 {
+			dp.Config = cfg
+		}
+		d.file.Plugins = append(d.file.Plugins, dp)
+	}
+}
+
+// sameSet reports whether two lists hold the same strings, in any order
+// and with any repetition.
+func sameSet(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	sort.Strings(x)
+	sort.Strings(y)
+	return slices.Equal(slices.Compact(x), slices.Compact(y))
+}

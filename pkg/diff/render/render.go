@@ -1,0 +1,317 @@
+// Package render writes plans (pkg/diff) and apply reports (pkg/apply) as
+// text, JSON and Markdown. It is the one place where kvsync decides how a
+// change looks: one headline (diff.Change.Headline), one colour palette,
+// one Markdown escape. Everything it prints is a display value: the plan
+// holds no secret in its fields, and error texts pass through the caller's
+// scrubber.
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"strings"
+
+	"github.com/kvsync/kvsync/pkg/apply"
+	"github.com/kvsync/kvsync/pkg/diff"
+)
+
+// Format is a rendering.
+type Format string
+
+const (
+	Text     Format = "text"
+	JSON     Format = "json"
+	Markdown Format = "markdown"
+)
+
+// Formats lists the formats, for flag help and errors.
+var Formats = []Format{Text, JSON, Markdown}
+
+// ParseFormat checks a format name; "" is Text.
+func ParseFormat(s string) (Format, error) {
+	if s == "" {
+		return Text, nil
+	}
+	for _, f := range Formats {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("unknown output format (want text, json or markdown)")
+}
+
+// Options tune a rendering.
+type Options struct {
+	// Color enables ANSI colour in the text format.
+	Color bool
+	// Scrub is applied to every error text a report prints (the token,
+	// as a last line of defence); nil leaves texts as they are.
+	Scrub func(string) string
+}
+
+// The palette.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+)
+
+func (o Options) paint(color, s string) string {
+	if !o.Color {
+		return s
+	}
+	return color + s + ansiReset
+}
+
+func actionColor(a diff.Action) string {
+	switch a {
+	case diff.Create:
+		return ansiGreen
+	case diff.Update:
+		return ansiYellow
+	}
+	return ansiRed
+}
+
+func statusColor(s apply.Status) string {
+	switch s {
+	case apply.Succeeded:
+		return ansiGreen
+	case apply.Failed:
+		return ansiRed
+	}
+	return ansiYellow
+}
+
+// mdEscape escapes text for Markdown prose and table cells: HTML is
+// neutralised and Markdown punctuation backslash-escaped.
+var mdEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\\", "\\\\", "`", "\\`", "*", "\\*",
+	"_", "\\_", "[", "\\[", "]", "\\]", "|", "\\|", "#", "\\#", "\n", " ").Replace
+
+// fence returns a code fence longer than any backtick run in s.
+func fence(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	if longest < 3 {
+		return "```"
+	}
+	return strings.Repeat("`", longest+1)
+}
+
+// Plan writes the plan in the given format.
+func Plan(w io.Writer, p *diff.Plan, f Format, opts Options) error {
+	if p == nil {
+		return fmt.Errorf("render: no plan")
+	}
+	var buf bytes.Buffer
+	switch f {
+	case Text, "":
+		planText(&buf, p, opts)
+	case JSON:
+		raw, err := json.MarshalIndent(p, "", "  ")
+		if err != nil {
+			return fmt.Errorf("render: plan as JSON: %w", err)
+		}
+		buf.Write(raw)
+		buf.WriteByte('\n')
+	case Markdown:
+		planMarkdown(&buf, p)
+	default:
+		return fmt.Errorf("render: unknown output format %q (want text, json or markdown)", f)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// unmanagedLine says what the plan leaves alone, e.g. "1 config store,
+// 2 vaults"; empty when nothing.
+func unmanagedLine(p *diff.Plan) string {
+	var parts []string
+	for _, k := range diff.Kinds() {
+		if n := p.Unmanaged[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s%s", n, k.Label(), diff.Plural(n)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func planText(w *bytes.Buffer, p *diff.Plan, opts Options) {
+	if p.Empty() {
+		fmt.Fprintln(w, "No changes.")
+	}
+	for _, c := range p.Changes {
+		fmt.Fprintf(w, "%s %s\n", opts.paint(actionColor(c.Action), c.Action.Symbol()+" "+string(c.Action)), c.Headline())
+		for _, f := range c.Fields {
+			fmt.Fprintf(w, "    %s\n", f.Line(c.Action))
+		}
+	}
+	if u := unmanagedLine(p); u != "" {
+		fmt.Fprintf(w, "\nLeft alone (not managed by kvsync, select tags %s): %s.\n", strings.Join(p.SelectTags, ", "), u)
+	}
+	if len(p.Warnings) > 0 {
+		fmt.Fprintln(w)
+		for _, warn := range p.Warnings {
+			fmt.Fprintf(w, "%s %s\n", opts.paint(ansiYellow, "Warning:"), warn)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, opts.paint(ansiBold, p.Summary().String()))
+}
+
+func planMarkdown(w *bytes.Buffer, p *diff.Plan) {
+	title := "kvsync plan"
+	if p.ControlPlane.Name != "" {
+		title += " for control plane " + mdEscape(p.ControlPlane.Name)
+	}
+	fmt.Fprintf(w, "### %s\n\n", title)
+	s := p.Summary()
+	fmt.Fprintf(w, "| | Create | Update | Delete |\n| --- | ---: | ---: | ---: |\n| **Changes** | %d | %d | %d |\n\n", s.Create, s.Update, s.Delete)
+	if p.Empty() {
+		fmt.Fprintln(w, "No changes.")
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintln(w, "| # | Action | Kind | Name | Scope | After |")
+		fmt.Fprintln(w, "| ---: | --- | --- | --- | --- | --- |")
+		for _, c := range p.Changes {
+			deps := make([]string, len(c.DependsOn))
+			for i, d := range c.DependsOn {
+				deps[i] = fmt.Sprint(d)
+			}
+			name := mdEscape(c.Name)
+			if c.ForceSecrets > 0 {
+				name += fmt.Sprintf(" (force, takes %d secret%s)", c.ForceSecrets, diff.Plural(c.ForceSecrets))
+			}
+			fmt.Fprintf(w, "| %d | %s %s | %s | %s | %s | %s |\n", c.ID, c.Action.Symbol(), c.Action, c.Kind, name, mdEscape(c.Scope), strings.Join(deps, ", "))
+		}
+		fmt.Fprintln(w)
+		for _, c := range p.Changes {
+			summary := fmt.Sprintf("%d. %s %s %s", c.ID, c.Action.Symbol(), c.Action, html.EscapeString(c.Headline()))
+			if len(c.Fields) == 0 {
+				fmt.Fprintf(w, "<details><summary>%s</summary>\n\nNo fields to show.\n\n</details>\n\n", summary)
+				continue
+			}
+			lines := make([]string, len(c.Fields))
+			for i, f := range c.Fields {
+				lines[i] = f.Line(c.Action)
+			}
+			body := strings.Join(lines, "\n")
+			fn := fence(body)
+			fmt.Fprintf(w, "<details><summary>%s</summary>\n\n", summary)
+			fmt.Fprintf(w, "%stext\n%s\n%s\n\n</details>\n\n", fn, body, fn)
+		}
+	}
+	if u := unmanagedLine(p); u != "" {
+		fmt.Fprintf(w, "Left alone (not managed by kvsync, select tags %s): %s.\n\n", mdEscape(strings.Join(p.SelectTags, ", ")), u)
+	}
+	if len(p.Warnings) > 0 {
+		for _, warn := range p.Warnings {
+			fmt.Fprintf(w, "> **Warning:** %s\n", mdEscape(warn))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "**%s**\n", p.Summary())
+}
+
+// statusText is a status in prose: "not started".
+func statusText(s apply.Status) string { return strings.ReplaceAll(string(s), "_", " ") }
+
+func countsLine(rep *apply.Report) string {
+	n := rep.Counts()
+	return fmt.Sprintf("Sync: %d succeeded, %d failed, %d skipped, %d not started.",
+		n[apply.Succeeded], n[apply.Failed], n[apply.Skipped], n[apply.NotStarted])
+}
+
+// jsonResult is one operation in the JSON report.
+type jsonResult struct {
+	ID         int          `json:"id"`
+	Action     diff.Action  `json:"action"`
+	Kind       diff.Kind    `json:"kind"`
+	Name       string       `json:"name"`
+	Scope      string       `json:"scope,omitempty"`
+	Status     apply.Status `json:"status"`
+	Error      string       `json:"error,omitempty"`
+	Cause      *int         `json:"cause,omitempty"`
+	DurationMS int64        `json:"duration_ms"`
+}
+
+// Report writes the per-operation results of a sync and a summary. The
+// JSON form is one document holding the plan too; text and Markdown follow
+// the plan's own rendering.
+func Report(w io.Writer, p *diff.Plan, rep *apply.Report, f Format, opts Options) error {
+	errText := func(r apply.Result) string {
+		if r.Err == nil {
+			return ""
+		}
+		if opts.Scrub != nil {
+			return opts.Scrub(r.Err.Error())
+		}
+		return r.Err.Error()
+	}
+	var buf bytes.Buffer
+	switch f {
+	case JSON:
+		doc := struct {
+			Plan    *diff.Plan           `json:"plan"`
+			Results []jsonResult         `json:"results"`
+			Summary map[apply.Status]int `json:"summary"`
+		}{Plan: p, Results: []jsonResult{}, Summary: map[apply.Status]int{}}
+		for _, s := range []apply.Status{apply.Succeeded, apply.Failed, apply.Skipped, apply.NotStarted} {
+			doc.Summary[s] = rep.Counts()[s]
+		}
+		for _, r := range rep.Results {
+			jr := jsonResult{ID: r.Change.ID, Action: r.Change.Action, Kind: r.Change.Kind, Name: r.Change.Name,
+				Scope: r.Change.Scope, Status: r.Status, Error: errText(r), DurationMS: r.Duration.Milliseconds()}
+			if r.Status == apply.Skipped {
+				cause := r.Cause
+				jr.Cause = &cause
+			}
+			doc.Results = append(doc.Results, jr)
+		}
+		raw, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		buf.Write(raw)
+		buf.WriteByte('\n')
+	case Markdown:
+		if len(rep.Results) == 0 {
+			break
+		}
+		fmt.Fprintln(&buf, "\n#### Results")
+		fmt.Fprintln(&buf, "\n| # | Status | Change | Detail |\n| ---: | --- | --- | --- |")
+		for _, r := range rep.Results {
+			fmt.Fprintf(&buf, "| %d | %s | %s | %s |\n", r.Change.ID, statusText(r.Status), mdEscape(r.Change.String()), mdEscape(errText(r)))
+		}
+		fmt.Fprintf(&buf, "\n**%s**\n", countsLine(rep))
+	case Text, "":
+		if len(rep.Results) == 0 {
+			break
+		}
+		fmt.Fprintln(&buf, "\nResults:")
+		for _, r := range rep.Results {
+			line := fmt.Sprintf("  %s %s", opts.paint(statusColor(r.Status), fmt.Sprintf("%-11s", statusText(r.Status))), r.Change)
+			if e := errText(r); e != "" {
+				line += ": " + e
+			}
+			fmt.Fprintln(&buf, line)
+		}
+		fmt.Fprintln(&buf)
+		fmt.Fprintln(&buf, countsLine(rep))
+	default:
+		return fmt.Errorf("render: unknown output format %q (want text, json or markdown)", f)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}

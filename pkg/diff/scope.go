@@ -1,0 +1,78 @@
+package diff
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+// ResolveSelectTags returns the select tags a run uses: the flag's when
+// given, else the file's, else [state.DefaultSelectTag]. Both given and
+// different is an error. The result is sorted and free of duplicates.
+func ResolveSelectTags(fileTags, flagTags []string) ([]string, error) {
+	f, o := tagSet(fileTags), tagSet(flagTags)
+	switch {
+	case len(o) > 0 && len(f) > 0:
+		if strings.Join(f, ",") != strings.Join(o, ",") {
+			return nil, fmt.Errorf("select tags %q given on the command line differ from the file's _info.select_tags %q", o, f)
+		}
+		return o, nil
+	case len(o) > 0:
+		return o, nil
+	case len(f) > 0:
+		return f, nil
+	}
+	return []string{state.DefaultSelectTag}, nil
+}
+
+// tagSet sorts and deduplicates tags.
+func tagSet(tags ...[]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ts := range tags {
+		for _, t := range ts {
+			if t != "" && !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hasAllTags is kvsync's ownership rule: an entity is in scope when it
+// carries every select tag.
+func hasAllTags(have, want []string) bool {
+	set := make(map[string]bool, len(have))
+	for _, t := range have {
+		set[t] = true
+	}
+	for _, t := range want {
+		if !set[t] {
+			return false
+		}
+	}
+	return true
+}
+
+func anyList(ss []string) []any {
+	if ss == nil {
+		return nil
+	}
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// adoptionWarning warns when kvsync takes over an entity that another tool
+// has tagged (an untagged one is adopted silently).
+func (b *builder) adoptionWarning(kind Kind, name string, liveTags []string) {
+	if len(liveTags) > 0 && !hasAllTags(liveTags, b.tags) {
+		b.warn("%s %s exists with tags %q, not the select tags %q: kvsync adopts it and adds its tags", kind, name, tagSet(liveTags), b.tags)
+	}
+}
