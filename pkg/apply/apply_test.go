@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -17,6 +18,14 @@ import (
 )
 
 const fakeKey = "fake-mistral-key-0000"
+
+// fakeEnv is the environment the test files substitute from.
+var fakeEnv = map[string]string{
+	"MISTRAL_API_KEY": fakeKey,
+	"VAULT_TOKEN":     "fake-vault-token-1111",
+	"REDIS_PASSWORD":  "fake-redis-password-2222",
+	"ENV_PREFIX":      "FAKE_PREFIX_",
+}
 
 // seed is the tutorial's file plus a plugin whose config takes a value from
 // the environment, so that revealing config values is exercised too.
@@ -88,10 +97,8 @@ func (e *env) plan(content string) (*state.File, *diff.Plan) {
 		e.t.Fatal(err)
 	}
 	f, err := state.Load([]string{path}, state.LoadOptions{LookupEnv: func(name string) (string, bool) {
-		if name == "MISTRAL_API_KEY" {
-			return fakeKey, true
-		}
-		return "", false
+		v, ok := fakeEnv[name]
+		return v, ok
 	}})
 	if err != nil {
 		e.t.Fatal(err)
@@ -287,5 +294,162 @@ func TestApplyDeletes(t *testing.T) {
 	}
 	if _, err := apply.Apply(context.Background(), e.c, del, apply.Options{}); err != nil {
 		t.Errorf("replaying deletes of absent entities: %v", err)
+	}
+}
+
+// TestApplySecretCreateConflict: a key created since the plan (Konnect
+// refuses the create with a 400) gets the desired value written in place.
+func TestApplySecretCreateConflict(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, p := e.plan(seed)
+	if _, err := apply.Apply(ctx, e.c, p, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	storeID := e.storeID("my-config-store")
+	if err := e.c.Secrets.Delete(ctx, e.cpID, storeID, "mistral-key"); err != nil {
+		t.Fatal(err)
+	}
+	_, p = e.plan(seed)
+	if len(p.Changes) != 1 || p.Changes[0].Kind != diff.KindSecret || p.Changes[0].Action != diff.Create {
+		t.Fatalf("plan = %v, want one secret create", p)
+	}
+	// Someone else writes the key between plan and apply.
+	if _, err := e.c.Secrets.Create(ctx, e.cpID, storeID, "mistral-key", konnect.Plaintext("stale-value")); err != nil {
+		t.Fatal(err)
+	}
+	before := e.srv.Counts()
+	rep, err := apply.Apply(ctx, e.c, p, apply.Options{})
+	if err != nil {
+		t.Fatalf("apply: %v (%v)", err, rep.Results[0].Err)
+	}
+	if v, ok := e.srv.SecretValue(e.cpID, storeID, "mistral-key"); !ok || v != "Bearer "+fakeKey {
+		t.Error("the secret does not hold the desired value after the conflict")
+	}
+	after := e.srv.Counts()
+	if puts := countWhere(after, "PUT") - countWhere(before, "PUT"); puts != 1 {
+		t.Errorf("%d PUT requests, want the one that writes the value after the 409", puts)
+	}
+}
+
+// TestApplyVaultPrefixConflict: a vault whose prefix was taken since the
+// plan is updated in place to the desired vault.
+func TestApplyVaultPrefixConflict(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, p := e.plan(seed)
+	if _, err := apply.Apply(ctx, e.c, p, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Vaults.Delete(ctx, e.cpID, "mysecretvault"); err != nil {
+		t.Fatal(err)
+	}
+	_, p = e.plan(seed)
+	if len(p.Changes) != 1 || p.Changes[0].Kind != diff.KindVault || p.Changes[0].Action != diff.Create {
+		t.Fatalf("plan = %v, want one vault create", p)
+	}
+	storeID := e.storeID("my-config-store")
+	other := "someone else's"
+	if _, err := e.c.Vaults.Create(ctx, e.cpID, konnect.Vault{Name: "konnect", Prefix: "mysecretvault",
+		Description: &other, Config: map[string]any{"config_store_id": storeID}, Tags: []string{"team-b"}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := apply.Apply(ctx, e.c, p, apply.Options{})
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	if rep.Results[0].Status != apply.Succeeded {
+		t.Errorf("vault create: %s", rep.Results[0].Status)
+	}
+	vaults, err := e.c.Vaults.List(ctx, e.cpID, nil)
+	if err != nil || len(vaults) != 1 {
+		t.Fatalf("vaults = %d (%v), want 1", len(vaults), err)
+	}
+	if v := vaults[0]; v.Description == nil || *v.Description != "Storing secrets in Konnect" || strings.Join(v.Tags, ",") != "kvsync" {
+		t.Errorf("vault after the conflict: description %v, tags %v; want the desired ones", v.Description, v.Tags)
+	}
+	if _, p = e.plan(seed); !p.Empty() {
+		t.Errorf("plan after the conflict has %d changes, want none", len(p.Changes))
+	}
+}
+
+func countWhere(counts map[string]int, method string) int {
+	n := 0
+	for k, v := range counts {
+		if strings.HasPrefix(k, method+" ") {
+			n += v
+		}
+	}
+	return n
+}
+
+// sensitiveEverywhere puts substituted values in a secret, in a vault's
+// config and in a plugin's config, created and then updated.
+const sensitiveEverywhere = `_format_version: "3.0"
+_konnect:
+  control_plane_name: my-control-plane
+config_stores:
+  - name: my-config-store
+    secrets:
+      - key: mistral-key
+        value: ${{ env "MISTRAL_API_KEY" }}
+vaults:
+  - name: hcv
+    prefix: hashi
+    config:
+      host: vault.internal
+      token: ${{ env "VAULT_TOKEN" }}
+  - name: env
+    prefix: my-env
+    config:
+      prefix: ${{ env "ENV_PREFIX" }}
+plugins:
+  - name: rate-limiting
+    service: example-service
+    config:
+      minute: MINUTE
+      policy: redis
+      redis:
+        host: redis.internal
+        password: ${{ env "REDIS_PASSWORD" }}
+`
+
+// TestApplyNeverSendsRedaction is the reveal boundary's proof: whatever
+// kind carries a substituted value, in a create or an update, Konnect
+// stores the plain value and never the redacted rendering.
+func TestApplyNeverSendsRedaction(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, minute := range []string{"5", "6"} { // a create, then an update
+		_, p := e.plan(strings.Replace(sensitiveEverywhere, "MINUTE", minute, 1))
+		if p.Empty() {
+			t.Fatalf("minute %s: empty plan", minute)
+		}
+		if _, err := apply.Apply(ctx, e.c, p, apply.Options{}); err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+	}
+	if v, ok := e.srv.SecretValue(e.cpID, e.storeID("my-config-store"), "mistral-key"); !ok || v != fakeKey {
+		t.Error("the secret does not hold the plain value")
+	}
+	vaults, err := e.c.Vaults.List(ctx, e.cpID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugins, err := e.c.Plugins.List(ctx, e.cpID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := json.Marshal(map[string]any{"vaults": vaults, "plugins": plugins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(stored), state.Redacted) {
+		t.Error("Konnect stored the redacted rendering of a value")
+	}
+	for _, name := range []string{"VAULT_TOKEN", "REDIS_PASSWORD", "ENV_PREFIX"} {
+		if !strings.Contains(string(stored), fakeEnv[name]) {
+			t.Errorf("the value of %s was not sent in clear", name)
+		}
 	}
 }

@@ -221,15 +221,15 @@ func TestRunParallelismBound(t *testing.T) {
 				errc <- err
 			}()
 			for range p {
-				<-started
+				recv(t, started)
 			}
 			for i := 0; i < n; i++ {
-				release <- struct{}{}
+				send(t, release, struct{}{})
 				if i+p < n {
-					<-started
+					recv(t, started)
 				}
 			}
-			if err := <-errc; err != nil {
+			if err := recv(t, errc); err != nil {
 				t.Fatal(err)
 			}
 			if got := peak.Load(); got != int32(p) {
@@ -262,10 +262,10 @@ func TestRunDefaultParallelism(t *testing.T) {
 		errc <- err
 	}()
 	for range DefaultParallelism {
-		<-started
+		recv(t, started)
 	}
 	close(release)
-	if err := <-errc; err != nil {
+	if err := recv(t, errc); err != nil {
 		t.Fatal(err)
 	}
 	if got := peak.Load(); got != DefaultParallelism {
@@ -299,12 +299,12 @@ func TestRunCancel(t *testing.T) {
 		rep, err := run(ctx, p, Options{Parallelism: 2}, &diff.Target{}, exec)
 		outc <- out{rep, err}
 	}()
-	first := map[int]bool{<-started: true, <-started: true}
+	first := map[int]bool{recv(t, started): true, recv(t, started): true}
 	// cancel returns with ctx.Err() set, and the scheduler checks it
 	// before starting anything, so no operation can start after this.
 	cancel()
 	close(release)
-	o := <-outc
+	o := recv(t, outc)
 	if len(started) != 0 {
 		t.Errorf("%d operations started after the cancellation", len(started))
 	}
@@ -366,10 +366,10 @@ func TestRunGracePeriod(t *testing.T) {
 		_, err := run(ctx, plan(change(0)), Options{GracePeriod: time.Millisecond}, &diff.Target{}, exec)
 		errc <- err
 	}()
-	<-started
+	recv(t, started)
 	cancel()
 	var re *RunError
-	if err := <-errc; !errors.As(err, &re) || re.Failed != 1 || !re.Interrupted {
+	if err := recv(t, errc); !errors.As(err, &re) || re.Failed != 1 || !re.Interrupted {
 		t.Errorf("error = %v, want one failure, interrupted", err)
 	}
 }
@@ -447,5 +447,30 @@ func TestRunIDFlow(t *testing.T) {
 		5: "error: the id of config store silent is unknown (the change that creates it has not run)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("resolved ids (-want +got):\n%s", diff)
+	}
+}
+
+// waitLimit bounds every wait of these tests, so that a scheduler bug fails
+// the test instead of hanging it; nothing here sleeps.
+const waitLimit = 10 * time.Second
+
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitLimit):
+		t.Fatalf("nothing received within %s", waitLimit)
+	}
+	var zero T
+	return zero
+}
+
+func send[T any](t *testing.T, ch chan<- T, v T) {
+	t.Helper()
+	select {
+	case ch <- v:
+	case <-time.After(waitLimit):
+		t.Fatalf("nothing sent within %s", waitLimit)
 	}
 }

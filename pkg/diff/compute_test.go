@@ -33,6 +33,29 @@ func TestCompute(t *testing.T) {
 			live:    difftest.EmptyLive,
 		},
 		{
+			// Kong reads the key before a #version or a ?query: such
+			// references still need their secret created first.
+			name: "references with #version and ?ttl wait for the secret they name",
+			desired: func() *state.File {
+				f := difftest.SeedFile()
+				f.ConfigStores[0].Secrets = append(f.ConfigStores[0].Secrets,
+					state.Secret{Key: "redis-password", Value: state.NewSensitive("fake-redis-0000")})
+				f.Plugins[0].Config["auth"].(difftest.Obj)["header_value"] = "{vault://mysecretvault/mistral-key#2}"
+				f.Plugins = append(f.Plugins, state.Plugin{Name: "rate-limiting", Service: "example-service", Config: difftest.Obj{
+					"minute": 5, "redis": difftest.Obj{"password": "{vault://mysecretvault/redis-password?ttl=60}"}}})
+				return f
+			},
+			live: difftest.EmptyLive,
+			want: []string{
+				"0 create config_store my-config-store",
+				"1 create secret my-config-store/mistral-key after 0",
+				"2 create secret my-config-store/redis-password after 0",
+				"3 create vault mysecretvault after 0",
+				"4 create plugin ai-proxy (route example-route) after 1,3",
+				"5 create plugin rate-limiting (service example-service) after 2,3",
+			},
+		},
+		{
 			name:    "the seed tutorial on an empty control plane creates every kind in dependency order",
 			desired: difftest.SeedFile,
 			live:    difftest.EmptyLive,

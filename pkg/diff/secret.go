@@ -38,7 +38,9 @@ func (o *SecretOp) refs() []*IDRef { return []*IDRef{&o.Store} }
 
 // Apply creates or deletes the secret. A key that appeared since the plan
 // (a concurrent writer, or a run whose answer was lost) gets the desired
-// value written instead; deleting a key already gone succeeds.
+// value written instead: Konnect refuses the create of an existing key
+// with a 400 (the spec declares no 409), so a refused create reads the key
+// back. Deleting a key already gone succeeds.
 func (o *SecretOp) Apply(ctx context.Context, t *Target, a Action) (string, error) {
 	storeID, err := o.Store.Resolve(t)
 	if err != nil {
@@ -48,8 +50,10 @@ func (o *SecretOp) Apply(ctx context.Context, t *Target, a Action) (string, erro
 	switch a {
 	case Create:
 		_, err := t.Client.Secrets.Create(ctx, cpID, storeID, o.Key, o.Value)
-		if konnect.IsConflict(err) {
-			_, err = t.Client.Secrets.Update(ctx, cpID, storeID, o.Key, o.Value)
+		if konnect.IsConflict(err) || konnect.IsBadRequest(err) {
+			if _, gerr := t.Client.Secrets.Get(ctx, cpID, storeID, o.Key); gerr == nil {
+				_, err = t.Client.Secrets.Update(ctx, cpID, storeID, o.Key, o.Value)
+			}
 		}
 		return "", err
 	case Delete:

@@ -148,6 +148,10 @@ func IsUnauthorized(err error) bool { return statusIs(err, http.StatusUnauthoriz
 // those until the context ends, so callers see one only with a dead context.
 func IsRateLimited(err error) bool { return statusIs(err, http.StatusTooManyRequests) }
 
+// IsBadRequest reports a 400: the request was refused as invalid. Konnect
+// also answers it for a secret key that already exists in its store.
+func IsBadRequest(err error) bool { return statusIs(err, http.StatusBadRequest) }
+
 // IsConflict reports whether err says a uniqueness constraint was violated:
 // a 409, or Konnect's core-entity 400 "data constraint error" (code 3).
 // Code 3 alone is not enough: it is gRPC's INVALID_ARGUMENT, which Konnect

@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,18 +15,18 @@ import (
 // is one whole reference is returned; a reference inside a longer string,
 // which Kong would send as is, is reported.
 func (d *fileDecoder) vaultRef(s string, n *yaml.Node, path string) (VaultRef, bool) {
-	if !strings.Contains(s, "{vault://") {
-		return VaultRef{}, false
-	}
-	if ref, before, embedded := kong.EmbeddedVaultRef(s); embedded {
+	if e, embedded := kong.EmbeddedVaultRef(s); embedded {
 		hint := "store the whole value in the secret and reference it alone"
-		if before := strings.TrimSpace(before); before != "" && strings.Count(s, "{vault://") == 1 && strings.HasSuffix(s, ref) {
+		if before := strings.TrimSpace(e.Before); before != "" && e.Single {
 			hint = fmt.Sprintf("put %q into the secret and reference it alone", before+" …")
 		}
-		d.c.add(d.pos(n), path, "Kong resolves %s only when it is the whole value, not inside a longer string; %s", ref, hint)
+		d.c.add(d.pos(n), path, "Kong resolves %s only when it is the whole value, not inside a longer string; %s", e.Ref, hint)
 		return VaultRef{}, false
 	}
 	ref, err := kong.ParseVaultRef(s)
+	if errors.Is(err, kong.ErrNotRef) {
+		return VaultRef{}, false
+	}
 	if err != nil {
 		d.c.add(d.pos(n), path, "%s: %v", s, err)
 		return VaultRef{}, false

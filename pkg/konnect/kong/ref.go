@@ -18,6 +18,10 @@ type VaultRef struct {
 	Property string
 }
 
+// ErrNotRef is ParseVaultRef's error for a string that is not shaped as a
+// reference at all.
+var ErrNotRef = errors.New("not a reference: want {vault://PREFIX/KEY[/PROPERTY]}")
+
 // ParseVaultRef parses a whole-value reference the way Kong does
 // (kong/pdk/vault.lua parse_reference): PREFIX is the URL host; of the path
 // segments the last is the PROPERTY when there are two or more; a ?query
@@ -25,7 +29,7 @@ type VaultRef struct {
 // is meant. Error messages never quote the string, which may be a value.
 func ParseVaultRef(s string) (VaultRef, error) {
 	if !strings.HasPrefix(s, refOpen) || !strings.HasSuffix(s, "}") {
-		return VaultRef{}, errors.New("not a reference: want {vault://PREFIX/KEY[/PROPERTY]}")
+		return VaultRef{}, ErrNotRef
 	}
 	inner := s[len(refOpen) : len(s)-1]
 	if i := strings.IndexByte(inner, '#'); i >= 0 {
@@ -70,24 +74,32 @@ func IsVaultRef(v any) bool {
 	return err == nil
 }
 
-// EmbeddedVaultRef finds a reference that Kong would not resolve because it
-// is not the whole value: it returns the reference text and what stands
-// before it, with found false when s holds no "{vault://" at all or is one
-// whole reference.
-func EmbeddedVaultRef(s string) (ref, before string, found bool) {
+// Embedded is a reference Kong would not resolve because it is not the
+// whole value.
+type Embedded struct {
+	// Ref is the (first) reference's text, Before what precedes it.
+	Ref, Before string
+	// Single: the value is text followed by this one reference, which a
+	// user most likely meant as one secret ("Bearer {vault://…}").
+	Single bool
+}
+
+// EmbeddedVaultRef finds a reference inside a longer string; ok is false
+// when s holds no "{vault://" at all or is one whole reference.
+func EmbeddedVaultRef(s string) (e Embedded, ok bool) {
 	i := strings.Index(s, refOpen)
 	if i < 0 {
-		return "", "", false
+		return Embedded{}, false
 	}
-	whole := i == 0 && strings.HasSuffix(s, "}") && strings.Count(s, refOpen) == 1 && strings.IndexByte(s, '}') == len(s)-1
-	if whole {
-		return "", "", false
+	count := strings.Count(s, refOpen)
+	if i == 0 && strings.HasSuffix(s, "}") && count == 1 && strings.IndexByte(s, '}') == len(s)-1 {
+		return Embedded{}, false
 	}
-	ref = s[i:]
+	ref := s[i:]
 	if j := strings.IndexByte(ref, '}'); j >= 0 {
 		ref = ref[:j+1]
 	}
-	return ref, s[:i], true
+	return Embedded{Ref: ref, Before: s[:i], Single: count == 1 && strings.HasSuffix(s, ref)}, true
 }
 
 // VaultRefs collects the whole-value references in a JSON-shaped tree

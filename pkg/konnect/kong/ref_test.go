@@ -1,6 +1,9 @@
 package kong
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestParseVaultRef(t *testing.T) {
 	for _, tc := range []struct {
@@ -55,19 +58,24 @@ func TestParseVaultRefVersionAndQuery(t *testing.T) {
 
 func TestEmbeddedVaultRef(t *testing.T) {
 	for _, tc := range []struct {
-		in, ref, before string
-		found           bool
+		in    string
+		want  Embedded
+		found bool
 	}{
 		{in: "plain"},
 		{in: "{vault://v/k}"},
-		{in: "Bearer {vault://v/k}", ref: "{vault://v/k}", before: "Bearer ", found: true},
-		{in: "{vault://v/k} tail", ref: "{vault://v/k}", found: true},
-		{in: "{vault://a/b}{vault://c/d}", ref: "{vault://a/b}", found: true},
+		{in: "Bearer {vault://v/k}", want: Embedded{Ref: "{vault://v/k}", Before: "Bearer ", Single: true}, found: true},
+		{in: "{vault://v/k} tail", want: Embedded{Ref: "{vault://v/k}"}, found: true},
+		{in: "{vault://a/b}{vault://c/d}", want: Embedded{Ref: "{vault://a/b}"}, found: true},
+		{in: "{vault://a/b", want: Embedded{Ref: "{vault://a/b", Single: true}, found: true},
 	} {
-		ref, before, found := EmbeddedVaultRef(tc.in)
-		if ref != tc.ref || before != tc.before || found != tc.found {
-			t.Errorf("EmbeddedVaultRef(%q) = %q, %q, %v; want %q, %q, %v", tc.in, ref, before, found, tc.ref, tc.before, tc.found)
+		got, found := EmbeddedVaultRef(tc.in)
+		if got != tc.want || found != tc.found {
+			t.Errorf("EmbeddedVaultRef(%q) = %+v, %v; want %+v, %v", tc.in, got, found, tc.want, tc.found)
 		}
+	}
+	if _, err := ParseVaultRef("plain"); !errors.Is(err, ErrNotRef) {
+		t.Errorf("ParseVaultRef(plain) = %v, want ErrNotRef", err)
 	}
 }
 
