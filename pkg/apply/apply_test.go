@@ -302,18 +302,11 @@ func TestApplyDeletes(t *testing.T) {
 func TestApplySecretCreateConflict(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	_, p := e.plan(seed)
-	if _, err := apply.Apply(ctx, e.c, p, apply.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	storeID := e.storeID("my-config-store")
-	if err := e.c.Secrets.Delete(ctx, e.cpID, storeID, "mistral-key"); err != nil {
-		t.Fatal(err)
-	}
-	_, p = e.plan(seed)
-	if len(p.Changes) != 1 || p.Changes[0].Kind != diff.KindSecret || p.Changes[0].Action != diff.Create {
-		t.Fatalf("plan = %v, want one secret create", p)
-	}
+	var storeID string
+	p := e.recreatePlan(diff.KindSecret, func() error {
+		storeID = e.storeID("my-config-store")
+		return e.c.Secrets.Delete(ctx, e.cpID, storeID, "mistral-key")
+	})
 	// Someone else writes the key between plan and apply.
 	if _, err := e.c.Secrets.Create(ctx, e.cpID, storeID, "mistral-key", konnect.Plaintext("stale-value")); err != nil {
 		t.Fatal(err)
@@ -328,7 +321,7 @@ func TestApplySecretCreateConflict(t *testing.T) {
 	}
 	after := e.srv.Counts()
 	if puts := countWhere(after, "PUT") - countWhere(before, "PUT"); puts != 1 {
-		t.Errorf("%d PUT requests, want the one that writes the value after the 409", puts)
+		t.Errorf("%d PUT requests, want the one that writes the value after the refused create", puts)
 	}
 }
 
@@ -337,17 +330,7 @@ func TestApplySecretCreateConflict(t *testing.T) {
 func TestApplyVaultPrefixConflict(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	_, p := e.plan(seed)
-	if _, err := apply.Apply(ctx, e.c, p, apply.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.c.Vaults.Delete(ctx, e.cpID, "mysecretvault"); err != nil {
-		t.Fatal(err)
-	}
-	_, p = e.plan(seed)
-	if len(p.Changes) != 1 || p.Changes[0].Kind != diff.KindVault || p.Changes[0].Action != diff.Create {
-		t.Fatalf("plan = %v, want one vault create", p)
-	}
+	p := e.recreatePlan(diff.KindVault, func() error { return e.c.Vaults.Delete(ctx, e.cpID, "mysecretvault") })
 	storeID := e.storeID("my-config-store")
 	other := "someone else's"
 	if _, err := e.c.Vaults.Create(ctx, e.cpID, konnect.Vault{Name: "konnect", Prefix: "mysecretvault",
@@ -371,6 +354,24 @@ func TestApplyVaultPrefixConflict(t *testing.T) {
 	if _, p = e.plan(seed); !p.Empty() {
 		t.Errorf("plan after the conflict has %d changes, want none", len(p.Changes))
 	}
+}
+
+// recreatePlan syncs the seed, removes one entity of kind out of band and
+// returns the plan that creates it again.
+func (e *env) recreatePlan(kind diff.Kind, remove func() error) *diff.Plan {
+	e.t.Helper()
+	_, p := e.plan(seed)
+	if _, err := apply.Apply(context.Background(), e.c, p, apply.Options{}); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := remove(); err != nil {
+		e.t.Fatal(err)
+	}
+	_, p = e.plan(seed)
+	if len(p.Changes) != 1 || p.Changes[0].Kind != kind || p.Changes[0].Action != diff.Create {
+		e.t.Fatalf("plan = %v, want one %s create", p, kind)
+	}
+	return p
 }
 
 func countWhere(counts map[string]int, method string) int {
