@@ -43,7 +43,9 @@ func (s Sensitive) WholeEnv() (string, bool) {
 	return "", false
 }
 
-// Reveal returns the plain value. Call it only to send the value to the API.
+// Reveal returns the plain value. The Konnect client calls it when it
+// encodes a request body (the one place a value is sent); kvsync calls it
+// otherwise only to compare and validate, never to print.
 func (s Sensitive) Reveal() string {
 	if s.value == nil {
 		return ""
