@@ -56,11 +56,27 @@ type Result struct {
 	// Cause is, for a skipped change, the ID of the failed change it
 	// (transitively) depends on.
 	Cause int
+	// Applied is what Konnect answered of a change that succeeded.
+	Applied diff.Applied
 }
 
 // Report is the outcome of a whole run, one Result per change in plan order.
 type Report struct {
 	Results []Result
+}
+
+// Succeeded returns what Konnect answered of a change, when it succeeded;
+// it suits diff.RecordSum.
+func (r *Report) Succeeded(c *diff.Change) (diff.Applied, bool) {
+	if r == nil {
+		return diff.Applied{}, false
+	}
+	for _, res := range r.Results {
+		if res.Change == c {
+			return res.Applied, res.Status == Succeeded
+		}
+	}
+	return diff.Applied{}, false
 }
 
 // Counts tallies the report's results by status.
@@ -139,9 +155,9 @@ func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (
 
 // execute runs a change's operation. The Result carries the change, so the
 // error needs no prefix naming it.
-func execute(ctx context.Context, ch *diff.Change, t *diff.Target) (string, error) {
+func execute(ctx context.Context, ch *diff.Change, t *diff.Target) (diff.Applied, error) {
 	if ch.Op == nil {
-		return "", fmt.Errorf("no operation for %s", ch.String())
+		return diff.Applied{}, fmt.Errorf("no operation for %s", ch.String())
 	}
 	return ch.Op.Apply(ctx, t, ch.Action)
 }

@@ -10,15 +10,15 @@ import (
 )
 
 // execFunc performs one change on t, whose Produced reads the ids earlier
-// changes produced; it returns the id of the entity it created or updated.
+// changes produced; it returns what Konnect answered.
 // The scheduler is tested with fakes of it; Apply uses execute.
-type execFunc func(ctx context.Context, ch *diff.Change, t *diff.Target) (id string, err error)
+type execFunc func(ctx context.Context, ch *diff.Change, t *diff.Target) (diff.Applied, error)
 
 type done struct {
-	idx int
-	id  string
-	err error
-	dur time.Duration
+	idx     int
+	applied diff.Applied
+	err     error
+	dur     time.Duration
 }
 
 // produced records the ids changes produced, for the IDRefs of later ones.
@@ -120,8 +120,8 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 			inFlight++
 			go func() {
 				start := time.Now()
-				id, err := exec(opCtx, ch, &t)
-				finished <- done{idx: i, id: id, err: err, dur: time.Since(start)}
+				applied, err := exec(opCtx, ch, &t)
+				finished <- done{idx: i, applied: applied, err: err, dur: time.Since(start)}
 			}()
 		}
 		if inFlight == 0 {
@@ -140,9 +140,9 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 				skip(d.idx, d.idx)
 				continue
 			}
-			r.Status = Succeeded
-			if d.id != "" {
-				ids.set(p.Changes[d.idx], d.id)
+			r.Status, r.Applied = Succeeded, d.applied
+			if d.applied.ID != "" {
+				ids.set(p.Changes[d.idx], d.applied.ID)
 			}
 			notify(d.idx)
 			for _, dep := range dependants[d.idx] {

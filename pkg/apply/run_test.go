@@ -43,7 +43,7 @@ func newRecorder(p *diff.Plan, fail ...int) *recorder {
 	return r
 }
 
-func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
+func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
 	r.mu.Lock()
 	r.calls[ch.ID]++
 	r.order = append(r.order, ch.ID)
@@ -54,12 +54,12 @@ func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *diff.Target) (s
 	}
 	r.mu.Unlock()
 	if r.fail[ch.ID] {
-		return "", errors.New("boom")
+		return diff.Applied{}, errors.New("boom")
 	}
 	r.mu.Lock()
 	r.done[ch.ID] = true
 	r.mu.Unlock()
-	return "", nil
+	return diff.Applied{}, nil
 }
 
 func statuses(rep *Report) map[int]Status {
@@ -202,7 +202,7 @@ func TestRunParallelismBound(t *testing.T) {
 			var inFlight, peak atomic.Int32
 			started := make(chan int, n)
 			release := make(chan struct{})
-			exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
+			exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
 				cur := inFlight.Add(1)
 				for {
 					old := peak.Load()
@@ -213,7 +213,7 @@ func TestRunParallelismBound(t *testing.T) {
 				started <- ch.ID
 				<-release
 				inFlight.Add(-1)
-				return "", nil
+				return diff.Applied{}, nil
 			}
 			errc := make(chan error, 1)
 			go func() {
@@ -247,14 +247,14 @@ func TestRunDefaultParallelism(t *testing.T) {
 	started := make(chan struct{}, len(changes))
 	release := make(chan struct{})
 	var peak, inFlight atomic.Int32
-	exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
+	exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
 		cur := inFlight.Add(1)
 		for old := peak.Load(); cur > old && !peak.CompareAndSwap(old, cur); old = peak.Load() {
 		}
 		started <- struct{}{}
 		<-release
 		inFlight.Add(-1)
-		return "", nil
+		return diff.Applied{}, nil
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -282,13 +282,13 @@ func TestRunCancel(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var opCtxErrs []error
-	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
+	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
 		started <- ch.ID
 		<-release
 		mu.Lock()
 		opCtxErrs = append(opCtxErrs, opCtx.Err())
 		mu.Unlock()
-		return "", nil
+		return diff.Applied{}, nil
 	}
 	type out struct {
 		rep *Report
@@ -335,9 +335,9 @@ func TestRunAlreadyCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls := 0
-	rep, err := run(ctx, plan(change(0), change(1)), Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (string, error) {
+	rep, err := run(ctx, plan(change(0), change(1)), Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (diff.Applied, error) {
 		calls++
-		return "", nil
+		return diff.Applied{}, nil
 	})
 	if calls != 0 {
 		t.Errorf("%d operations ran on a cancelled context", calls)
@@ -356,10 +356,10 @@ func TestRunAlreadyCancelled(t *testing.T) {
 func TestRunGracePeriod(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{})
-	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (string, error) {
+	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
 		close(started)
 		<-opCtx.Done()
-		return "", opCtx.Err()
+		return diff.Applied{}, opCtx.Err()
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -385,9 +385,9 @@ func TestRunBadGraph(t *testing.T) {
 	for name, p := range tests {
 		t.Run(name, func(t *testing.T) {
 			calls := 0
-			_, err := run(context.Background(), p, Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (string, error) {
+			_, err := run(context.Background(), p, Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (diff.Applied, error) {
 				calls++
-				return "", nil
+				return diff.Applied{}, nil
 			})
 			if err == nil {
 				t.Error("no error for a malformed graph")
@@ -421,22 +421,22 @@ func TestRunIDFlow(t *testing.T) {
 	)
 	var mu sync.Mutex
 	got := map[int]string{}
-	exec := func(ctx context.Context, ch *diff.Change, target *diff.Target) (string, error) {
+	exec := func(ctx context.Context, ch *diff.Change, target *diff.Target) (diff.Applied, error) {
 		switch ch.ID {
 		case 0:
-			return "new-id", nil
+			return diff.Applied{ID: "new-id"}, nil
 		case 1:
-			return "", nil
+			return diff.Applied{}, nil
 		}
 		id, err := refs[ch.ID].Resolve(target)
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
 			got[ch.ID] = "error: " + err.Error()
-			return "", err
+			return diff.Applied{}, err
 		}
 		got[ch.ID] = id
-		return "", nil
+		return diff.Applied{}, nil
 	}
 	_, err := run(context.Background(), p, Options{}, &diff.Target{}, exec)
 	var re *RunError

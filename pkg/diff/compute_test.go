@@ -464,7 +464,7 @@ func TestCompute(t *testing.T) {
 				return l
 			},
 			want:   []string{"0 update vault mysecretvault"},
-			fields: map[int][]string{0: {`config.config_store_id: (sensitive) -> (from env STORE_ID)`}},
+			fields: map[int][]string{0: {`config.config_store_id: (sensitive) -> (from env STORE_ID, changed)`}},
 			// other-store is now the vault's; my-config-store stays declared.
 			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1},
 		},

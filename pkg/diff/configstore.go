@@ -8,6 +8,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/state"
+	"github.com/kvsync/kvsync/pkg/state/sum"
 )
 
 // KindConfigStore: Konnect config stores, identified by name. A store is in
@@ -22,6 +23,7 @@ var configStoreKind = &descriptor{
 	fetch:           fetchConfigStores,
 	plan:            planConfigStores,
 	dump:            dumpConfigStores,
+	record:          recordConfigStore,
 }
 
 // ConfigStoreOp is the operation of a config store change.
@@ -41,22 +43,22 @@ func (o *ConfigStoreOp) refs() []*IDRef { return nil }
 func (o *ConfigStoreOp) forced() bool   { return o.Force }
 
 // Apply creates or deletes the store; a create returns the new id.
-func (o *ConfigStoreOp) Apply(ctx context.Context, t *Target, a Action) (string, error) {
+func (o *ConfigStoreOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
 	switch a {
 	case Create:
 		s, err := t.Client.ConfigStores.Create(ctx, t.ControlPlaneID, o.Name)
 		if err != nil {
-			return "", err
+			return Applied{}, err
 		}
-		return s.ID, nil
+		return Applied{ID: s.ID, UpdatedAt: s.UpdatedAt}, nil
 	case Delete:
 		err := t.Client.ConfigStores.Delete(ctx, t.ControlPlaneID, o.ID, o.Force && o.Secrets > 0)
 		if konnect.IsNotFound(err) {
-			return "", nil // already gone: the goal is reached
+			return Applied{}, nil // already gone: the goal is reached
 		}
-		return "", err
+		return Applied{}, err
 	}
-	return "", fmt.Errorf("a config store cannot be %sd", a)
+	return Applied{}, fmt.Errorf("a config store cannot be %sd", a)
 }
 
 func (o ConfigStoreOp) Format(f fmt.State, verb rune) {
@@ -176,5 +178,12 @@ func dumpConfigStores(d *dumper) {
 			d.file.ConfigStores = append(d.file.ConfigStores, state.ConfigStore{Name: s.Name})
 			d.storeIDs = append(d.storeIDs, s.ID)
 		}
+	}
+}
+
+// recordConfigStore forgets the secrets of a store that was deleted.
+func recordConfigStore(s *sum.File, cpID string, c *Change, _ Applied) {
+	if c.Action == Delete {
+		s.DeleteStore(cpID, c.Name)
 	}
 }

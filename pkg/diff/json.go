@@ -14,6 +14,7 @@ type jsonPlan struct {
 	Summary       Summary          `json:"summary"`
 	Unmanaged     map[string]int   `json:"unmanaged"`
 	Warnings      []string         `json:"warnings"`
+	Notes         []string         `json:"notes"`
 }
 
 type jsonControlPlane struct {
@@ -30,6 +31,7 @@ type jsonChange struct {
 	DependsOn    []int       `json:"depends_on"`
 	Force        bool        `json:"force,omitempty"`
 	ForceSecrets int         `json:"force_secrets,omitempty"`
+	Reason       Reason      `json:"reason,omitempty"`
 	Fields       []jsonField `json:"fields"`
 }
 
@@ -50,6 +52,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		Summary:       p.Summary(),
 		Unmanaged:     map[string]int{},
 		Warnings:      append([]string{}, p.Warnings...),
+		Notes:         append([]string{}, p.Notes...),
 	}
 	for _, d := range kinds {
 		if d.countsUnmanaged {
@@ -76,7 +79,7 @@ func (c *Change) MarshalJSON() ([]byte, error) {
 }
 
 func (c *Change) jsonChange() (jsonChange, error) {
-	jc := jsonChange{ID: c.ID, Action: c.Action, Kind: c.Kind, Name: c.Name, Scope: c.Scope,
+	jc := jsonChange{ID: c.ID, Action: c.Action, Kind: c.Kind, Name: c.Name, Scope: c.Scope, Reason: c.Reason,
 		DependsOn: append([]int{}, c.DependsOn...), Fields: make([]jsonField, 0, len(c.Fields))}
 	if f, ok := c.Op.(interface{ forced() bool }); ok && c.Action == Delete {
 		jc.Force, jc.ForceSecrets = f.forced(), c.ForceSecrets

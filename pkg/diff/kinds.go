@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/kvsync/kvsync/pkg/state"
+	"github.com/kvsync/kvsync/pkg/state/sum"
 )
 
 // descriptor is everything kvsync knows about one kind of entity. Each
@@ -34,6 +35,9 @@ type descriptor struct {
 	// dump writes the kind's live entities into a file being dumped (nil:
 	// not dumped). Dumps run in table order, parents first.
 	dump func(d *dumper)
+	// record keeps kvsync.sum in step with a change of the kind that
+	// succeeded (nil: the kind has nothing there).
+	record func(s *sum.File, controlPlaneID string, c *Change, a Applied)
 }
 
 // kinds is the table, in ranking order: creates and updates run and print
@@ -89,7 +93,7 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{desired: desired, live: live, tags: tags, unmanaged: map[Kind]int{}}
+	b := &builder{desired: desired, live: live, tags: tags, opts: opts, unmanaged: map[Kind]int{}}
 	for _, d := range kinds {
 		if d.countsUnmanaged {
 			b.unmanaged[d.kind] = 0
@@ -116,7 +120,24 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 		Changes:      changes,
 		Unmanaged:    b.unmanaged,
 		Warnings:     b.warnings,
+		Notes:        b.notes,
 	}, nil
+}
+
+// RecordSum keeps kvsync.sum in step with the changes of p that Konnect
+// applied (applied reports, for a change, what Konnect answered and
+// whether it succeeded), so that the file records exactly what was
+// written, also after a partial failure or an interrupt.
+func RecordSum(s *sum.File, p *Plan, applied func(c *Change) (Applied, bool)) {
+	for _, c := range p.Changes {
+		d := descriptorOf(c.Kind)
+		if d == nil || d.record == nil {
+			continue
+		}
+		if a, ok := applied(c); ok {
+			d.record(s, p.ControlPlane.ID, c, a)
+		}
+	}
 }
 
 // builder is a plan under construction.
@@ -124,11 +145,13 @@ type builder struct {
 	desired *state.File
 	live    *Live
 	tags    []string
+	opts    Options
 
 	errs      *multierror.Error
 	nodes     []*node
 	unmanaged map[Kind]int
 	warnings  []string
+	notes     []string
 
 	// Indexes of facts several kinds read, each built on first use by the
 	// file of the kind it is about.
@@ -166,6 +189,10 @@ func (b *builder) fail(format string, args ...any) {
 
 func (b *builder) warn(format string, args ...any) {
 	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
+}
+
+func (b *builder) note(format string, args ...any) {
+	b.notes = append(b.notes, fmt.Sprintf(format, args...))
 }
 
 func (b *builder) add(n *node) *node {

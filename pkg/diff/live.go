@@ -3,6 +3,7 @@ package diff
 import (
 	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/konnect/kong"
+	"github.com/kvsync/kvsync/pkg/state/sum"
 )
 
 // Live is the remote state of one control plane, as far as a plan needs it.
@@ -46,4 +47,12 @@ type Options struct {
 	// SelectTags override the file's _info.select_tags (they must agree
 	// when both are given). Default: [state.DefaultSelectTag].
 	SelectTags []string
+	// Sum is the record of the secret values kvsync wrote (kvsync.sum),
+	// against which desired values and Konnect's updated_at compare. Nil
+	// compares secrets by existence only (--no-sum).
+	Sum *sum.File
+	// WriteSecrets writes the value of every declared secret that exists;
+	// WriteSecret those named "STORE/KEY". Both also apply with a Sum.
+	WriteSecrets bool
+	WriteSecret  []string
 }

@@ -58,6 +58,7 @@
 //	      "depends_on": [],              // ids that must succeed first
 //	      "force": true,                 // config store deletes only
 //	      "force_secrets": 3,            // secrets the forced delete takes; omitted when 0
+//	      "reason": "value_changed",     // secrets only: created | value_changed | changed_outside | untracked | forced
 //	      "fields": [                    // set fields of a create, changed fields of an update
 //	        {"path": "config.model.name", "old": "mistral-tiny", "new": "mistral-small"}
 //	      ]
@@ -65,7 +66,8 @@
 //	  ],
 //	  "summary": {"create": 1, "update": 0, "delete": 0},
 //	  "unmanaged": {"config_store": 0, "plugin": 0, "vault": 0},
-//	  "warnings": []
+//	  "warnings": [],
+//	  "notes": []                        // what could not be compared (values not tracked or unknown)
 //	}
 //
 // "old" is omitted when the field was absent and "new" when it goes away; a
@@ -129,6 +131,9 @@ type Plan struct {
 	// store that is neither declared nor referenced by an in-scope vault).
 	Unmanaged map[Kind]int
 	Warnings  []string
+	// Notes say what the plan could not compare: secret values not
+	// tracked (--no-sum), values unknown (--allow-missing-env).
+	Notes []string
 }
 
 // Change is one operation of the plan.
@@ -150,6 +155,8 @@ type Change struct {
 	// ForceSecrets is, for a forced delete of a config store, the number of
 	// secrets that go with it.
 	ForceSecrets int
+	// Reason says why a secret's value is written ("" for other kinds).
+	Reason Reason
 	// Op is what executing the change sends to Konnect; its type is the
 	// kind's own (*ConfigStoreOp, *SecretOp, *VaultOp, *PluginOp).
 	Op Operation
@@ -168,6 +175,40 @@ type FieldChange struct {
 	HasNew bool
 }
 
+// Reason says why a secret's value is written.
+type Reason string
+
+const (
+	// ReasonCreated: the key does not exist in Konnect.
+	ReasonCreated Reason = "created"
+	// ReasonValueChanged: the desired value's fingerprint differs from the
+	// one recorded when kvsync last wrote it (a rotated value).
+	ReasonValueChanged Reason = "value_changed"
+	// ReasonChangedOutside: Konnect's updated_at differs from the one
+	// recorded: somebody else wrote the secret; kvsync writes it back.
+	ReasonChangedOutside Reason = "changed_outside"
+	// ReasonUntracked: the key exists but kvsync.sum has no comparable
+	// record of it (first adoption, a lost sum file, another key).
+	ReasonUntracked Reason = "untracked"
+	// ReasonForced: --write-secrets or --write-secret asked for it.
+	ReasonForced Reason = "forced"
+)
+
+// Text is the reason in a plan's prose; "" for a create.
+func (r Reason) Text() string {
+	switch r {
+	case ReasonValueChanged:
+		return "value changed"
+	case ReasonChangedOutside:
+		return "changed outside kvsync"
+	case ReasonUntracked:
+		return "value not tracked yet"
+	case ReasonForced:
+		return "write forced"
+	}
+	return ""
+}
+
 // Headline is the one-line description of a change, without its action,
 // e.g. "plugin ai-proxy (route example-route)" or "config_store s (force,
 // takes 2 secrets)". Every rendering and message uses it.
@@ -178,6 +219,9 @@ func (c *Change) Headline() string {
 	}
 	if c.ForceSecrets > 0 {
 		s += fmt.Sprintf(" (force, takes %d secret%s)", c.ForceSecrets, Plural(c.ForceSecrets))
+	}
+	if t := c.Reason.Text(); t != "" {
+		s += " (" + t + ")"
 	}
 	return s
 }
@@ -198,11 +242,20 @@ func Plural(n int) string {
 // hold Sensitive values: the client reveals them when it encodes a request
 // body, and nowhere else, so no operation has to remember to.
 type Operation interface {
-	// Apply performs the change. It returns the id of the entity it
-	// created or updated, which later changes may use through an IDRef.
-	Apply(ctx context.Context, t *Target, a Action) (id string, err error)
+	// Apply performs the change. It returns what Konnect answered of the
+	// entity it created or updated: its id, which later changes may use
+	// through an IDRef, and its updated_at.
+	Apply(ctx context.Context, t *Target, a Action) (Applied, error)
 	// refs are the ids the operation needs from other changes.
 	refs() []*IDRef
+}
+
+// Applied is what Konnect answered of a change it applied.
+type Applied struct {
+	ID string
+	// UpdatedAt is the entity's updated_at as Konnect wrote it (secrets:
+	// an ISO-8601 string), recorded in kvsync.sum.
+	UpdatedAt string
 }
 
 // Target is where operations run: one control plane, and the ids the

@@ -38,7 +38,7 @@ type PluginOp struct {
 func (o *PluginOp) refs() []*IDRef { return nil }
 
 // Apply creates, updates (PUT) or deletes the plugin.
-func (o *PluginOp) Apply(ctx context.Context, t *Target, a Action) (string, error) {
+func (o *PluginOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
 	c, cpID := t.Client, t.ControlPlaneID
 	var p *konnect.Plugin
 	var err error
@@ -48,14 +48,14 @@ func (o *PluginOp) Apply(ctx context.Context, t *Target, a Action) (string, erro
 	case Update:
 		p, err = c.Plugins.Upsert(ctx, cpID, o.Body)
 	case Delete:
-		return "", c.Plugins.Delete(ctx, cpID, o.Body.ID)
+		return Applied{}, c.Plugins.Delete(ctx, cpID, o.Body.ID)
 	default:
-		return "", fmt.Errorf("a plugin cannot be %sd", a)
+		return Applied{}, fmt.Errorf("a plugin cannot be %sd", a)
 	}
 	if err != nil {
-		return "", err
+		return Applied{}, err
 	}
-	return p.ID, nil
+	return Applied{ID: p.ID}, nil
 }
 
 func (o PluginOp) Format(f fmt.State, verb rune) {
@@ -436,6 +436,9 @@ func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.Plu
 		if ls[i] != scope[i] {
 			want[f], have[f] = displayID(names[i], scope[i]), displayID(names[i], ls[i])
 		}
+	}
+	for _, l := range maskUnknown(want, have, r.sensitive) {
+		b.note("plugin %s: %s compared as unknown (%s not set)", label, l.path, strings.Join(l.value.MissingEnv(), ", "))
 	}
 	var diffs []leafDiff
 	diffTrees(nil, have, want, true, true, &diffs)

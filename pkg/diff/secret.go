@@ -4,24 +4,29 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/state"
+	"github.com/kvsync/kvsync/pkg/state/sum"
 )
 
 // KindSecret: the secrets of a config store, identified by (store, key).
 // The secrets of a declared store are fully managed. Konnect never returns
-// a value: a secret is compared by existence.
+// a value: a value is compared through kvsync.sum (see Options.Sum), which
+// records a keyed fingerprint of what kvsync wrote and the updated_at
+// Konnect answered.
 const KindSecret Kind = "secret"
 
 var secretKind = &descriptor{
-	kind:  KindSecret,
-	label: "secret",
-	fetch: fetchSecrets,
-	plan:  planSecrets,
-	dump:  dumpSecrets,
+	kind:   KindSecret,
+	label:  "secret",
+	fetch:  fetchSecrets,
+	plan:   planSecrets,
+	dump:   dumpSecrets,
+	record: recordSecret,
 }
 
 // SecretOp is the operation of a secret change.
@@ -36,34 +41,41 @@ type SecretOp struct {
 
 func (o *SecretOp) refs() []*IDRef { return []*IDRef{&o.Store} }
 
-// Apply creates or deletes the secret. A key that appeared since the plan
-// (a concurrent writer, or a run whose answer was lost) gets the desired
-// value written instead: Konnect refuses the create of an existing key
-// with a 400 (the spec declares no 409), so a refused create reads the key
-// back. Deleting a key already gone succeeds.
-func (o *SecretOp) Apply(ctx context.Context, t *Target, a Action) (string, error) {
+// Apply creates, writes or deletes the secret. A key that appeared since
+// the plan (a concurrent writer, or a run whose answer was lost) gets the
+// desired value written instead: Konnect refuses the create of an existing
+// key with a 400 (the spec declares no 409), so a refused create reads the
+// key back. Deleting a key already gone succeeds.
+func (o *SecretOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
 	storeID, err := o.Store.Resolve(t)
 	if err != nil {
-		return "", err
+		return Applied{}, err
 	}
-	cpID := t.ControlPlaneID
+	c, cpID := t.Client, t.ControlPlaneID
+	var written *konnect.ConfigStoreSecret
 	switch a {
 	case Create:
-		_, err := t.Client.Secrets.Create(ctx, cpID, storeID, o.Key, o.Value)
+		written, err = c.Secrets.Create(ctx, cpID, storeID, o.Key, o.Value)
 		if konnect.IsConflict(err) || konnect.IsBadRequest(err) {
-			if _, gerr := t.Client.Secrets.Get(ctx, cpID, storeID, o.Key); gerr == nil {
-				_, err = t.Client.Secrets.Update(ctx, cpID, storeID, o.Key, o.Value)
+			if _, gerr := c.Secrets.Get(ctx, cpID, storeID, o.Key); gerr == nil {
+				written, err = c.Secrets.Update(ctx, cpID, storeID, o.Key, o.Value)
 			}
 		}
-		return "", err
+	case Update:
+		written, err = c.Secrets.Update(ctx, cpID, storeID, o.Key, o.Value)
 	case Delete:
-		err := t.Client.Secrets.Delete(ctx, cpID, storeID, o.Key)
+		err := c.Secrets.Delete(ctx, cpID, storeID, o.Key)
 		if konnect.IsNotFound(err) {
-			return "", nil
+			return Applied{}, nil
 		}
-		return "", err
+		return Applied{}, err
+	default:
+		return Applied{}, fmt.Errorf("a secret cannot be %sd", a)
 	}
-	return "", fmt.Errorf("a secret cannot be %sd", a)
+	if err != nil {
+		return Applied{}, err
+	}
+	return Applied{UpdatedAt: written.UpdatedAt}, nil
 }
 
 func (o SecretOp) Format(f fmt.State, verb rune) {
@@ -118,6 +130,8 @@ func fetchSecrets(ctx context.Context, f *fetcher) error {
 
 func planSecrets(b *builder) {
 	x := b.stores()
+	forced := b.forcedSecrets()
+	notCompared := 0
 	for _, ds := range b.desired.ConfigStores {
 		if x.ambiguous[ds.Name] {
 			continue
@@ -129,19 +143,43 @@ func planSecrets(b *builder) {
 			}
 			continue
 		}
-		live := b.live.Secrets[storeID]
-		liveKeys := make(map[string]bool, len(live))
-		for _, s := range live {
-			liveKeys[s.Key] = true
+		live := make(map[string]konnect.ConfigStoreSecret, len(b.live.Secrets[storeID]))
+		for _, s := range b.live.Secrets[storeID] {
+			live[s.Key] = s
 		}
 		declared := make(map[string]bool, len(ds.Secrets))
 		for _, sec := range ds.Secrets {
 			declared[sec.Key] = true
-			if !liveKeys[sec.Key] {
+			ls, exists := live[sec.Key]
+			if !exists {
 				b.secretCreate(ds.Name, KnownID(storeID), sec)
+				continue
 			}
+			name := ds.Name + "/" + sec.Key
+			var reason Reason
+			switch {
+			case !sec.Value.Known():
+				b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+				continue
+			case forced[name]:
+				reason = ReasonForced
+			case b.opts.Sum == nil:
+				notCompared++
+				continue
+			default:
+				if reason = b.valueDrift(sum.ID{ControlPlaneID: b.live.ControlPlane.ID, Store: ds.Name, Key: sec.Key}, sec.Value, ls); reason == "" {
+					continue
+				}
+			}
+			b.add(&node{
+				c: &Change{Action: Update, Kind: KindSecret, Name: name, Reason: reason,
+					Fields: []FieldChange{{Path: "value", Old: SafeText(state.Redacted), HasOld: true, New: SafeText(sec.Value.Describe()), HasNew: true}},
+					Op:     &SecretOp{Store: KnownID(storeID), StoreName: ds.Name, Key: sec.Key, Value: sec.Value}},
+				addrs:       []string{secretAddr(ds.Name, sec.Key)},
+				naturalKeys: []string{secretAddr(ds.Name, sec.Key)},
+			})
 		}
-		for _, s := range live {
+		for _, s := range b.live.Secrets[storeID] {
 			if declared[s.Key] {
 				continue
 			}
@@ -153,11 +191,54 @@ func planSecrets(b *builder) {
 			})
 		}
 	}
+	if notCompared > 0 {
+		b.note("%d secret value%s not compared: kvsync.sum is not used (--no-sum); --write-secrets or --write-secret STORE/KEY writes them", notCompared, Plural(notCompared))
+	}
+}
+
+// valueDrift compares a secret that exists with what kvsync.sum recorded
+// when kvsync last wrote it: "" when nothing moved.
+func (b *builder) valueDrift(id sum.ID, value state.Sensitive, live konnect.ConfigStoreSecret) Reason {
+	s := b.opts.Sum
+	rec, ok := s.Get(id)
+	switch {
+	case !ok || !s.Comparable(rec):
+		return ReasonUntracked
+	case s.Fingerprint(id, value.Reveal()) != rec.Fingerprint:
+		return ReasonValueChanged
+	case live.UpdatedAt != rec.UpdatedAt:
+		return ReasonChangedOutside
+	}
+	return ""
+}
+
+// forcedSecrets are the "STORE/KEY"s whose values are written whatever
+// the comparison says; naming a secret the file does not declare is an
+// error.
+func (b *builder) forcedSecrets() map[string]bool {
+	out := map[string]bool{}
+	declared := map[string]bool{}
+	for _, ds := range b.desired.ConfigStores {
+		for _, sec := range ds.Secrets {
+			declared[ds.Name+"/"+sec.Key] = true
+			if b.opts.WriteSecrets {
+				out[ds.Name+"/"+sec.Key] = true
+			}
+		}
+	}
+	for _, name := range b.opts.WriteSecret {
+		if !declared[name] {
+			b.fail("--write-secret %s: the files declare no such secret (want STORE/KEY)", name)
+			continue
+		}
+		out[name] = true
+	}
+	return out
 }
 
 func (b *builder) secretCreate(storeName string, store IDRef, sec state.Secret) {
 	b.add(&node{
-		c: &Change{Action: Create, Kind: KindSecret, Name: storeName + "/" + sec.Key,
+		c: &Change{Action: Create, Kind: KindSecret, Name: storeName + "/" + sec.Key, Reason: ReasonCreated,
 			Fields: []FieldChange{{Path: "value", New: SafeText(sec.Value.Describe()), HasNew: true}},
 			Op:     &SecretOp{Store: store, StoreName: storeName, Key: sec.Key, Value: sec.Value}},
 		addrs:       []string{secretAddr(storeName, sec.Key)},
@@ -177,5 +258,24 @@ func dumpSecrets(d *dumper) {
 		for _, k := range keys {
 			d.file.ConfigStores[i].Secrets = append(d.file.ConfigStores[i].Secrets, state.Secret{Key: k})
 		}
+	}
+}
+
+// recordSecret keeps kvsync.sum in step with a secret change that
+// succeeded: a value written is recorded with the updated_at Konnect
+// answered, a deleted secret forgotten.
+func recordSecret(s *sum.File, cpID string, c *Change, a Applied) {
+	o, ok := c.Op.(*SecretOp)
+	if !ok {
+		return
+	}
+	id := sum.ID{ControlPlaneID: cpID, Store: o.StoreName, Key: o.Key}
+	switch c.Action {
+	case Create, Update:
+		if o.Value.Known() {
+			s.Set(id, sum.Entry{Fingerprint: s.Fingerprint(id, o.Value.Reveal()), UpdatedAt: a.UpdatedAt})
+		}
+	case Delete:
+		s.Delete(id)
 	}
 }

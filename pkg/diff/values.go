@@ -3,6 +3,7 @@ package diff
 import (
 	"encoding/json"
 	"sort"
+	"strings"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -238,6 +239,11 @@ func (r *redactor) fieldChanges(diffs []leafDiff) []FieldChange {
 		fc := FieldChange{Path: d.path.String(), HasOld: d.hasOld, HasNew: d.hasNew}
 		if d.hasNew {
 			fc.New = r.displayNew(d.path, d.new)
+			// A substituted value that replaces another says so: the
+			// plan cannot show either, but it shows that it moved.
+			if l, ok := r.sensitive[d.path.String()]; ok && d.hasOld && d.old != nil {
+				fc.New = SafeText(strings.TrimSuffix(l.value.Describe(), ")") + ", changed)")
+			}
 		}
 		if d.hasOld {
 			fc.Old = r.displayOld(d.path, d.old)
@@ -248,4 +254,65 @@ func (r *redactor) fieldChanges(diffs []leafDiff) []FieldChange {
 		out = append(out, fc)
 	}
 	return out
+}
+
+// maskUnknown makes each desired leaf whose value is unknown (an unset
+// variable, with --allow-missing-env) compare equal: it takes the live
+// value at the same path in have. It returns the masked leaves, for the
+// plan's notes.
+func maskUnknown(want, have map[string]any, leaves map[string]sensitiveLeaf) []sensitiveLeaf {
+	var masked []sensitiveLeaf
+	for _, l := range leaves {
+		if l.value.Known() {
+			continue
+		}
+		live, _ := valueAt(have, l.path)
+		setAt(want, l.path, live)
+		masked = append(masked, l)
+	}
+	sort.Slice(masked, func(i, j int) bool { return masked[i].path.String() < masked[j].path.String() })
+	return masked
+}
+
+func valueAt(tree any, p path) (any, bool) {
+	for _, step := range p {
+		switch t := tree.(type) {
+		case map[string]any:
+			k, _ := step.(string)
+			v, ok := t[k]
+			if !ok {
+				return nil, false
+			}
+			tree = v
+		case []any:
+			i, ok := step.(int)
+			if !ok || i < 0 || i >= len(t) {
+				return nil, false
+			}
+			tree = t[i]
+		default:
+			return nil, false
+		}
+	}
+	return tree, true
+}
+
+func setAt(tree map[string]any, p path, v any) {
+	if len(p) == 0 {
+		return
+	}
+	parent, ok := valueAt(tree, p[:len(p)-1])
+	if !ok {
+		return
+	}
+	switch t := parent.(type) {
+	case map[string]any:
+		if k, ok := p[len(p)-1].(string); ok {
+			t[k] = v
+		}
+	case []any:
+		if i, ok := p[len(p)-1].(int); ok && i >= 0 && i < len(t) {
+			t[i] = v
+		}
+	}
 }

@@ -39,15 +39,15 @@ func (o *VaultOp) refs() []*IDRef { return []*IDRef{&o.Store} }
 
 // Apply creates, updates or deletes the vault. A prefix taken since the plan
 // converges by updating that vault in place.
-func (o *VaultOp) Apply(ctx context.Context, t *Target, a Action) (string, error) {
+func (o *VaultOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
 	c, cpID, body := t.Client, t.ControlPlaneID, o.Body
 	if a == Delete {
-		return "", c.Vaults.Delete(ctx, cpID, body.ID)
+		return Applied{}, c.Vaults.Delete(ctx, cpID, body.ID)
 	}
 	if !o.Store.IsZero() {
 		id, err := o.Store.Resolve(t)
 		if err != nil {
-			return "", err
+			return Applied{}, err
 		}
 		body.Config = maps.Clone(body.Config)
 		if body.Config == nil {
@@ -55,29 +55,28 @@ func (o *VaultOp) Apply(ctx context.Context, t *Target, a Action) (string, error
 		}
 		body.Config["config_store_id"] = id
 	}
+	var v *konnect.Vault
+	var err error
 	switch a {
 	case Create:
-		v, err := c.Vaults.Create(ctx, cpID, body)
+		v, err = c.Vaults.Create(ctx, cpID, body)
 		if konnect.IsConflict(err) {
 			live, gerr := c.Vaults.Get(ctx, cpID, body.Prefix)
 			if gerr != nil {
-				return "", err
+				return Applied{}, err
 			}
 			body.ID = live.ID
 			v, err = c.Vaults.Upsert(ctx, cpID, body)
 		}
-		if err != nil {
-			return "", err
-		}
-		return v.ID, nil
 	case Update:
-		v, err := c.Vaults.Upsert(ctx, cpID, body)
-		if err != nil {
-			return "", err
-		}
-		return v.ID, nil
+		v, err = c.Vaults.Upsert(ctx, cpID, body)
+	default:
+		return Applied{}, fmt.Errorf("a vault cannot be %sd", a)
 	}
-	return "", fmt.Errorf("a vault cannot be %sd", a)
+	if err != nil {
+		return Applied{}, err
+	}
+	return Applied{ID: v.ID}, nil
 }
 
 func (o VaultOp) Format(f fmt.State, verb rune) {
@@ -266,6 +265,9 @@ func planVaults(b *builder) {
 		have := map[string]any{"name": lv.Name, "config": liveCfg, "tags": anyList(tagSet(lv.Tags)), "description": nil}
 		if lv.Description != nil {
 			have["description"] = *lv.Description
+		}
+		for _, l := range maskUnknown(want, have, r.sensitive) {
+			b.note("vault %s: %s compared as unknown (%s not set)", v.Prefix, l.path, strings.Join(l.value.MissingEnv(), ", "))
 		}
 		var diffs []leafDiff
 		diffTrees(nil, have, want, true, true, &diffs)

@@ -25,8 +25,10 @@ type fileDecoder struct {
 	lines     []string
 	c         *collector
 	lookupEnv func(string) (string, bool)
-	visits    int
-	exhausted bool
+	// allowMissingEnv and allowEmptyEnv: see LoadOptions.
+	allowMissingEnv, allowEmptyEnv bool
+	visits                         int
+	exhausted                      bool
 	// rejected: see fileEntries.rejected.
 	rejected map[string]bool
 }
@@ -302,7 +304,7 @@ func (d *fileDecoder) configScalar(n *yaml.Node, path string, onString func(stri
 		if !e.ok {
 			return nil, false
 		}
-		if e.substituted() {
+		if e.substituted() && !e.public() {
 			return e.sensitive(), true
 		}
 		if onString != nil {

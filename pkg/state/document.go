@@ -313,7 +313,18 @@ func (d *fileDecoder) secretValue(n *yaml.Node, path string) (Sensitive, bool) {
 	if !e.ok {
 		return Sensitive{}, false
 	}
+	if !d.allowEmptyEnv {
+		for _, b := range e.blank {
+			d.c.add(b.pos, path, "environment variable %q is set but empty or blank, so the secret would hold nothing where it is substituted (set it, or pass --allow-empty-env)", b.name)
+		}
+		if len(e.blank) > 0 {
+			return Sensitive{}, false
+		}
+	}
 	v := e.sensitive()
+	if !v.Known() {
+		return v, true // nothing to check in a value nobody knows
+	}
 	if msg := lengthProblem(e.value, MaxSecretValueLen); msg != "" {
 		if e.substituted() {
 			msg += " after substitution " + v.Describe()

@@ -14,8 +14,11 @@ const placeholderOpen = "${{"
 
 // placeholderRE matches decK's ${{ env "NAME" }} at the start of a string,
 // with any whitespace inside the braces and the name in double quotes or
-// backquotes (both are Go template strings, which decK uses).
-var placeholderRE = regexp.MustCompile("^\\$\\{\\{\\s*env\\s+(?:\"([^\"]*)\"|`([^`]*)`)\\s*\\}\\}")
+// backquotes (both are Go template strings, which decK uses). kvsync adds
+// one marker: ${{ env "NAME" | public }} says the value is not a secret (a
+// host name), so that a config field holding only public values prints in
+// plans; a secret's value stays sensitive whatever its markers.
+var placeholderRE = regexp.MustCompile("^\\$\\{\\{\\s*env\\s+(?:\"([^\"]*)\"|`([^`]*)`)\\s*(\\|\\s*public\\s*)?\\}\\}")
 
 // expansion is a string scalar after environment substitution.
 type expansion struct {
@@ -27,14 +30,34 @@ type expansion struct {
 	// ok is false when a variable was unset or an expression malformed; the
 	// problems have been reported and value is meaningless.
 	ok bool
+	// missing are the unset variables, when unset ones are allowed: the
+	// value is then unknown.
+	missing []string
+	// blank are the variables used that are set but empty or only white
+	// space, where they appear.
+	blank []blankVar
+	// publics counts the placeholders marked public.
+	publics, placeholders int
 }
 
-func (e expansion) substituted() bool { return len(e.names) > 0 }
+type blankVar struct {
+	name string
+	pos  Position
+}
+
+func (e expansion) substituted() bool { return len(e.names) > 0 || len(e.missing) > 0 }
+
+// public reports whether every placeholder was marked public and every
+// variable is known: the value may print.
+func (e expansion) public() bool {
+	return e.placeholders > 0 && e.publics == e.placeholders && len(e.missing) == 0
+}
 
 // sensitive wraps the expansion's value, keeping the variable names.
 func (e expansion) sensitive() Sensitive {
 	s := NewSensitive(e.value, e.names...)
 	s.whole = e.whole
+	s.unknown = e.missing
 	return s
 }
 
@@ -71,16 +94,28 @@ func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
 			continue
 		}
 		count++
+		exp.placeholders++
+		if m[3] != "" {
+			exp.publics++
+		}
 		name := m[1] + m[2]
 		switch v, set := d.lookupEnv(name); {
 		case name == "":
 			d.c.add(d.posAt(n, at), path, "empty environment variable name in %s", m[0])
 			exp.ok = false
+		case !set && d.allowMissingEnv:
+			if !seen[name] {
+				seen[name] = true
+				exp.missing = append(exp.missing, name)
+			}
 		case !set:
 			d.c.add(d.posAt(n, at), path, "environment variable %q is not set", name)
 			exp.ok = false
 		default:
 			b.WriteString(v)
+			if strings.TrimSpace(v) == "" {
+				exp.blank = append(exp.blank, blankVar{name: name, pos: d.posAt(n, at)})
+			}
 			if !seen[name] {
 				seen[name] = true
 				exp.names = append(exp.names, name)

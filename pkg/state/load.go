@@ -28,6 +28,14 @@ type LoadOptions struct {
 	// vaults they do not declare, leaving those to CheckReferences once the
 	// control plane's names are known. Without it they are problems.
 	AllowUndeclared bool
+	// AllowMissingEnv turns an unset variable into an unknown value instead
+	// of a problem (a pull request review without production secrets): a
+	// Sensitive whose MissingEnv names it. Never for a run that writes.
+	AllowMissingEnv bool
+	// AllowEmptyEnv accepts a variable that is set but empty or blank in a
+	// secret value; without it that is a problem ("Bearer " is never what
+	// anybody meant).
+	AllowEmptyEnv bool
 }
 
 // Load reads, substitutes, merges and validates the files. On failure the
@@ -72,7 +80,7 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 			c.add(Position{File: name}, "", "cannot read: %v", err)
 			continue
 		}
-		if fe := decodeFile(name, data, opts.LookupEnv, c); fe != nil {
+		if fe := decodeFile(name, data, opts, c); fe != nil {
 			files = append(files, fe)
 		}
 	}
@@ -84,7 +92,7 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 }
 
 // decodeFile parses one file and decodes its single YAML document.
-func decodeFile(name string, data []byte, lookup func(string) (string, bool), c *collector) (fe *fileEntries) {
+func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *fileEntries) {
 	lines := strings.Split(string(data), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimSuffix(l, "\r")
@@ -93,7 +101,8 @@ func decodeFile(name string, data []byte, lookup func(string) (string, bool), c 
 	if !ok {
 		return nil
 	}
-	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: lookup, rejected: map[string]bool{}}
+	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: opts.LookupEnv, rejected: map[string]bool{},
+		allowMissingEnv: opts.AllowMissingEnv, allowEmptyEnv: opts.AllowEmptyEnv}
 	return d.document(root)
 }
 

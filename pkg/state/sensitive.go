@@ -23,6 +23,9 @@ type Sensitive struct {
 	// scalar was a single ${{ env "NAME" }} and nothing else), so that a
 	// writer can put the same placeholder back.
 	whole bool
+	// unknown are the unset variables the value needs (loaded with
+	// LoadOptions.AllowMissingEnv): the value is then not known at all.
+	unknown []string
 }
 
 // NewSensitive wraps a plain value that came from the named variables.
@@ -53,6 +56,13 @@ func (s Sensitive) Reveal() string {
 	return *s.value
 }
 
+// MissingEnv returns the unset variables that make the value unknown; nil
+// when the value is known.
+func (s Sensitive) MissingEnv() []string { return append([]string(nil), s.unknown...) }
+
+// Known reports whether the value is known (no variable it needs is unset).
+func (s Sensitive) Known() bool { return len(s.unknown) == 0 }
+
 // EnvNames returns the environment variables the value was built from.
 func (s Sensitive) EnvNames() []string { return append([]string(nil), s.envNames...) }
 
@@ -60,8 +70,12 @@ func (s Sensitive) EnvNames() []string { return append([]string(nil), s.envNames
 func (s Sensitive) Len() int { return len(s.Reveal()) }
 
 // Describe is the safe rendering for plans: "(from env NAME)" when the value
-// came from the environment, "(sensitive)" otherwise.
+// came from the environment, "(sensitive)" otherwise, and "(value unknown:
+// NAME not set)" when it cannot be known.
 func (s Sensitive) Describe() string {
+	if len(s.unknown) > 0 {
+		return "(value unknown: " + strings.Join(s.unknown, ", ") + " not set)"
+	}
 	if len(s.envNames) == 0 {
 		return Redacted
 	}

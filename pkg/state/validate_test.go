@@ -150,7 +150,7 @@ func TestValidationRules(t *testing.T) {
 				`kvsync.yaml:4:11: config_stores[1].name: must not be empty`,
 				`kvsync.yaml:7:14: config_stores[2].secrets[0].key: is 513 characters long; Konnect allows at most 512`,
 				`kvsync.yaml:10:16: config_stores[2].secrets[1].value: is 5121 characters long; Konnect allows at most 5120 after substitution (from env LONG)`,
-				`kvsync.yaml:12:16: config_stores[2].secrets[2].value: must not be empty after substitution (from env EMPTY)`,
+				`kvsync.yaml:12:16: config_stores[2].secrets[2].value: environment variable "EMPTY" is set but empty or blank, so the secret would hold nothing where it is substituted (set it, or pass --allow-empty-env)`,
 			},
 		},
 

@@ -12,6 +12,7 @@ import (
 	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
+	"github.com/kvsync/kvsync/pkg/state/sum"
 )
 
 func Ptr[T any](v T) *T { return &v }
@@ -224,4 +225,28 @@ func EveryChange() (*state.File, *diff.Live) {
 			Config: Obj{"hour": 100.0, "minute": nil, "policy": "local", "redis": Obj{"host": nil, "password": CanaryLiveOld}}},
 		konnect.Plugin{ID: "plugin-3", Name: "cors"})
 	return f, l
+}
+
+// FingerprintKey is the fake KVSYNC_FINGERPRINT_KEY of the fixtures.
+const FingerprintKey = "fake-fingerprint-key-0000"
+
+// TrackedSum is the kvsync.sum of a sync that wrote every secret of f that
+// exists in l with its current value: a plan with it sees no value drift.
+func TrackedSum(f *state.File, l *diff.Live) *sum.File {
+	s := sum.New([]byte(FingerprintKey))
+	ids := map[string]string{}
+	for _, cs := range l.ConfigStores {
+		ids[cs.Name] = cs.ID
+	}
+	for _, ds := range f.ConfigStores {
+		for _, sec := range ds.Secrets {
+			for _, ls := range l.Secrets[ids[ds.Name]] {
+				if ls.Key == sec.Key {
+					id := sum.ID{ControlPlaneID: l.ControlPlane.ID, Store: ds.Name, Key: sec.Key}
+					s.Set(id, sum.Entry{Fingerprint: s.Fingerprint(id, sec.Value.Reveal()), UpdatedAt: ls.UpdatedAt})
+				}
+			}
+		}
+	}
+	return s
 }

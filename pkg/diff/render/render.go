@@ -160,10 +160,13 @@ func planText(w *bytes.Buffer, p *diff.Plan, opts Options) {
 	if u := unmanagedLine(p); u != "" {
 		fmt.Fprintf(w, "\nLeft alone (not managed by kvsync, select tags %s): %s.\n", strings.Join(p.SelectTags, ", "), u)
 	}
-	if len(p.Warnings) > 0 {
+	if len(p.Warnings)+len(p.Notes) > 0 {
 		fmt.Fprintln(w)
 		for _, warn := range p.Warnings {
 			fmt.Fprintf(w, "%s %s\n", opts.paint(ansiYellow, "Warning:"), warn)
+		}
+		for _, note := range p.Notes {
+			fmt.Fprintf(w, "Note: %s\n", note)
 		}
 	}
 	fmt.Fprintln(w)
@@ -215,9 +218,12 @@ func planMarkdown(w *bytes.Buffer, p *diff.Plan) {
 	if u := unmanagedLine(p); u != "" {
 		fmt.Fprintf(w, "Left alone (not managed by kvsync, select tags %s): %s.\n\n", mdEscape(strings.Join(p.SelectTags, ", ")), u)
 	}
-	if len(p.Warnings) > 0 {
+	if len(p.Warnings)+len(p.Notes) > 0 {
 		for _, warn := range p.Warnings {
 			fmt.Fprintf(w, "> **Warning:** %s\n", mdEscape(warn))
+		}
+		for _, note := range p.Notes {
+			fmt.Fprintf(w, "> **Note:** %s\n", mdEscape(note))
 		}
 		fmt.Fprintln(w)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/diff/difftest"
+	"github.com/kvsync/kvsync/pkg/state/sum"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -21,7 +22,11 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 func everyChangePlan(t *testing.T) *diff.Plan {
 	t.Helper()
 	f, l := difftest.EveryChange()
-	p, err := diff.Compute(f, l, diff.Options{})
+	// The Mistral key was rotated since kvsync last wrote it.
+	tracked := difftest.TrackedSum(f, l)
+	id := sum.ID{ControlPlaneID: l.ControlPlane.ID, Store: "my-config-store", Key: "mistral-key"}
+	tracked.Set(id, sum.Entry{Fingerprint: tracked.Fingerprint(id, "the old key")})
+	p, err := diff.Compute(f, l, diff.Options{Sum: tracked})
 	if err != nil {
 		t.Fatalf("diff.Compute: %v", err)
 	}
@@ -60,7 +65,7 @@ func golden(t *testing.T, name, got string) {
 
 func TestRenderGolden(t *testing.T) {
 	p := everyChangePlan(t)
-	empty, err := diff.Compute(difftest.SeedFile(), difftest.SeededLive(), diff.Options{})
+	empty, err := diff.Compute(difftest.SeedFile(), difftest.SeededLive(), diff.Options{Sum: difftest.TrackedSum(difftest.SeedFile(), difftest.SeededLive())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,9 +200,10 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	for _, want := range []string{
 		"value: (from env OPENAI_API_KEY)",
 		"value: (sensitive)",
-		"config.redis.password: (sensitive) -> (from env REDIS_PASSWORD)",
+		"config.redis.password: (sensitive) -> (from env REDIS_PASSWORD, changed)",
 		`config.auth.header_value: (sensitive) -> "{vault://mysecretvault/mistral-key}"`,
-		"config.token: (sensitive) -> (from env VAULT_TOKEN)",
+		"config.token: (sensitive) -> (from env VAULT_TOKEN, changed)",
+		"~ update secret my-config-store/mistral-key (value changed)",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text rendering lacks %q", want)
