@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -26,7 +27,7 @@ func (p *program) diffCommand() *cli.Command {
 		Name:      "diff",
 		Usage:     "show the changes sync would make",
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), []cli.Flag{
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
 				Usage: "exit 2 when there are changes (0 none, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
 		}),
@@ -39,7 +40,11 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			_, stop, pl, err := p.planOnline(c, file)
+			values, err := p.readSecretValues(c)
+			if err != nil {
+				return err
+			}
+			_, stop, pl, err := p.planOnline(c, file, values)
 			if err != nil {
 				return err
 			}
@@ -60,8 +65,11 @@ func (p *program) syncCommand() *cli.Command {
 		Name:      "sync",
 		Usage:     "apply the changes: make the control plane match the files",
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags:     flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags()),
+		Flags:     flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags()),
 		Action: func(c *cli.Context) error {
+			if c.Bool(flagAllowMissingEnv) {
+				return fmt.Errorf("sync refuses --%s: it would write values nobody knows (use it with diff, to review without the secrets)", flagAllowMissingEnv)
+			}
 			f, err := format(c)
 			if err != nil {
 				return err
@@ -74,7 +82,11 @@ func (p *program) syncCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop, pl, err := p.planOnline(c, file)
+			values, err := p.readSecretValues(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop, pl, err := p.planOnline(c, file, values)
 			if err != nil {
 				return err
 			}
@@ -97,6 +109,13 @@ func (p *program) syncCommand() *cli.Command {
 			} else {
 				rep = &apply.Report{}
 			}
+			// Whatever happened, the sum records exactly what was written.
+			if values.file != nil {
+				diff.RecordSum(values.file, pl.plan, rep.Succeeded)
+				if err := values.file.Write(values.path); err != nil {
+					return errors.Join(runErr, err)
+				}
+			}
 			if err := render.Report(p.stdout, pl.plan, rep, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
 				return err
 			}
@@ -113,7 +132,7 @@ func (p *program) validateCommand() *cli.Command {
 		Flags: flags([]cli.Flag{
 			&cli.BoolFlag{Name: flagOnline, Usage: "also resolve the control plane, routes, services and vault references, and check configs against the live plugin schemas"},
 			selectTagFlag(),
-		}, connectionFlags()),
+		}, connectionFlags(), envFlags()),
 		Action: func(c *cli.Context) error {
 			file, err := loadFiles(c, p.stdin)
 			if err != nil {
@@ -128,7 +147,7 @@ func (p *program) validateCommand() *cli.Command {
 				fmt.Fprintf(p.stdout, "%s: valid (offline; --online also checks against the control plane).\n", what)
 				return nil
 			}
-			_, stop, pl, err := p.planOnline(c, file)
+			_, stop, pl, err := p.planOnline(c, file, nil)
 			if err != nil {
 				return err
 			}
@@ -150,13 +169,13 @@ func changesSummary(p *diff.Plan) string {
 // planOnline reads the connection settings and computes the plan of a loaded
 // file under a context that Ctrl-C cancels; the caller defers stop. The file
 // is loaded first, by the caller, so that an invalid one makes no request.
-func (p *program) planOnline(c *cli.Context, file *state.File) (context.Context, func(), *planned, error) {
+func (p *program) planOnline(c *cli.Context, file *state.File, values *secretValues) (context.Context, func(), *planned, error) {
 	s, err := p.readSettings(c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, stop := p.signalContext()
-	pl, err := computePlan(ctx, s, file)
+	pl, err := computePlan(ctx, s, file, values)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err

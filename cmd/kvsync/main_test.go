@@ -36,6 +36,10 @@ func TestMain(m *testing.M) {
 //	faults off | KEY=VALUE...     error=RATE drop=RATE rate=RPS burst=N seed=N
 //	                              rule=METHOD:PATH-PART:STATUS[:TIMES] (repeatable)
 //	secretvalue STORE KEY ENV     the stored secret equals $ENV (never printed)
+//	putsecret STORE KEY VALUE     write a secret directly through the API (out of band)
+//	hold METHOD PATH-PART         park the next matching request until release
+//	holdwait                      wait (bounded) until the held request has arrived
+//	release                       let the held request go on
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
@@ -43,6 +47,7 @@ func TestScripts(t *testing.T) {
 			srv := konnecttest.NewServer(konnecttest.Options{Token: "kpat_test_fake_0000"})
 			env.Defer(srv.Close)
 			env.Values["srv"] = srv
+			env.Values["hold"] = &heldRequest{}
 			env.Setenv("KVSYNC_KONNECT_ADDR", srv.URL)
 			env.Setenv("KVSYNC_KONNECT_TOKEN", srv.Token)
 			env.Setenv("MISTRAL_API_KEY", "fake-mistral-key-0000")
@@ -55,6 +60,10 @@ func TestScripts(t *testing.T) {
 			"writes":      cmdWrites,
 			"faults":      cmdFaults,
 			"secretvalue": cmdSecretValue,
+			"putsecret":   cmdPutSecret,
+			"hold":        cmdHold,
+			"holdwait":    cmdHoldWait,
+			"release":     cmdRelease,
 		},
 	})
 }
@@ -186,22 +195,82 @@ func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 	server(ts).SetFaults(f)
 }
 
-func cmdSecretValue(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 3 {
-		ts.Fatalf("usage: secretvalue STORE KEY ENV")
-	}
+// storeOf returns a client, the control plane id and the id of a store of
+// my-control-plane.
+func storeOf(ts *testscript.TestScript, name string) (*konnect.Client, string, string) {
 	srv := server(ts)
 	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
 	ts.Check(err)
 	cpID := srv.ControlPlaneID("my-control-plane")
 	stores, err := c.ConfigStores.List(context.Background(), cpID, nil)
 	ts.Check(err)
-	storeID := ""
 	for _, s := range stores {
-		if s.Name == args[0] {
-			storeID = s.ID
+		if s.Name == name {
+			return c, cpID, s.ID
 		}
 	}
+	ts.Fatalf("no config store %s", name)
+	return nil, "", ""
+}
+
+func cmdPutSecret(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "putsecret")
+	if len(args) != 3 {
+		ts.Fatalf("usage: putsecret STORE KEY VALUE")
+	}
+	c, cpID, storeID := storeOf(ts, args[0])
+	_, err := c.Secrets.Update(context.Background(), cpID, storeID, args[1], konnect.Plaintext(args[2]))
+	ts.Check(err)
+}
+
+// holdWaitLimit bounds holdwait, so that a run that never reaches the held
+// request fails the script instead of hanging it.
+const holdWaitLimit = 30 * time.Second
+
+func cmdHold(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "hold")
+	if len(args) != 2 {
+		ts.Fatalf("usage: hold METHOD PATH-PART")
+	}
+	h := ts.Value("hold").(*heldRequest)
+	h.arrived, h.release = server(ts).Hold(args[0], args[1])
+	ts.Defer(h.release)
+}
+
+// heldRequest is the script's hold, if any.
+type heldRequest struct {
+	arrived <-chan struct{}
+	release func()
+}
+
+func cmdHoldWait(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "holdwait")
+	h := ts.Value("hold").(*heldRequest)
+	if h.arrived == nil {
+		ts.Fatalf("holdwait without hold")
+	}
+	select {
+	case <-h.arrived:
+	case <-time.After(holdWaitLimit):
+		ts.Fatalf("the held request did not arrive within %s", holdWaitLimit)
+	}
+}
+
+func cmdRelease(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "release")
+	h := ts.Value("hold").(*heldRequest)
+	if h.release == nil {
+		ts.Fatalf("release without hold")
+	}
+	h.release()
+}
+
+func cmdSecretValue(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: secretvalue STORE KEY ENV")
+	}
+	srv := server(ts)
+	_, cpID, storeID := storeOf(ts, args[0])
 	got, ok := srv.SecretValue(cpID, storeID, args[1])
 	// Never print the values: only whether they match.
 	match := ok && got == ts.Getenv(args[2])

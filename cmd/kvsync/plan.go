@@ -22,7 +22,9 @@ func loadFiles(c *cli.Context, stdin io.Reader) (*state.File, error) {
 	if len(paths) == 0 {
 		paths = []string{defaultFile}
 	}
-	return state.Load(paths, state.LoadOptions{Stdin: stdin, AllowUndeclared: true})
+	opts := loadOptions(c)
+	opts.Stdin = stdin
+	return state.Load(paths, opts)
 }
 
 // planned is what the shared pipeline produces.
@@ -36,7 +38,7 @@ type planned struct {
 // computePlan fetches the live state the file needs, checks the file
 // against it (references, plugin and vault configs against the schemas)
 // and computes the plan. Any problem stops here: nothing is applied.
-func computePlan(ctx context.Context, s *settings, f *state.File) (*planned, error) {
+func computePlan(ctx context.Context, s *settings, f *state.File, values *secretValues) (*planned, error) {
 	client, err := s.client()
 	if err != nil {
 		return nil, err
@@ -48,7 +50,11 @@ func computePlan(ctx context.Context, s *settings, f *state.File) (*planned, err
 	if err := diff.CheckOnline(f, live); err != nil {
 		return nil, err
 	}
-	p, err := diff.Compute(f, live, diff.Options{SelectTags: s.selectTags})
+	opts := diff.Options{SelectTags: s.selectTags}
+	if values != nil {
+		opts.Sum, opts.WriteSecrets, opts.WriteSecret = values.file, values.writeAll, values.writeSecrets
+	}
+	p, err := diff.Compute(f, live, opts)
 	if err != nil {
 		return nil, err
 	}

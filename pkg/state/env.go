@@ -103,7 +103,9 @@ func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
 		case name == "":
 			d.c.add(d.posAt(n, at), path, "empty environment variable name in %s", m[0])
 			exp.ok = false
-		case !set && d.allowMissingEnv:
+		case (!set || strings.TrimSpace(v) == "") && d.allowMissingEnv:
+			// CI passes a secret a pull request may not read as an
+			// empty variable: unknown too.
 			if !seen[name] {
 				seen[name] = true
 				exp.missing = append(exp.missing, name)

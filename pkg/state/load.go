@@ -28,8 +28,9 @@ type LoadOptions struct {
 	// vaults they do not declare, leaving those to CheckReferences once the
 	// control plane's names are known. Without it they are problems.
 	AllowUndeclared bool
-	// AllowMissingEnv turns an unset variable into an unknown value instead
-	// of a problem (a pull request review without production secrets): a
+	// AllowMissingEnv turns an unset variable (or an empty one: CI passes a
+	// secret a pull request may not read as empty) into an unknown value
+	// instead of a problem, for a review without production secrets: a
 	// Sensitive whose MissingEnv names it. Never for a run that writes.
 	AllowMissingEnv bool
 	// AllowEmptyEnv accepts a variable that is set but empty or blank in a

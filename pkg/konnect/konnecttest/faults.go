@@ -18,6 +18,42 @@ type faultState struct {
 	rng     *rand.Rand
 	limiter *rate.Limiter
 	used    []int // per rule: requests it has failed
+	holds   []*hold
+}
+
+// hold parks the first request that matches until it is released.
+type hold struct {
+	method, pathPart string
+	taken            bool
+	arrived, release chan struct{}
+	releaseOnce      sync.Once
+}
+
+// Hold makes the next request with that method whose path contains
+// pathPart wait, once it has arrived and been counted, until release is
+// called (or the client gives up). arrived is closed when it is parked: a
+// test can act at a known point of a run (interrupt it, change the state
+// underneath it) without sleeping.
+func (e *Emulator) Hold(method, pathPart string) (arrived <-chan struct{}, release func()) {
+	h := &hold{method: method, pathPart: pathPart, arrived: make(chan struct{}), release: make(chan struct{})}
+	e.faults.mu.Lock()
+	e.faults.holds = append(e.faults.holds, h)
+	e.faults.mu.Unlock()
+	return h.arrived, func() { h.releaseOnce.Do(func() { close(h.release) }) }
+}
+
+// takeHold returns the hold a request falls under, at most once per hold.
+func (fs *faultState) takeHold(r *http.Request) *hold {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, h := range fs.holds {
+		if !h.taken && strings.EqualFold(h.method, r.Method) &&
+			(strings.Contains(r.URL.Path, h.pathPart) || strings.Contains(r.URL.EscapedPath(), h.pathPart)) {
+			h.taken = true
+			return h
+		}
+	}
+	return nil
 }
 
 // SetFaults replaces the injected faults at run time. It resets the random
@@ -106,6 +142,14 @@ func (fs *faultState) decide(r *http.Request) decision {
 // injectFaults applies latency and, when a fault hits, answers (or drops)
 // the request and reports true: the request is then not processed.
 func (e *Emulator) injectFaults(w http.ResponseWriter, r *http.Request) bool {
+	if h := e.faults.takeHold(r); h != nil {
+		close(h.arrived)
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+			return true
+		}
+	}
 	d := e.faults.decide(r)
 	if d.delay > 0 {
 		t := time.NewTimer(d.delay)
