@@ -24,6 +24,7 @@ var configStoreKind = &descriptor{
 	plan:            planConfigStores,
 	dump:            dumpConfigStores,
 	record:          recordConfigStore,
+	fingerprint:     fingerprintConfigStores,
 }
 
 // ConfigStoreOp is the operation of a config store change.
@@ -141,7 +142,8 @@ func planConfigStores(b *builder) {
 		}
 		b.add(&node{
 			c: &Change{Action: Create, Kind: KindConfigStore, Name: ds.Name,
-				Op: &ConfigStoreOp{Name: ds.Name}},
+				Fields: []FieldChange{{Path: "name", New: ds.Name, HasNew: true}},
+				Op:     &ConfigStoreOp{Name: ds.Name}},
 			addrs:       []string{storeAddr(ds.Name)},
 			naturalKeys: []string{"store:" + ds.Name},
 		})
@@ -163,7 +165,8 @@ func planConfigStores(b *builder) {
 		secrets := len(b.live.Secrets[s.ID])
 		b.add(&node{
 			c: &Change{Action: Delete, Kind: KindConfigStore, Name: s.Name, ForceSecrets: secrets,
-				Op: &ConfigStoreOp{ID: s.ID, Name: s.Name, Force: true, Secrets: secrets}},
+				Fields: []FieldChange{{Path: "name", Old: s.Name, HasOld: true}, {Path: "secrets", Old: secrets, HasOld: true}},
+				Op:     &ConfigStoreOp{ID: s.ID, Name: s.Name, Force: true, Secrets: secrets}},
 			addrs:       []string{storeAddr(s.Name), storeIDAddr(s.ID)},
 			naturalKeys: []string{"store:" + s.Name},
 		})
@@ -185,5 +188,11 @@ func dumpConfigStores(d *dumper) {
 func recordConfigStore(s *sum.File, cpID string, c *Change, _ Applied) {
 	if c.Action == Delete {
 		s.DeleteStore(cpID, c.Name)
+	}
+}
+
+func fingerprintConfigStores(f *fingerprinter) {
+	for _, s := range f.live.ConfigStores {
+		f.object("config store "+s.Name, s)
 	}
 }

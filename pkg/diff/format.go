@@ -27,11 +27,14 @@ func DisplayValue(v any, has bool) string {
 	return string(raw)
 }
 
-// Line renders the field as "path: old -> new", or "path: new" in a
-// create.
+// Line renders the field as "path: old -> new", "path: new" in a create
+// and "path: old" (what goes away) in a delete.
 func (f FieldChange) Line(a Action) string {
-	if a == Create {
+	switch a {
+	case Create:
 		return f.Path + ": " + DisplayValue(f.New, f.HasNew)
+	case Delete:
+		return f.Path + ": " + DisplayValue(f.Old, f.HasOld)
 	}
 	return f.Path + ": " + DisplayValue(f.Old, f.HasOld) + " -> " + DisplayValue(f.New, f.HasNew)
 }

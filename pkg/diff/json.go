@@ -9,6 +9,7 @@ import (
 type jsonPlan struct {
 	FormatVersion string           `json:"format_version"`
 	ControlPlane  jsonControlPlane `json:"control_plane"`
+	Address       string           `json:"konnect_addr,omitempty"`
 	SelectTags    []string         `json:"select_tags"`
 	Changes       []jsonChange     `json:"changes"`
 	Summary       Summary          `json:"summary"`
@@ -47,6 +48,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 	out := jsonPlan{
 		FormatVersion: FormatVersion,
 		ControlPlane:  jsonControlPlane{ID: p.ControlPlane.ID, Name: p.ControlPlane.Name},
+		Address:       p.Address,
 		SelectTags:    append([]string{}, p.SelectTags...),
 		Changes:       make([]jsonChange, 0, len(p.Changes)),
 		Summary:       p.Summary(),

@@ -38,6 +38,9 @@ type descriptor struct {
 	// record keeps kvsync.sum in step with a change of the kind that
 	// succeeded (nil: the kind has nothing there).
 	record func(s *sum.File, controlPlaneID string, c *Change, a Applied)
+	// fingerprint names every live object of the kind a plan read and
+	// every desired value it holds (see Fingerprints).
+	fingerprint func(f *fingerprinter)
 }
 
 // kinds is the table, in ranking order: creates and updates run and print
@@ -104,6 +107,9 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 	}
 	if err := b.errs.ErrorOrNil(); err != nil {
 		return nil, err
+	}
+	if opts.NoDeletes {
+		b.dropDeletes()
 	}
 	if err := b.link(); err != nil {
 		return nil, err
@@ -189,6 +195,24 @@ func (b *builder) fail(format string, args ...any) {
 
 func (b *builder) warn(format string, args ...any) {
 	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
+}
+
+// dropDeletes leaves the deletes out (kvsync apply creates and updates
+// only), saying how many.
+func (b *builder) dropDeletes() {
+	kept := b.nodes[:0]
+	dropped := 0
+	for _, n := range b.nodes {
+		if n.c.Action == Delete {
+			dropped++
+			continue
+		}
+		kept = append(kept, n)
+	}
+	b.nodes = kept
+	if dropped > 0 {
+		b.note("%d delete%s left out: apply never deletes (sync would)", dropped, Plural(dropped))
+	}
 }
 
 func (b *builder) note(format string, args ...any) {

@@ -55,4 +55,7 @@ type Options struct {
 	// WriteSecret those named "STORE/KEY". Both also apply with a Sum.
 	WriteSecrets bool
 	WriteSecret  []string
+	// NoDeletes leaves every delete out of the plan (kvsync apply), and
+	// notes how many.
+	NoDeletes bool
 }

@@ -122,7 +122,10 @@ func (k Kind) Label() string {
 // Plan is the full set of changes, as a dependency graph.
 type Plan struct {
 	ControlPlane konnect.ControlPlane
-	SelectTags   []string
+	// Address is the Konnect API address the plan was made against (set
+	// by the caller that knows it; shown as the plan's target).
+	Address    string
+	SelectTags []string
 	// Changes are in a valid execution order (a topological order of the
 	// graph); Change.DependsOn holds the graph's edges.
 	Changes []*Change

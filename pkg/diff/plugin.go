@@ -28,6 +28,7 @@ var pluginKind = &descriptor{
 	plan:            planPlugins,
 	check:           checkPlugins,
 	dump:            dumpPlugins,
+	fingerprint:     fingerprintPlugins,
 }
 
 // PluginOp is the operation of a plugin change.
@@ -340,8 +341,19 @@ func planPlugins(b *builder) {
 		if lp.InstanceName != nil {
 			instance = *lp.InstanceName
 		}
+		gone := map[string]any{"config": lp.Config, "enabled": lp.Enabled == nil || *lp.Enabled, "tags": anyList(tagSet(lp.Tags))}
+		if norm, err := normalizeMap(gone); err == nil {
+			gone = norm
+		}
+		// Without a schema nothing says which fields are credentials:
+		// the whole config is then shown redacted.
+		r := &redactor{secretPaths: []path{{"config"}}}
+		if schema := b.live.Schemas[lp.Name]; schema != nil {
+			r.secretPaths = schema.EncryptedPaths()
+		}
 		n := &node{
 			c: &Change{Action: Delete, Kind: KindPlugin, Name: lp.Name, Scope: describeScope(instance, refs),
+				Fields: r.goneFields(gone),
 				Op: &PluginOp{Body: konnect.Plugin{ID: lp.ID, Name: lp.Name, InstanceName: lp.InstanceName,
 					Route: lp.Route, Service: lp.Service, Consumer: lp.Consumer, ConsumerGroup: lp.ConsumerGroup}}},
 			naturalKeys: pluginKeys(lp.Name, s, instance),
@@ -575,4 +587,30 @@ func sameSet(a, b []string) bool {
 	sort.Strings(x)
 	sort.Strings(y)
 	return slices.Equal(slices.Compact(x), slices.Compact(y))
+}
+
+// fingerprintPlugins covers the plugins, what they attach to, and the
+// schemas whose defaults the plan filled in.
+func fingerprintPlugins(f *fingerprinter) {
+	for _, p := range f.live.Plugins {
+		f.object(fmt.Sprintf("plugin %s (id %s)", p.Name, p.ID), p)
+	}
+	for ref, r := range f.live.Routes {
+		f.object("route "+ref, r)
+	}
+	for ref, s := range f.live.Services {
+		f.object("service "+ref, s)
+	}
+	for ref, c := range f.live.Consumers {
+		f.object("consumer "+ref, c)
+	}
+	for ref, g := range f.live.ConsumerGroups {
+		f.object("consumer group "+ref, g)
+	}
+	for name, s := range f.live.Schemas {
+		f.object("plugin schema "+name, s.Fields())
+	}
+	for _, p := range f.desired.Plugins {
+		f.configValues("plugin "+strings.Trim(pluginLabel(p), `"`), p.Config)
+	}
 }

@@ -21,12 +21,13 @@ import (
 const KindSecret Kind = "secret"
 
 var secretKind = &descriptor{
-	kind:   KindSecret,
-	label:  "secret",
-	fetch:  fetchSecrets,
-	plan:   planSecrets,
-	dump:   dumpSecrets,
-	record: recordSecret,
+	kind:        KindSecret,
+	label:       "secret",
+	fetch:       fetchSecrets,
+	plan:        planSecrets,
+	dump:        dumpSecrets,
+	record:      recordSecret,
+	fingerprint: fingerprintSecrets,
 }
 
 // SecretOp is the operation of a secret change.
@@ -185,7 +186,8 @@ func planSecrets(b *builder) {
 			}
 			b.add(&node{
 				c: &Change{Action: Delete, Kind: KindSecret, Name: ds.Name + "/" + s.Key,
-					Op: &SecretOp{Store: KnownID(storeID), StoreName: ds.Name, Key: s.Key}},
+					Fields: []FieldChange{{Path: "value", Old: SafeText(state.Redacted), HasOld: true}},
+					Op:     &SecretOp{Store: KnownID(storeID), StoreName: ds.Name, Key: s.Key}},
 				addrs:       []string{secretAddr(ds.Name, s.Key), secretInStoreAddr(storeID)},
 				naturalKeys: []string{secretAddr(ds.Name, s.Key)},
 			})
@@ -277,5 +279,24 @@ func recordSecret(s *sum.File, cpID string, c *Change, a Applied) {
 		}
 	case Delete:
 		s.Delete(id)
+	}
+}
+
+// fingerprintSecrets: a live secret is its key and timestamps (Konnect
+// returns nothing more); a desired one its value.
+func fingerprintSecrets(f *fingerprinter) {
+	names := map[string]string{}
+	for _, s := range f.live.ConfigStores {
+		names[s.ID] = s.Name
+	}
+	for id, secrets := range f.live.Secrets {
+		for _, s := range secrets {
+			f.object("secret "+names[id]+"/"+s.Key, s)
+		}
+	}
+	for _, ds := range f.desired.ConfigStores {
+		for _, sec := range ds.Secrets {
+			f.value(ds.Name+"/"+sec.Key, sec.Value)
+		}
 	}
 }

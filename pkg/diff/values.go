@@ -316,3 +316,15 @@ func setAt(tree map[string]any, p path, v any) {
 		}
 	}
 }
+
+// goneFields lists what a delete takes away: each leaf of the live entity,
+// as an old value that goes (credentials redacted).
+func (r *redactor) goneFields(live map[string]any) []FieldChange {
+	var ls []leafDiff
+	leaves(nil, live, &ls)
+	out := make([]FieldChange, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, FieldChange{Path: l.path.String(), Old: r.displayOld(l.path, l.new), HasOld: true})
+	}
+	return out
+}

@@ -24,6 +24,7 @@ var vaultKind = &descriptor{
 	plan:            planVaults,
 	check:           checkVaults,
 	dump:            dumpVaults,
+	fingerprint:     fingerprintVaults,
 }
 
 // VaultOp is the operation of a vault change. When the vault names its
@@ -297,8 +298,16 @@ func planVaults(b *builder) {
 			b.unmanaged[KindVault]++
 			continue
 		}
+		gone := map[string]any{"name": lv.Name, "config": lv.Config, "tags": anyList(tagSet(lv.Tags))}
+		if lv.Description != nil {
+			gone["description"] = *lv.Description
+		}
+		if norm, err := normalizeMap(gone); err == nil {
+			gone = norm
+		}
+		r := &redactor{secretPaths: kong.VaultCredentialPaths()}
 		n := &node{
-			c: &Change{Action: Delete, Kind: KindVault, Name: lv.Prefix,
+			c: &Change{Action: Delete, Kind: KindVault, Name: lv.Prefix, Fields: r.goneFields(gone),
 				Op: &VaultOp{Body: konnect.Vault{ID: lv.ID, Name: lv.Name, Prefix: lv.Prefix}}},
 			addrs:       []string{vaultAddr(lv.Prefix)},
 			naturalKeys: []string{vaultAddr(lv.Prefix)},
@@ -381,5 +390,14 @@ func dumpVaults(d *dumper) {
 			dv.Config = cfg
 		}
 		d.file.Vaults = append(d.file.Vaults, dv)
+	}
+}
+
+func fingerprintVaults(f *fingerprinter) {
+	for _, v := range f.live.Vaults {
+		f.object("vault "+v.Prefix, v)
+	}
+	for _, v := range f.desired.Vaults {
+		f.configValues("vault "+v.Prefix, v.Config)
 	}
 }

@@ -50,6 +50,8 @@ type Options struct {
 	// Scrub is applied to every error text a report prints (the token,
 	// as a last line of defence); nil leaves texts as they are.
 	Scrub func(string) string
+	// MarkdownLimit bounds a Markdown plan in bytes (default CommentLimit).
+	MarkdownLimit int
 }
 
 // The palette.
@@ -127,7 +129,11 @@ func Plan(w io.Writer, p *diff.Plan, f Format, opts Options) error {
 		buf.Write(raw)
 		buf.WriteByte('\n')
 	case Markdown:
-		planMarkdown(&buf, p)
+		limit := opts.MarkdownLimit
+		if limit <= 0 {
+			limit = CommentLimit
+		}
+		planMarkdown(&buf, p, limit)
 	default:
 		return fmt.Errorf("render: unknown output format %q (want text, json or markdown)", f)
 	}
@@ -173,61 +179,142 @@ func planText(w *bytes.Buffer, p *diff.Plan, opts Options) {
 	fmt.Fprintln(w, opts.paint(ansiBold, p.Summary().String()))
 }
 
-func planMarkdown(w *bytes.Buffer, p *diff.Plan) {
-	title := "kvsync plan"
-	if p.ControlPlane.Name != "" {
-		title += " for control plane " + mdEscape(p.ControlPlane.Name)
+// CommentLimit is the most a Markdown plan may take: GitHub refuses a
+// pull request comment of more than 65,536 characters.
+const CommentLimit = 65536
+
+// MarkdownMarker is the hidden line that identifies a plan's comment, so
+// that a workflow can update one sticky comment per control plane.
+func MarkdownMarker(p *diff.Plan) string {
+	return "<!-- kvsync-plan:" + strings.ReplaceAll(p.ControlPlane.Name, "--", "- -") + " -->"
+}
+
+// target is "control plane NAME (id ID) at ADDRESS, select tags T".
+func target(p *diff.Plan) string {
+	s := "control plane " + p.ControlPlane.Name
+	if p.ControlPlane.ID != "" {
+		s += " (id " + p.ControlPlane.ID + ")"
 	}
-	fmt.Fprintf(w, "### %s\n\n", title)
+	if p.Address != "" {
+		s += " at " + p.Address
+	}
+	if len(p.SelectTags) > 0 {
+		s += ", select tags " + strings.Join(p.SelectTags, ", ")
+	}
+	return s
+}
+
+// planMarkdown renders a plan for a pull request comment: the verdict and
+// the target first, a summary, a table of the changes numbered from 1 with
+// what each depends on and the destructive ones marked, each change's
+// fields (what goes away, for a delete), the warnings and notes, and the
+// hidden marker. A plan that would not fit in a comment is cut, saying how
+// much was left out.
+func planMarkdown(w *bytes.Buffer, p *diff.Plan, limit int) {
 	s := p.Summary()
-	fmt.Fprintf(w, "| | Create | Update | Delete |\n| --- | ---: | ---: | ---: |\n| **Changes** | %d | %d | %d |\n\n", s.Create, s.Update, s.Delete)
-	if p.Empty() {
-		fmt.Fprintln(w, "No changes.")
-		fmt.Fprintln(w)
-	} else {
-		fmt.Fprintln(w, "| # | Action | Kind | Name | Scope | After |")
-		fmt.Fprintln(w, "| ---: | --- | --- | --- | --- | --- |")
-		for _, c := range p.Changes {
-			deps := make([]string, len(c.DependsOn))
-			for i, d := range c.DependsOn {
-				deps[i] = fmt.Sprint(d)
-			}
-			name := mdEscape(c.Name)
-			if c.ForceSecrets > 0 {
-				name += fmt.Sprintf(" (force, takes %d secret%s)", c.ForceSecrets, diff.Plural(c.ForceSecrets))
-			}
-			fmt.Fprintf(w, "| %d | %s %s | %s | %s | %s | %s |\n", c.ID, c.Action.Symbol(), c.Action, c.Kind, name, mdEscape(c.Scope), strings.Join(deps, ", "))
-		}
-		fmt.Fprintln(w)
-		for _, c := range p.Changes {
-			summary := fmt.Sprintf("%d. %s %s %s", c.ID, c.Action.Symbol(), c.Action, html.EscapeString(c.Headline()))
-			if len(c.Fields) == 0 {
-				fmt.Fprintf(w, "<details><summary>%s</summary>\n\nNo fields to show.\n\n</details>\n\n", summary)
-				continue
-			}
-			lines := make([]string, len(c.Fields))
-			for i, f := range c.Fields {
-				lines[i] = f.Line(c.Action)
-			}
-			body := strings.Join(lines, "\n")
-			fn := fence(body)
-			fmt.Fprintf(w, "<details><summary>%s</summary>\n\n", summary)
-			fmt.Fprintf(w, "%stext\n%s\n%s\n\n</details>\n\n", fn, body, fn)
-		}
+	verdict := "No changes"
+	if !p.Empty() {
+		verdict = strings.TrimSuffix(strings.TrimPrefix(s.String(), "Plan: "), ".")
+	}
+	if s.Delete > 0 {
+		verdict += " (destructive)"
+	}
+	head := fmt.Sprintf("### kvsync plan: %s\n\nTarget: %s.\n\n", verdict, mdEscape(target(p)))
+	head += fmt.Sprintf("| Create | Update | Delete |\n| ---: | ---: | ---: |\n| %d | %d | %d |\n\n", s.Create, s.Update, s.Delete)
+
+	var tail strings.Builder
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(&tail, "> **Warning:** %s\n", mdEscape(warn))
+	}
+	for _, note := range p.Notes {
+		fmt.Fprintf(&tail, "> **Note:** %s\n", mdEscape(note))
+	}
+	if tail.Len() > 0 {
+		tail.WriteString("\n")
 	}
 	if u := unmanagedLine(p); u != "" {
-		fmt.Fprintf(w, "Left alone (not managed by kvsync, select tags %s): %s.\n\n", mdEscape(strings.Join(p.SelectTags, ", ")), u)
+		fmt.Fprintf(&tail, "Left alone (not managed by kvsync, select tags %s): %s.\n\n", mdEscape(strings.Join(p.SelectTags, ", ")), u)
 	}
-	if len(p.Warnings)+len(p.Notes) > 0 {
-		for _, warn := range p.Warnings {
-			fmt.Fprintf(w, "> **Warning:** %s\n", mdEscape(warn))
-		}
-		for _, note := range p.Notes {
-			fmt.Fprintf(w, "> **Note:** %s\n", mdEscape(note))
-		}
-		fmt.Fprintln(w)
+	tail.WriteString(MarkdownMarker(p) + "\n")
+
+	// Room for the parts that always show, and for the line that says what
+	// was cut.
+	const cutLine = 200
+	room := limit - len(head) - tail.Len() - cutLine
+	w.WriteString(head)
+	var rows, details []string
+	for _, c := range p.Changes {
+		rows = append(rows, markdownRow(c))
+		details = append(details, markdownDetails(c))
 	}
-	fmt.Fprintf(w, "**%s**\n", p.Summary())
+	rowsShown, detailsShown := 0, 0
+	tableHead := "| # | Action | Kind | Name | Scope | Depends on |\n| ---: | --- | --- | --- | --- | --- |\n"
+	if len(rows) > 0 && room > len(tableHead) {
+		w.WriteString(tableHead)
+		room -= len(tableHead)
+		for _, r := range rows {
+			if len(r) > room {
+				break
+			}
+			w.WriteString(r)
+			room -= len(r)
+			rowsShown++
+		}
+		w.WriteString("\n")
+		for _, d := range details[:rowsShown] {
+			if len(d) > room {
+				break
+			}
+			w.WriteString(d)
+			room -= len(d)
+			detailsShown++
+		}
+	}
+	if detailsShown < len(p.Changes) {
+		fmt.Fprintf(w, "_The plan is too long for a comment: %d of %d changes are not in the table, and %d are not shown in full. The whole plan is in its JSON (`kvsync diff --out`)._\n\n",
+			len(p.Changes)-rowsShown, len(p.Changes), len(p.Changes)-detailsShown)
+	}
+	w.WriteString(tail.String())
+}
+
+// number is a change's number in Markdown: its ID plus one.
+func number(id int) string { return fmt.Sprint(id + 1) }
+
+func markdownRow(c *diff.Change) string {
+	deps := make([]string, len(c.DependsOn))
+	for i, d := range c.DependsOn {
+		deps[i] = number(d)
+	}
+	action := c.Action.Symbol() + " " + string(c.Action)
+	if c.Action == diff.Delete {
+		action = "**" + action + "** :warning:"
+	}
+	name := mdEscape(c.Name)
+	if c.ForceSecrets > 0 {
+		name += fmt.Sprintf(" (force, takes %d secret%s)", c.ForceSecrets, diff.Plural(c.ForceSecrets))
+	}
+	if t := c.Reason.Text(); t != "" {
+		name += " (" + t + ")"
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s |\n", number(c.ID), action, c.Kind, name, mdEscape(c.Scope), strings.Join(deps, ", "))
+}
+
+func markdownDetails(c *diff.Change) string {
+	summary := fmt.Sprintf("%s. %s %s %s", number(c.ID), c.Action.Symbol(), c.Action, html.EscapeString(c.Headline()))
+	if len(c.Fields) == 0 {
+		return fmt.Sprintf("<details><summary>%s</summary>\n\nNo fields to show.\n\n</details>\n\n", summary)
+	}
+	lines := make([]string, len(c.Fields))
+	for i, f := range c.Fields {
+		lines[i] = f.Line(c.Action)
+	}
+	body := strings.Join(lines, "\n")
+	fn := fence(body)
+	intro := ""
+	if c.Action == diff.Delete {
+		intro = "What goes away:\n\n"
+	}
+	return fmt.Sprintf("<details><summary>%s</summary>\n\n%s%stext\n%s\n%s\n\n</details>\n\n", summary, intro, fn, body, fn)
 }
 
 // statusText is a status in prose: "not started".

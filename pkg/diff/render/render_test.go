@@ -14,6 +14,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/diff/difftest"
+	"github.com/kvsync/kvsync/pkg/state"
 	"github.com/kvsync/kvsync/pkg/state/sum"
 )
 
@@ -218,4 +219,32 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return -1
+}
+
+// TestMarkdownLargePlanFitsAComment: a plan too long for a pull request
+// comment is cut under GitHub's limit, saying how much was left out, and
+// keeps its verdict, target, notes and marker.
+func TestMarkdownLargePlanFitsAComment(t *testing.T) {
+	f, l := difftest.SeedFile(), difftest.EmptyLive()
+	for i := range 1500 {
+		f.ConfigStores[0].Secrets = append(f.ConfigStores[0].Secrets,
+			state.Secret{Key: fmt.Sprintf("key-%04d", i), Value: state.NewSensitive("fake", "SECRET_"+fmt.Sprint(i))})
+	}
+	p, err := diff.Compute(f, l, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Address = "https://us.api.konghq.com"
+	md := renderPlan(t, p, Markdown, Options{})
+	if len(md) > CommentLimit {
+		t.Errorf("the Markdown plan has %d bytes, over the comment limit %d", len(md), CommentLimit)
+	}
+	for _, want := range []string{"### kvsync plan: 1504 to create, 0 to update, 0 to delete\n",
+		"Target: control plane my-control-plane (id cp-1) at https://us.api.konghq.com, select tags kvsync.",
+		"_The plan is too long for a comment: ", "<!-- kvsync-plan:my-control-plane -->\n"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the cut plan lacks %q", want)
+		}
+	}
+	golden(t, "large.md", md)
 }

@@ -106,6 +106,7 @@ func (r *Record) Field(name string) map[string]any {
 // computed once: the config record, the protocols default and the paths of
 // the config fields marked encrypted.
 type PluginSchema struct {
+	raw       []map[string]any
 	entity    *Record
 	config    *Record
 	protocols []string
@@ -114,7 +115,7 @@ type PluginSchema struct {
 
 // NewPluginSchema parses a plugin schema's top-level field list.
 func NewPluginSchema(fields []map[string]any) *PluginSchema {
-	s := &PluginSchema{entity: NewRecord(fields)}
+	s := &PluginSchema{raw: fields, entity: NewRecord(fields)}
 	configDef := s.entity.Field("config")
 	s.config = NewRecord(configDef["fields"])
 	s.protocols = append([]string(nil), DefaultPluginProtocols...)
@@ -130,6 +131,14 @@ func NewPluginSchema(fields []map[string]any) *PluginSchema {
 		s.encrypted = encryptedPaths(Path{"config"}, configDef, nil)
 	}
 	return s
+}
+
+// Fields is the schema as served.
+func (s *PluginSchema) Fields() []map[string]any {
+	if s == nil {
+		return nil
+	}
+	return s.raw
 }
 
 // Entity is the schema of the whole plugin entity.

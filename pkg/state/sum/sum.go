@@ -199,12 +199,44 @@ func (f *File) Fingerprint(id ID, value string) string {
 	return prefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// Digest is the keyed fingerprint of any data (a live object's JSON, a
+// config value), keyed as value fingerprints are: without the key (or the
+// salt) nobody can test a guess of what the data holds.
+func (f *File) Digest(data []byte) string {
+	key, prefix := f.salt, saltedPrefix
+	if f.Keyed() {
+		key, prefix = f.key, keyedPrefix
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(data)
+	return prefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Header is the file's first line: the format, the salt and the key check.
+// Parse of it alone gives an empty file keyed the same way.
+func (f *File) Header() string {
+	h := fmt.Sprintf("%s %s salt=%s", magic, formatVersion, base64.RawURLEncoding.EncodeToString(f.salt))
+	if f.Keyed() {
+		h += " key=" + checkOf(f.key)
+	}
+	return h
+}
+
+// KeyMatches reports whether the file's fingerprints were made with the key
+// in use (or both are salted).
+func (f *File) KeyMatches() bool {
+	if f.Keyed() {
+		return f.keyCheck == "" || f.keyCheck == checkOf(f.key)
+	}
+	return f.keyCheck == ""
+}
+
 // Comparable reports whether an entry's fingerprint was made the way this
 // file makes them now (same keying, same key): only then does comparing it
 // say anything about the value.
 func (f *File) Comparable(e Entry) bool {
 	if f.Keyed() {
-		return strings.HasPrefix(e.Fingerprint, keyedPrefix) && (f.keyCheck == "" || f.keyCheck == checkOf(f.key))
+		return strings.HasPrefix(e.Fingerprint, keyedPrefix) && f.KeyMatches()
 	}
 	return strings.HasPrefix(e.Fingerprint, saltedPrefix)
 }
@@ -236,10 +268,7 @@ func (f *File) Len() int { return len(f.entries) }
 // Bytes renders the file: the header, then one sorted line per entry.
 func (f *File) Bytes() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s salt=%s", magic, formatVersion, base64.RawURLEncoding.EncodeToString(f.salt))
-	if f.Keyed() {
-		fmt.Fprintf(&b, " key=%s", checkOf(f.key))
-	}
+	b.WriteString(f.Header())
 	b.WriteByte('\n')
 	lines := make([]string, 0, len(f.entries))
 	for id, e := range f.entries {

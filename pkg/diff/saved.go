@@ -1,0 +1,232 @@
+package diff
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/kvsync/kvsync/pkg/state"
+	"github.com/kvsync/kvsync/pkg/state/sum"
+)
+
+// SavedFormatVersion is the version of a saved plan file (diff --out).
+const SavedFormatVersion = "1"
+
+// Fingerprints are what a plan was made from, without any value: a keyed
+// fingerprint of every live object the plan read (its JSON, or for a
+// secret its key and timestamps, which is all Konnect returns) and of every
+// desired value (secret values, substituted config values). Keys name the
+// object or value in prose ("vault mysecretvault").
+type Fingerprints struct {
+	Live   map[string]string `json:"live"`
+	Values map[string]string `json:"values"`
+}
+
+// fingerprinter collects Fingerprints; each kind adds its own.
+type fingerprinter struct {
+	desired *state.File
+	live    *Live
+	keying  *sum.File
+	out     Fingerprints
+}
+
+func (f *fingerprinter) object(key string, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		raw = []byte("(unencodable)")
+	}
+	f.out.Live[key] = f.keying.Digest(raw)
+}
+
+func (f *fingerprinter) value(key string, v state.Sensitive) {
+	if !v.Known() {
+		f.out.Values[key] = "unknown"
+		return
+	}
+	f.out.Values[key] = f.keying.Digest([]byte(key + "\x00" + v.Reveal()))
+}
+
+// configValues adds the substituted values of a config, by path.
+func (f *fingerprinter) configValues(owner string, cfg map[string]any) {
+	leaves := map[string]sensitiveLeaf{}
+	sensitiveLeaves(path{"config"}, cfg, leaves)
+	for p, l := range leaves {
+		f.value(p+" of "+owner, l.value)
+	}
+}
+
+// TakeFingerprints fingerprints what a plan of desired against live reads,
+// keyed as keying's values are (its key, or its salt).
+func TakeFingerprints(desired *state.File, live *Live, keying *sum.File) Fingerprints {
+	f := &fingerprinter{desired: desired, live: live, keying: keying,
+		out: Fingerprints{Live: map[string]string{}, Values: map[string]string{}}}
+	f.object("control plane "+live.ControlPlane.Name, live.ControlPlane)
+	for _, d := range kinds {
+		if d.fingerprint != nil {
+			d.fingerprint(f)
+		}
+	}
+	return f.out
+}
+
+// SavedPlan is a plan saved for review (diff --out), to be applied only
+// if it is still the same (sync --plan). It holds display values and
+// fingerprints, never a value, a token or a substituted value.
+type SavedPlan struct {
+	FormatVersion string `json:"format_version"`
+	// Keying is the header of a kvsync.sum keyed like the fingerprints
+	// (its salt, and the key check when KVSYNC_FINGERPRINT_KEY keyed them).
+	Keying       string       `json:"fingerprint_keying"`
+	Plan         *Plan        `json:"plan"`
+	Fingerprints Fingerprints `json:"fingerprints"`
+}
+
+// Save writes a saved plan.
+func Save(w io.Writer, p *Plan, fp Fingerprints, keying *sum.File) error {
+	raw, err := json.MarshalIndent(SavedPlan{FormatVersion: SavedFormatVersion, Keying: keying.Header(), Plan: p, Fingerprints: fp}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	_, err = w.Write(append(raw, '\n'))
+	return err
+}
+
+// ReadSaved reads a saved plan; key is the fingerprint key in use, which
+// must be the one the plan was saved with.
+func ReadSaved(r io.Reader, key []byte) (*SavedPlan, *sum.File, error) {
+	var s SavedPlan
+	dec := json.NewDecoder(io.LimitReader(r, 256<<20))
+	if err := dec.Decode(&s); err != nil {
+		return nil, nil, fmt.Errorf("not a saved kvsync plan: %w", err)
+	}
+	if s.FormatVersion != SavedFormatVersion {
+		return nil, nil, fmt.Errorf("the plan file has format %q; this kvsync reads format %s (make the plan again with this kvsync)", s.FormatVersion, SavedFormatVersion)
+	}
+	if s.Plan == nil || s.Plan.Changes == nil {
+		return nil, nil, errors.New("not a saved kvsync plan: it holds no plan")
+	}
+	keying, err := sum.Parse([]byte(s.Keying+"\n"), key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the plan's fingerprint_keying: %w", err)
+	}
+	if !keying.KeyMatches() {
+		return nil, nil, fmt.Errorf("the plan was made with another KVSYNC_FINGERPRINT_KEY (or without one): its values cannot be compared")
+	}
+	return &s, keying, nil
+}
+
+// Verify compares a plan made now, and what it read, with the saved one:
+// nil when they are the same plan made from the same state. Otherwise the
+// error (a *multierror.Error) names everything that moved.
+func (s *SavedPlan) Verify(now *Plan, fp Fingerprints) error {
+	if now.ControlPlane.ID != s.Plan.ControlPlane.ID {
+		return fmt.Errorf("the plan was made for control plane %s (id %s), not %s (id %s)",
+			s.Plan.ControlPlane.Name, s.Plan.ControlPlane.ID, now.ControlPlane.Name, now.ControlPlane.ID)
+	}
+	var problems []string
+	compare := func(saved, current map[string]string, moved, gone, appeared string) {
+		for k, v := range saved {
+			switch c, ok := current[k]; {
+			case !ok:
+				problems = append(problems, fmt.Sprintf(gone, k))
+			case c != v:
+				problems = append(problems, fmt.Sprintf(moved, k))
+			}
+		}
+		for k := range current {
+			if _, ok := saved[k]; !ok {
+				problems = append(problems, fmt.Sprintf(appeared, k))
+			}
+		}
+	}
+	compare(s.Fingerprints.Live, fp.Live, "%s changed since the plan was made", "%s is gone since the plan was made", "%s appeared since the plan was made")
+	compare(s.Fingerprints.Values, fp.Values, "value of %s differs from the reviewed one", "value of %s is no longer in the files", "value of %s is new since the plan was made")
+	reviewed, current := changeTexts(s.Plan), changeTexts(now)
+	for i := 0; i < max(len(reviewed), len(current)); i++ {
+		switch {
+		case i >= len(current):
+			problems = append(problems, "the reviewed change "+describeChange(reviewed[i])+" is no longer planned")
+		case i >= len(reviewed):
+			problems = append(problems, "the change "+describeChange(current[i])+" was not in the reviewed plan")
+		case reviewed[i] != current[i]:
+			problems = append(problems, "the change "+describeChange(current[i])+" differs from the reviewed one")
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	var merr *multierror.Error
+	for _, p := range problems {
+		merr = multierror.Append(merr, errors.New(p))
+	}
+	return merr
+}
+
+// changeTexts are each change's headline and JSON form: the two compare
+// whole, the headline names the change in messages.
+func changeTexts(p *Plan) []string {
+	out := make([]string, len(p.Changes))
+	for i, c := range p.Changes {
+		raw, _ := c.MarshalJSON()
+		out[i] = c.String() + "\x00" + string(raw)
+	}
+	return out
+}
+
+// safeTextRE matches the display texts kvsync writes for values it does
+// not show, which a saved plan's JSON holds as plain strings.
+var safeTextRE = regexp.MustCompile(`^\((sensitive|sensitive, changed|from env [^()]*|value unknown: [^()]*|id of new [^()]*)\)$`)
+
+// UnmarshalJSON reads the documented JSON form back into a plan that can be
+// rendered and compared; its changes have no operation (a saved plan is
+// never applied as such: sync --plan recomputes it).
+func (p *Plan) UnmarshalJSON(data []byte) error {
+	var in jsonPlan
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	*p = Plan{ControlPlane: p.ControlPlane, SelectTags: in.SelectTags, Address: in.Address,
+		Unmanaged: map[Kind]int{}, Warnings: in.Warnings, Notes: in.Notes, Changes: []*Change{}}
+	p.ControlPlane.ID, p.ControlPlane.Name = in.ControlPlane.ID, in.ControlPlane.Name
+	for k, n := range in.Unmanaged {
+		p.Unmanaged[Kind(k)] = n
+	}
+	for _, jc := range in.Changes {
+		c := &Change{ID: jc.ID, Action: jc.Action, Kind: jc.Kind, Name: jc.Name, Scope: jc.Scope,
+			DependsOn: jc.DependsOn, ForceSecrets: jc.ForceSecrets, Reason: jc.Reason}
+		for _, jf := range jc.Fields {
+			f := FieldChange{Path: jf.Path, HasOld: jf.Old != nil, HasNew: jf.New != nil}
+			f.Old, f.New = displayFromJSON(jf.Old), displayFromJSON(jf.New)
+			c.Fields = append(c.Fields, f)
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	return nil
+}
+
+func displayFromJSON(raw json.RawMessage) any {
+	if raw == nil {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return SafeText("(unreadable)")
+	}
+	if s, ok := v.(string); ok && safeTextRE.MatchString(s) {
+		return SafeText(s)
+	}
+	return v
+}
+
+// describeChange is a change in messages: "create vault v".
+func describeChange(text string) string {
+	head, _, _ := strings.Cut(text, "\x00")
+	return head
+}
