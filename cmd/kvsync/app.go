@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/go-multierror"
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/state"
 	"github.com/urfave/cli/v2"
 )
 
@@ -36,6 +39,9 @@ type program struct {
 	// failed is set by handlers that cannot return an error (unknown
 	// command).
 	failed bool
+	// jsonErrors: the command's output is JSON, so an error is written to
+	// standard output as a JSON document too.
+	jsonErrors bool
 }
 
 // run is the whole program; it returns the exit status.
@@ -56,8 +62,81 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // printError writes one line per problem, each prefixed, with secrets
-// scrubbed.
+// scrubbed; under GitHub Actions also one annotation per problem, and with
+// -o json also a JSON document on standard output, so that `| jq` never
+// reads nothing.
 func (p *program) printError(err error) {
+	problems := p.problemsOf(err)
+	for _, pr := range problems {
+		for _, line := range strings.Split(strings.TrimRight(pr.text, "\n"), "\n") {
+			fmt.Fprintln(p.stderr, "Error: "+line)
+		}
+	}
+	if os.Getenv("GITHUB_ACTIONS") == "true" {
+		for _, pr := range problems {
+			fmt.Fprintln(p.stdout, pr.annotation())
+		}
+	}
+	if p.jsonErrors {
+		doc := struct {
+			FormatVersion string `json:"format_version"`
+			Error         struct {
+				Message  string         `json:"message"`
+				Problems []errorProblem `json:"problems"`
+			} `json:"error"`
+		}{FormatVersion: diff.FormatVersion}
+		doc.Error.Problems = problems
+		lines := make([]string, len(problems))
+		for i, pr := range problems {
+			lines[i] = pr.text
+		}
+		doc.Error.Message = strings.Join(lines, "\n")
+		raw, _ := json.MarshalIndent(doc, "", "  ")
+		fmt.Fprintln(p.stdout, string(raw))
+	}
+}
+
+// errorProblem is one problem of an error, located when it is about a
+// place in a file.
+type errorProblem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+	// text is the whole problem as printed: "file:line:col: path: message".
+	text string
+}
+
+// annotation is the GitHub Actions workflow command for the problem.
+func (e errorProblem) annotation() string {
+	data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	msg := e.Message
+	if e.Path != "" {
+		msg = e.Path + ": " + msg
+	}
+	switch {
+	case e.File == "":
+		return "::error::" + data.Replace(msg)
+	case e.Line == 0:
+		return fmt.Sprintf("::error file=%s::%s", prop.Replace(e.File), data.Replace(msg))
+	}
+	return fmt.Sprintf("::error file=%s,line=%d,col=%d::%s", prop.Replace(e.File), e.Line, e.Column, data.Replace(msg))
+}
+
+// problemsOf splits an error into its problems: a file's located
+// problems, an aggregate's members, or the error itself; all scrubbed.
+func (p *program) problemsOf(err error) []errorProblem {
+	var located *state.Problems
+	if errors.As(err, &located) {
+		var out []errorProblem
+		for _, pr := range located.List() {
+			out = append(out, errorProblem{File: pr.Pos.File, Line: pr.Pos.Line, Column: pr.Pos.Column, Path: pr.Path,
+				Message: p.scrub(pr.Message), text: p.scrub(pr.Error())})
+		}
+		return out
+	}
 	errs := []error{err}
 	// An aggregate (the plan's problems) prints one problem per line,
 	// without go-multierror's "N errors occurred" framing.
@@ -65,12 +144,12 @@ func (p *program) printError(err error) {
 	if errors.As(err, &merr) && len(merr.Errors) > 0 {
 		errs = merr.Errors
 	}
+	out := make([]errorProblem, 0, len(errs))
 	for _, e := range errs {
 		msg := p.scrub(e.Error())
-		for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-			fmt.Fprintln(p.stderr, "Error: "+line)
-		}
+		out = append(out, errorProblem{Message: msg, text: msg})
 	}
+	return out
 }
 
 // scrub replaces any secret the program knows of in a message.
@@ -94,6 +173,8 @@ func (p *program) app() *cli.App {
 	commands := []*cli.Command{
 		p.diffCommand(),
 		p.syncCommand(),
+		p.applyCommand(),
+		p.showCommand(),
 		p.validateCommand(),
 		p.dumpCommand(),
 		{

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/urfave/cli/v2"
 
 	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/diff/render"
 	"github.com/kvsync/kvsync/pkg/state"
+	"github.com/kvsync/kvsync/pkg/state/sum"
 )
 
 func flags(groups ...[]cli.Flag) []cli.Flag {
@@ -25,14 +29,16 @@ func flags(groups ...[]cli.Flag) []cli.Flag {
 func (p *program) diffCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "diff",
-		Usage:     "show the changes sync would make",
+		Aliases:   []string{"plan"},
+		Usage:     "show the changes sync would make (plan is the same command)",
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
 				Usage: "exit 2 when there are changes (0 none, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
+			&cli.StringFlag{Name: flagOut, Usage: "save the plan to `FILE` for review, to apply later with sync --plan"},
 		}),
 		Action: func(c *cli.Context) error {
-			f, err := format(c)
+			f, err := p.format(c)
 			if err != nil {
 				return err
 			}
@@ -44,12 +50,20 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			_, stop, pl, err := p.planOnline(c, file, values)
+			_, stop, pl, err := p.planOnline(c, file, values, false)
 			if err != nil {
 				return err
 			}
 			defer stop()
+			if out := c.String(flagOut); out != "" {
+				if err := savePlan(out, pl, values); err != nil {
+					return err
+				}
+			}
 			if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: useColor(c, p.stdout, f)}); err != nil {
+				return err
+			}
+			if err := stepSummary(pl.plan, nil); err != nil {
 				return err
 			}
 			if c.Bool(flagExitCode) && !pl.plan.Empty() {
@@ -60,23 +74,57 @@ func (p *program) diffCommand() *cli.Command {
 	}
 }
 
+// savePlan writes the plan and the fingerprints of what it read, keyed as
+// kvsync.sum's values are (with --no-sum, by a fresh salt of its own).
+func savePlan(path string, pl *planned, values *secretValues) error {
+	keying := values.file
+	if keying == nil {
+		keying = sum.New([]byte(os.Getenv(sum.EnvKey)))
+	}
+	var buf bytes.Buffer
+	if err := diff.Save(&buf, pl.plan, diff.TakeFingerprints(pl.file, pl.live, keying), keying); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--%s: %w", flagOut, err)
+	}
+	return nil
+}
+
 func (p *program) syncCommand() *cli.Command {
+	return p.applyingCommand("sync", "apply the changes: make the control plane match the files", false)
+}
+
+func (p *program) applyCommand() *cli.Command {
+	return p.applyingCommand("apply", "create and update only: like sync, but never delete", true)
+}
+
+// applyingCommand is sync, or apply (no deletes).
+func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Command {
 	return &cli.Command{
-		Name:      "sync",
-		Usage:     "apply the changes: make the control plane match the files",
+		Name:      name,
+		Usage:     usage,
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags:     flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags()),
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
+			&cli.StringFlag{Name: flagPlan, Usage: "apply only if the plan is still the one saved in `FILE` (diff --out): same changes, same live state, same values"},
+		}),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
-				return fmt.Errorf("sync refuses --%s: it would write values nobody knows (use it with diff, to review without the secrets)", flagAllowMissingEnv)
+				return fmt.Errorf("%s refuses --%s: it would write values nobody knows (use it with diff, to review without the secrets)", name, flagAllowMissingEnv)
 			}
-			f, err := format(c)
+			f, err := p.format(c)
 			if err != nil {
 				return err
 			}
 			workers, err := parallelism(c)
 			if err != nil {
 				return err
+			}
+			var reviewed *diff.SavedPlan
+			if path := c.String(flagPlan); path != "" {
+				if reviewed, err = readSavedPlan(path); err != nil {
+					return err
+				}
 			}
 			file, err := loadFiles(c, p.stdin)
 			if err != nil {
@@ -86,11 +134,16 @@ func (p *program) syncCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop, pl, err := p.planOnline(c, file, values)
+			ctx, stop, pl, err := p.planOnline(c, file, values, noDeletes)
 			if err != nil {
 				return err
 			}
 			defer stop()
+			if reviewed != nil {
+				if err := checkReviewed(reviewed, pl); err != nil {
+					return err
+				}
+			}
 			color := useColor(c, p.stdout, f)
 			if f != render.JSON {
 				if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: color}); err != nil {
@@ -113,15 +166,96 @@ func (p *program) syncCommand() *cli.Command {
 			if values.file != nil {
 				diff.RecordSum(values.file, pl.plan, rep.Succeeded)
 				if err := values.file.Write(values.path); err != nil {
-					return errors.Join(runErr, err)
+					return multierror.Append(runErr, err)
 				}
 			}
 			if err := render.Report(p.stdout, pl.plan, rep, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
 				return err
 			}
+			if err := stepSummary(pl.plan, rep); err != nil {
+				return multierror.Append(runErr, err)
+			}
 			return runErr
 		},
 	}
+}
+
+func readSavedPlan(path string) (*diff.SavedPlan, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flagPlan, err)
+	}
+	defer fh.Close()
+	s, err := diff.ReadSaved(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// checkReviewed refuses, before any write, a plan that is not the reviewed
+// one, naming everything that moved.
+func checkReviewed(reviewed *diff.SavedPlan, pl *planned) error {
+	keying, err := reviewed.Keyed([]byte(os.Getenv(sum.EnvKey)))
+	if err != nil {
+		return err
+	}
+	err = reviewed.Verify(pl.plan, diff.TakeFingerprints(pl.file, pl.live, keying))
+	var moved *multierror.Error
+	if errors.As(err, &moved) {
+		return multierror.Append(errors.New("the reviewed plan no longer holds; nothing was applied (make and review a new plan):"), moved.Errors...)
+	}
+	return err
+}
+
+func (p *program) showCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "render a plan saved with diff --out",
+		ArgsUsage: "PLAN-FILE",
+		Flags:     outputFlags(),
+		Action: func(c *cli.Context) error {
+			f, err := p.format(c)
+			if err != nil {
+				return err
+			}
+			if c.NArg() != 1 {
+				return fmt.Errorf("show takes one saved plan file")
+			}
+			saved, err := readSavedPlan(c.Args().First())
+			if err != nil {
+				return err
+			}
+			return render.Plan(p.stdout, saved.Plan, f, render.Options{Color: useColor(c, p.stdout, f)})
+		},
+	}
+}
+
+// stepSummary appends the Markdown plan (and the sync's results) to the
+// GitHub Actions job summary, when there is one.
+func stepSummary(plan *diff.Plan, rep *apply.Report) error {
+	path := os.Getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := render.Plan(&buf, plan, render.Markdown, render.Options{}); err != nil {
+		return err
+	}
+	if rep != nil {
+		if err := render.Report(&buf, plan, rep, render.Markdown, render.Options{}); err != nil {
+			return err
+		}
+	}
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+	}
+	_, err = fh.Write(append(buf.Bytes(), '\n'))
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (p *program) validateCommand() *cli.Command {
@@ -147,7 +281,7 @@ func (p *program) validateCommand() *cli.Command {
 				fmt.Fprintf(p.stdout, "%s: valid (offline; --online also checks against the control plane).\n", what)
 				return nil
 			}
-			_, stop, pl, err := p.planOnline(c, file, nil)
+			_, stop, pl, err := p.planOnline(c, file, nil, false)
 			if err != nil {
 				return err
 			}
@@ -169,13 +303,13 @@ func changesSummary(p *diff.Plan) string {
 // planOnline reads the connection settings and computes the plan of a loaded
 // file under a context that Ctrl-C cancels; the caller defers stop. The file
 // is loaded first, by the caller, so that an invalid one makes no request.
-func (p *program) planOnline(c *cli.Context, file *state.File, values *secretValues) (context.Context, func(), *planned, error) {
+func (p *program) planOnline(c *cli.Context, file *state.File, values *secretValues, noDeletes bool) (context.Context, func(), *planned, error) {
 	s, err := p.readSettings(c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, stop := p.signalContext()
-	pl, err := computePlan(ctx, s, file, values)
+	pl, err := computePlan(ctx, s, file, values, noDeletes)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err

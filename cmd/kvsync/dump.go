@@ -42,7 +42,7 @@ func (p *program) dumpCommand() *cli.Command {
 			ctx, stop := p.signalContext()
 			defer stop()
 			live, err := diff.Fetch(ctx, client, &state.File{}, diff.FetchOptions{ControlPlane: s.controlPlane,
-				SelectTags: tags, All: c.Bool(flagAll), LiveScopes: true})
+				SelectTags: tags, All: c.Bool(flagAll)})
 			if err != nil {
 				return err
 			}

@@ -31,6 +31,8 @@ const (
 	flagOnline       = "online"
 	flagAll          = "all"
 	flagOutputFile   = "output-file"
+	flagOut          = "out"
+	flagPlan         = "plan"
 )
 
 // envs lists kvsync's variable for a flag, then decK's, so that the seed
@@ -178,13 +180,15 @@ func (s *settings) client() (*konnect.Client, error) {
 	return c, nil
 }
 
-// format reads -o/--output.
-func format(c *cli.Context) (render.Format, error) {
+// format reads -o/--output, and remembers JSON so that an error is a JSON
+// document too.
+func (p *program) format(c *cli.Context) (render.Format, error) {
 	v := setting(c, flagOutput, "KVSYNC_OUTPUT")
 	f, err := render.ParseFormat(strings.ToLower(strings.TrimSpace(v)))
 	if err != nil || v == "" {
 		return "", fmt.Errorf("--output %q: want text, json or markdown", v)
 	}
+	p.jsonErrors = f == render.JSON
 	return f, nil
 }
 

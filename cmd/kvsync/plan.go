@@ -38,7 +38,7 @@ type planned struct {
 // computePlan fetches the live state the file needs, checks the file
 // against it (references, plugin and vault configs against the schemas)
 // and computes the plan. Any problem stops here: nothing is applied.
-func computePlan(ctx context.Context, s *settings, f *state.File, values *secretValues) (*planned, error) {
+func computePlan(ctx context.Context, s *settings, f *state.File, values *secretValues, noDeletes bool) (*planned, error) {
 	client, err := s.client()
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *secret
 	if err := diff.CheckOnline(f, live); err != nil {
 		return nil, err
 	}
-	opts := diff.Options{SelectTags: s.selectTags}
+	opts := diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}
 	if values != nil {
 		opts.Sum, opts.WriteSecrets, opts.WriteSecret = values.file, values.writeAll, values.writeSecrets
 	}
@@ -58,5 +58,6 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *secret
 	if err != nil {
 		return nil, err
 	}
+	p.Address = client.BaseURL()
 	return &planned{client: client, file: f, live: live, plan: p}, nil
 }

@@ -19,7 +19,7 @@ type DumpOptions struct {
 	All bool
 }
 
-// Dump turns a live state (fetched with FetchOptions.LiveScopes, and All
+// Dump turns a live state (fetched with FetchOptions.All
 // for everything) into a desired state that Compute finds in sync with it:
 // in-scope vaults and plugins (or all of them), the config stores those
 // vaults use (or all) with their secret keys, references by name,

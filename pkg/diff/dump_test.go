@@ -36,7 +36,7 @@ func TestDumpHidesCredentials(t *testing.T) {
 	if _, err := c.Plugins.Create(ctx, cpID, konnect.Plugin{Name: "ai-proxy", Config: cfg, Tags: []string{"kvsync", "team-a"}}); err != nil {
 		t.Fatal(err)
 	}
-	live, err := diff.Fetch(ctx, c, &state.File{}, diff.FetchOptions{ControlPlane: "cp", LiveScopes: true})
+	live, err := diff.Fetch(ctx, c, &state.File{}, diff.FetchOptions{ControlPlane: "cp"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ type Live struct {
 	Vaults  []konnect.Vault
 	Plugins []konnect.Plugin
 	// Routes, Services, Consumers and ConsumerGroups hold the entities the
-	// desired state names, keyed by the name or id the file used (and, for
-	// a dump, those the plugins in scope use, keyed by id).
+	// desired state names, keyed by the name or id the file used, and
+	// those the live plugins in scope use besides, keyed by id.
 	Routes         map[string]konnect.Route
 	Services       map[string]konnect.Service
 	Consumers      map[string]konnect.Consumer
@@ -36,10 +36,6 @@ type FetchOptions struct {
 	SelectTags []string
 	// All puts every live entity in scope, whatever its tags (dump --all).
 	All bool
-	// LiveScopes also looks up the routes, services, consumers and consumer
-	// groups that the live plugins in scope use, so that they can be named
-	// (dump).
-	LiveScopes bool
 }
 
 // Options tune Compute.

@@ -128,7 +128,10 @@ func pluginKeys(name string, s pluginScope, instance string) []string {
 // unmanaged counts need the others too), fetches each schema the file or
 // an in-scope live plugin names once, and looks up each route, service,
 // consumer and consumer group the file names once by that name or id (one
-// that does not exist is left out of Live; Compute reports it).
+// that does not exist is left out of Live; Compute reports it). Then, so
+// that a plan can name what a live plugin in scope is attached to, it
+// looks up by id the ones still unknown: none in a no-change diff, where
+// every live plugin in scope is one the file names.
 func fetchPlugins(ctx context.Context, f *fetcher) error {
 	g, gctx := errgroup.WithContext(ctx)
 	requested := map[string]bool{}
@@ -158,23 +161,27 @@ func fetchPlugins(ctx context.Context, f *fetcher) error {
 		}
 		f.live.Plugins = plugins
 		for _, p := range plugins {
-			if !f.inScope(p.Tags) {
-				continue
-			}
-			if request("schema\x00" + p.Name) {
+			if f.inScope(p.Tags) && request("schema\x00"+p.Name) {
 				g.Go(func() error { return f.schema(gctx, p.Name) })
-			}
-			if !f.opts.LiveScopes {
-				continue
-			}
-			for i, id := range liveScope(p) {
-				if id != "" && request(scopeFields[i]+"\x00"+id) {
-					g.Go(func() error { return f.lookup(gctx, i, id) })
-				}
 			}
 		}
 		return nil
 	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	known := f.live.scopeRefs()
+	g, gctx = errgroup.WithContext(ctx)
+	for _, p := range f.live.Plugins {
+		if !f.inScope(p.Tags) {
+			continue
+		}
+		for i, id := range liveScope(p) {
+			if _, ok := known[i][id]; id != "" && !ok && request(scopeFields[i]+"\x00"+id) {
+				g.Go(func() error { return f.lookup(gctx, i, id) })
+			}
+		}
+	}
 	return g.Wait()
 }
 
@@ -225,24 +232,34 @@ func (f *fetcher) lookup(ctx context.Context, field int, ref string) error {
 	return nil
 }
 
-// scopeIDs returns, for each scope field, the live id of each entity Live
-// holds and the name it was looked up by (the file's name or id).
+// scopeRefs maps, for each scope field, the live id of each entity Live
+// holds to how a plan names it: the name or id the file used, else its
+// own name, else its id.
 func (l *Live) scopeRefs() [4]map[string]string {
 	var out [4]map[string]string
 	for i := range out {
 		out[i] = map[string]string{}
 	}
+	add := func(i int, ref, id, name string) {
+		if ref == id && name != "" {
+			ref = name // looked up by id: name it by its name
+		}
+		if prev, ok := out[i][id]; ok && prev != id && prev != name {
+			return // the file's own spelling wins
+		}
+		out[i][id] = ref
+	}
 	for ref, r := range l.Routes {
-		out[0][r.ID] = ref
+		add(0, ref, r.ID, r.Name)
 	}
 	for ref, s := range l.Services {
-		out[1][s.ID] = ref
+		add(1, ref, s.ID, s.Name)
 	}
 	for ref, c := range l.Consumers {
-		out[2][c.ID] = ref
+		add(2, ref, c.ID, c.Username)
 	}
 	for ref, g := range l.ConsumerGroups {
-		out[3][g.ID] = ref
+		add(3, ref, g.ID, g.Name)
 	}
 	return out
 }

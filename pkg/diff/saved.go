@@ -7,7 +7,6 @@ import (
 	"io"
 	"regexp"
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -97,28 +96,33 @@ func Save(w io.Writer, p *Plan, fp Fingerprints, keying *sum.File) error {
 	return err
 }
 
-// ReadSaved reads a saved plan; key is the fingerprint key in use, which
-// must be the one the plan was saved with.
-func ReadSaved(r io.Reader, key []byte) (*SavedPlan, *sum.File, error) {
+// ReadSaved reads a saved plan.
+func ReadSaved(r io.Reader) (*SavedPlan, error) {
 	var s SavedPlan
 	dec := json.NewDecoder(io.LimitReader(r, 256<<20))
 	if err := dec.Decode(&s); err != nil {
-		return nil, nil, fmt.Errorf("not a saved kvsync plan: %w", err)
+		return nil, fmt.Errorf("not a saved kvsync plan: %w", err)
 	}
 	if s.FormatVersion != SavedFormatVersion {
-		return nil, nil, fmt.Errorf("the plan file has format %q; this kvsync reads format %s (make the plan again with this kvsync)", s.FormatVersion, SavedFormatVersion)
+		return nil, fmt.Errorf("the plan file has format %q; this kvsync reads format %s (make the plan again with this kvsync)", s.FormatVersion, SavedFormatVersion)
 	}
 	if s.Plan == nil || s.Plan.Changes == nil {
-		return nil, nil, errors.New("not a saved kvsync plan: it holds no plan")
+		return nil, errors.New("not a saved kvsync plan: it holds no plan")
 	}
+	return &s, nil
+}
+
+// Keyed returns the keying of the plan's fingerprints with key, the
+// fingerprint key in use, which must be the one the plan was made with.
+func (s *SavedPlan) Keyed(key []byte) (*sum.File, error) {
 	keying, err := sum.Parse([]byte(s.Keying+"\n"), key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("the plan's fingerprint_keying: %w", err)
+		return nil, fmt.Errorf("the plan's fingerprint_keying: %w", err)
 	}
 	if !keying.KeyMatches() {
-		return nil, nil, fmt.Errorf("the plan was made with another KVSYNC_FINGERPRINT_KEY (or without one): its values cannot be compared")
+		return nil, errors.New("the plan was made with another KVSYNC_FINGERPRINT_KEY (or without one): its values cannot be compared")
 	}
-	return &s, keying, nil
+	return keying, nil
 }
 
 // Verify compares a plan made now, and what it read, with the saved one:
@@ -148,14 +152,17 @@ func (s *SavedPlan) Verify(now *Plan, fp Fingerprints) error {
 	compare(s.Fingerprints.Live, fp.Live, "%s changed since the plan was made", "%s is gone since the plan was made", "%s appeared since the plan was made")
 	compare(s.Fingerprints.Values, fp.Values, "value of %s differs from the reviewed one", "value of %s is no longer in the files", "value of %s is new since the plan was made")
 	reviewed, current := changeTexts(s.Plan), changeTexts(now)
-	for i := 0; i < max(len(reviewed), len(current)); i++ {
-		switch {
-		case i >= len(current):
-			problems = append(problems, "the reviewed change "+describeChange(reviewed[i])+" is no longer planned")
-		case i >= len(reviewed):
-			problems = append(problems, "the change "+describeChange(current[i])+" was not in the reviewed plan")
-		case reviewed[i] != current[i]:
-			problems = append(problems, "the change "+describeChange(current[i])+" differs from the reviewed one")
+	for k, r := range reviewed {
+		switch c, ok := current[k]; {
+		case !ok:
+			problems = append(problems, "the reviewed change "+r.headline+" is no longer planned")
+		case c.json != r.json:
+			problems = append(problems, "the change "+c.headline+" differs from the reviewed one")
+		}
+	}
+	for k, c := range current {
+		if _, ok := reviewed[k]; !ok {
+			problems = append(problems, "the change "+c.headline+" was not in the reviewed plan")
 		}
 	}
 	if len(problems) == 0 {
@@ -169,13 +176,18 @@ func (s *SavedPlan) Verify(now *Plan, fp Fingerprints) error {
 	return merr
 }
 
-// changeTexts are each change's headline and JSON form: the two compare
-// whole, the headline names the change in messages.
-func changeTexts(p *Plan) []string {
-	out := make([]string, len(p.Changes))
-	for i, c := range p.Changes {
-		raw, _ := c.MarshalJSON()
-		out[i] = c.String() + "\x00" + string(raw)
+type changeText struct{ headline, json string }
+
+// changeTexts are the plan's changes by identity (action, kind, name and
+// scope), each with its headline for messages and its JSON form (ids and
+// dependencies left out) for comparison.
+func changeTexts(p *Plan) map[string]changeText {
+	out := make(map[string]changeText, len(p.Changes))
+	for _, c := range p.Changes {
+		cc := *c
+		cc.ID, cc.DependsOn = 0, nil
+		raw, _ := cc.MarshalJSON()
+		out[string(c.Action)+"\x00"+string(c.Kind)+"\x00"+c.Name+"\x00"+c.Scope] = changeText{headline: c.String(), json: string(raw)}
 	}
 	return out
 }
@@ -223,10 +235,4 @@ func displayFromJSON(raw json.RawMessage) any {
 		return SafeText(s)
 	}
 	return v
-}
-
-// describeChange is a change in messages: "create vault v".
-func describeChange(text string) string {
-	head, _, _ := strings.Cut(text, "\x00")
-	return head
 }
