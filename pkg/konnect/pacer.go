@@ -214,7 +214,7 @@ func (p *pacer) done(t ticket, status int, h http.Header) {
 // the last second), which brings a high starting rate down to the server's
 // in one step.
 func (p *pacer) throttled(t ticket, now time.Time) {
-	if t.at.Before(p.lastCut) {
+	if !t.at.After(p.lastCut) {
 		return
 	}
 	window := min(max(now.Sub(p.lastCut), pacerMinWindow), pacerMaxWindow)
