@@ -58,7 +58,6 @@ type pacer struct {
 	lastGrant   time.Time // the last slot handed out
 	pausedUntil time.Time // no slot before this (Retry-After, exhausted quota)
 	lastCut     time.Time // the last decrease; 429s to earlier requests are its echo
-	prevCut     time.Time // the decrease before it
 	// epoch changes on every decrease and pause: waiters holding a slot
 	// of an older schedule re-reserve one; changed is closed to wake them.
 	epoch   uint64
@@ -92,7 +91,6 @@ func newPacer(initial, minRate, maxRate float64) *pacer {
 		changed:  make(chan struct{}),
 	}
 	p.lastCut = p.now()
-	p.prevCut = p.lastCut
 	return p
 }
 
@@ -222,9 +220,16 @@ func (p *pacer) throttled(t ticket, now time.Time) {
 	if n := p.ok.count(now, window); n > 0 {
 		next = min(next, float64(n)/window.Seconds())
 	}
-	p.setRate(next)
-	p.prevCut, p.lastCut = p.lastCut, now
+	p.cut(next, now)
+}
+
+// cut lowers the rate to r (within the bounds), restarts the gentle probing
+// and reschedules waiting callers.
+func (p *pacer) cut(r float64, now time.Time) {
+	p.rate = min(max(r, p.minRate), p.maxRate)
+	p.lastCut = now
 	p.stats.Decreases++
+	p.reschedule()
 }
 
 // raise grows the rate after a success sent at the full rate.
@@ -236,12 +241,6 @@ func (p *pacer) raise(now time.Time) {
 	// One success in rate-many per second: +g per success is +g·rate
 	// per second.
 	p.rate = min(p.maxRate, p.rate+min(g, pacerGrowthMax))
-}
-
-// setRate lowers the rate and reschedules waiting callers.
-func (p *pacer) setRate(r float64) {
-	p.rate = min(max(r, p.minRate), p.maxRate)
-	p.reschedule()
 }
 
 // pause holds every request until until.
@@ -268,7 +267,7 @@ func (p *pacer) reschedule() {
 
 // quota reads rate-limit headers. When a window has no more requests left
 // than are already on their way, every request waits for it to reset (no
-// 429 needed), and the rate drops to the window's sustained rate when the
+// 429 needed), and the rate is cut to the window's sustained rate when the
 // window's length is known.
 func (p *pacer) quota(h http.Header, now time.Time) {
 	for _, w := range rateLimitWindows(h, now) {
@@ -278,7 +277,7 @@ func (p *pacer) quota(h http.Header, now time.Time) {
 		p.pause(now.Add(min(w.reset, pacerMaxPause)))
 		if w.limit > 0 && w.length > 0 {
 			if sustained := float64(w.limit) / w.length.Seconds(); sustained < p.rate {
-				p.setRate(sustained)
+				p.cut(sustained, now)
 			}
 		}
 	}

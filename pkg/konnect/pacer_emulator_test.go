@@ -42,9 +42,9 @@ type convergence struct {
 }
 
 // converge creates n secrets with parallel workers through one paced client
-// against an emulator limited to rate requests per second (burst: the
-// emulator's default, one second's worth).
-func converge(t testing.TB, rate float64, n, parallel int, tweak ...func(*konnect.Options)) convergence {
+// against an emulator with faults f (a RateLimit's burst defaults to one
+// second's worth).
+func converge(t testing.TB, f konnecttest.Faults, n, parallel int, tweak ...func(*konnect.Options)) convergence {
 	t.Helper()
 	counter := &statusCounter{next: http.DefaultTransport.(*http.Transport).Clone(), status: http.StatusTooManyRequests}
 	srv, c, cp := setup(t, func(o *konnect.Options) {
@@ -60,7 +60,7 @@ func converge(t testing.TB, rate float64, n, parallel int, tweak ...func(*konnec
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.SetFaults(konnecttest.Faults{RateLimit: rate})
+	srv.SetFaults(f)
 	srv.ResetCounts()
 	counter.n.Store(0)
 
@@ -112,7 +112,7 @@ func TestPacerConverges(t *testing.T) {
 		{60, 5, 10},
 	} {
 		t.Run(fmt.Sprintf("%d req/s", tt.rate), func(t *testing.T) {
-			got := converge(t, float64(tt.rate), tt.n, 16)
+			got := converge(t, konnecttest.Faults{RateLimit: float64(tt.rate)}, tt.n, 16)
 			t.Logf("%d creates, %d requests, %d answered 429, %s (ideal %.1fs), pacer %+v",
 				tt.n, got.requests, got.throttled, got.elapsed.Round(time.Millisecond), float64(tt.n)/float64(tt.rate), got.stats)
 			if got.requests != tt.n+got.throttled {
@@ -125,24 +125,32 @@ func TestPacerConverges(t *testing.T) {
 	}
 }
 
-// BenchmarkPacerConvergence runs the scenario of KVSYNC_PACER_N creates
-// (default 2000) at KVSYNC_PACER_RATE req/s (default 50) and parallelism
-// KVSYNC_PACER_P (default 16), reporting 429s and wall time against N/R.
+// BenchmarkPacerConvergence runs KVSYNC_PACER_N creates (default 2000) at
+// parallelism KVSYNC_PACER_P (default 16) against an emulator limited to
+// KVSYNC_PACER_RATE req/s (default 50; 0: no limit) with KVSYNC_PACER_LATENCY
+// milliseconds of latency (default 0), and reports the 429s and the wall
+// time against the ideal max(N/R, N·L/P).
 func BenchmarkPacerConvergence(b *testing.B) {
 	env := func(name string, def int) int {
-		if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
 			return v
 		}
 		return def
 	}
-	n, rate, parallel := env("KVSYNC_PACER_N", 2000), env("KVSYNC_PACER_RATE", 50), env("KVSYNC_PACER_P", 16)
+	n, parallel := max(1, env("KVSYNC_PACER_N", 2000)), max(1, env("KVSYNC_PACER_P", 16))
+	rate, latency := env("KVSYNC_PACER_RATE", 50), time.Duration(env("KVSYNC_PACER_LATENCY", 0))*time.Millisecond
+	ideal := (time.Duration(n) * latency / time.Duration(parallel)).Seconds()
+	if rate > 0 {
+		ideal = max(ideal, float64(n)/float64(rate))
+	}
 	for range b.N {
-		got := converge(b, float64(rate), n, parallel)
-		ideal := float64(n) / float64(rate)
+		got := converge(b, konnecttest.Faults{RateLimit: float64(rate), Latency: latency}, n, parallel)
 		b.ReportMetric(float64(got.throttled), "429s")
 		b.ReportMetric(100*float64(got.throttled)/float64(got.requests), "%429")
-		b.ReportMetric(got.elapsed.Seconds()/ideal, "wall/ideal")
-		b.Logf("N=%d R=%d P=%d: %d requests, %d 429s, %s (ideal %.1fs), pacer %+v",
-			n, rate, parallel, got.requests, got.throttled, got.elapsed.Round(time.Millisecond), ideal, got.stats)
+		if ideal > 0 {
+			b.ReportMetric(got.elapsed.Seconds()/ideal, "wall/ideal")
+		}
+		b.Logf("N=%d R=%d L=%s P=%d: %d requests, %d 429s, %s (ideal %.2fs), pacer %+v",
+			n, rate, latency, parallel, got.requests, got.throttled, got.elapsed.Round(time.Millisecond), ideal, got.stats)
 	}
 }

@@ -96,7 +96,7 @@ func testPacer(initial, minRate, maxRate float64, auto bool) (*pacer, *fakeClock
 	clock := &fakeClock{now: start, auto: auto, made: make(chan time.Duration, 16)}
 	p := newPacer(initial, minRate, maxRate)
 	p.now, p.newTimer = clock.Now, clock.Timer
-	p.lastCut, p.prevCut = start, start
+	p.lastCut = start
 	return p, clock
 }
 
@@ -358,8 +358,8 @@ func TestPacerHeadersPauseBeforeA429(t *testing.T) {
 		if tk := take(t, p); !tk.at.Equal(start.Add(time.Second)) {
 			t.Errorf("next request at %v, want at the next second, 1s", tk.at.Sub(start))
 		}
-		if p.rate != 50 {
-			t.Errorf("rate %v, want the window's sustained 50/s", p.rate)
+		if p.rate != 50 || p.stats.Decreases != 1 {
+			t.Errorf("rate %v, stats %+v: want a cut to the window's sustained 50/s", p.rate, p.stats)
 		}
 	})
 	t.Run("plenty left", func(t *testing.T) {
