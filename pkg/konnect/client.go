@@ -10,31 +10,35 @@
 // Pacing. One adaptive pacer is shared by every request of a client, reads
 // and writes alike, so that parallelism never turns into a storm of 429s:
 // it hands out request slots spaced at its current rate. It starts at
-// Options.InitialRate (1000 req/s unless set: Konnect publishes no
-// per-second limit for these APIs, and when nothing pushes back the pacer
-// must not be the bottleneck) and adapts to the server:
+// Options.InitialRate (1000 req/s unless set: no per-second limit of these
+// APIs is documented for the client to assume, and when nothing pushes back
+// the pacer must not be the bottleneck) and adapts to the server:
 //
 //   - A 429 cuts the rate, once per burst of 429s (answers to requests sent
-//     before the previous cut are its echo), to the lower of 0.8 times the
-//     rate and the rate the server actually accepted since the previous cut
-//     (over at least the last second). Against a token bucket this brings a
-//     high start down to the server's rate in one step.
+//     at or before the last cut are its echo), to the lower of 0.8 times the
+//     rate and the rate the server actually accepted since the last cut
+//     (over at least the last second, at most the last ten). Against a
+//     token bucket this brings a high start down to the server's rate in
+//     one step.
 //   - A Retry-After on a 429 or 503, as delta-seconds or an HTTP-date,
 //     pauses every request of the client until then, not only the one that
-//     drew it.
-//   - Every success of a request sent at the full rate raises the rate,
-//     gently (5% per second) right after a cut and faster (up to 50% per
-//     second) the longer no 429 comes: a probe for spare capacity that
-//     lingers near the rate that drew the last 429.
+//     drew it; callers already waiting for a slot are rescheduled after it.
+//   - Every success (2xx to 4xx but 429) of a request sent at the full rate
+//     (it waited for its slot, or others were waiting) raises the rate:
+//     by 5% per second right after a cut, 5 points more every 10 seconds
+//     without one, up to 50% per second. The probe for spare capacity
+//     lingers near the rate that drew the last 429 and quickens when the
+//     server keeps accepting more.
 //   - Rate-limit headers (RateLimit-Limit/-Remaining/-Reset and
 //     X-RateLimit-Limit-<window>/-Remaining-<window>, as Kong's rate-limiting
 //     plugins send them): when a window has no more requests left than are
 //     already on their way, every request waits for the window to reset, and
-//     the rate drops to the window's sustained rate (limit / length) when its
+//     the rate is cut to the window's sustained rate (limit / length) when its
 //     length is known. No 429 is needed to learn an exhausted quota.
 //
-// The rate stays within Options.MinRate and Options.MaxRate; RateLimit < 0
-// turns pacing off.
+// The rate stays within Options.MinRate and Options.MaxRate. A call whose
+// next slot lies beyond its context's deadline fails at once, without
+// sending. RateLimit < 0 turns pacing off.
 //
 // Retries. GET, PUT and DELETE are retried on 429, 500, 502, 503, 504,
 // per-attempt timeouts and connection errors, with exponential backoff and
@@ -110,17 +114,17 @@ type Options struct {
 	// the whole client. Zero means the default; negative values are
 	// rejected. A CLI maps --rps, --rps-max and --rps-min onto them.
 	//
-	// InitialRate is the rate the client starts at (default 1000, lowered
-	// to MaxRate). A lower start is gentler on a server that answers 429
-	// without Retry-After; the pacer climbs from it while the server
-	// accepts requests faster.
+	// InitialRate is the rate the client starts at (default 1000; kept
+	// within MinRate and MaxRate). A lower start is gentler on a server
+	// that limits without saying so in headers; the pacer climbs from it
+	// while requests wait for their slots and succeed.
 	InitialRate float64
 	// MaxRate is the most the client ever sends (default 1000): the rate
 	// never grows above it, whatever the server accepts.
 	MaxRate float64
-	// MinRate is the floor of decreases (default 1, raised to MaxRate when
-	// MaxRate is lower). Retry-After pauses and exhausted quotas still stop
-	// every request below it.
+	// MinRate is the floor of decreases (default 1, or MaxRate when that
+	// is lower; New fails when MinRate is above MaxRate). Retry-After
+	// pauses and exhausted quotas still hold requests back at any rate.
 	MinRate float64
 	// RateLimit < 0 turns pacing off: no rate, no shared pause (each call
 	// still waits out its own Retry-After). A positive RateLimit is a

@@ -14,12 +14,13 @@ import (
 
 // Pacing constants. The defaults are documented on Options.
 const (
-	// DefaultInitialRate and DefaultMaxRate are high on purpose: Konnect
-	// publishes no per-second figure for its control plane APIs and says
-	// "not now" with 429 and Retry-After, and a client is bounded anyway by
-	// parallelism / latency (32 workers at 50 ms: 640 req/s). The pacer
-	// must not be what slows a run down when nothing pushes back; it
-	// learns the server's rate from the first 429.
+	// DefaultInitialRate and DefaultMaxRate are high on purpose: no
+	// per-second limit of Konnect's control plane APIs is documented for a
+	// client to assume; Konnect says "not now" with 429 and Retry-After,
+	// and a client is bounded anyway by parallelism / latency (32 workers
+	// at 50 ms: 640 req/s). The pacer must not be what slows a run down
+	// when nothing pushes back; it learns the server's rate from the first
+	// 429.
 	DefaultInitialRate = 1000
 	DefaultMaxRate     = 1000
 	DefaultMinRate     = 1

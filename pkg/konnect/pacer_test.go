@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -499,5 +500,42 @@ func TestRetryAfterPausesTheWholeClient(t *testing.T) {
 	}
 	if got := n.Load(); got != 2 {
 		t.Errorf("server saw %d requests, want 2", got)
+	}
+}
+
+func TestPacingOptions(t *testing.T) {
+	tests := []struct {
+		name              string
+		in                Options
+		initial, min, max float64
+		err               string
+	}{
+		{"defaults", Options{}, DefaultInitialRate, DefaultMinRate, DefaultMaxRate, ""},
+		{"--rps alone", Options{InitialRate: 20}, 20, DefaultMinRate, DefaultMaxRate, ""},
+		{"start above the ceiling", Options{InitialRate: 500, MaxRate: 100}, 100, DefaultMinRate, 100, ""},
+		{"start below the floor", Options{InitialRate: 2, MinRate: 5}, 5, 5, DefaultMaxRate, ""},
+		{"a low ceiling lowers the floor", Options{MaxRate: 0.5}, 0.5, 0.5, 0.5, ""},
+		{"positive RateLimit is a ceiling", Options{RateLimit: 10}, 10, DefaultMinRate, 10, ""},
+		{"the lower ceiling applies", Options{RateLimit: 10, MaxRate: 5}, 5, DefaultMinRate, 5, ""},
+		{"floor above ceiling", Options{MinRate: 50, MaxRate: 10}, 0, 0, 0, "MinRate (50) is above MaxRate (10)"},
+		{"negative", Options{MaxRate: -1}, 0, 0, 0, "MaxRate must be a positive number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.in.Token = testToken
+			c, err := New(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := c.pacer; p.rate != tt.initial || p.minRate != tt.min || p.maxRate != tt.max {
+				t.Errorf("pacer rate %v in [%v, %v], want %v in [%v, %v]", p.rate, p.minRate, p.maxRate, tt.initial, tt.min, tt.max)
+			}
+		})
 	}
 }
