@@ -5,7 +5,40 @@
 //
 // Lists hide Konnect's three pagination styles (page numbers for control
 // planes, cursors for config stores and secrets, Kong's size/offset for core
-// entities). A shared limiter keeps the whole client under a request rate.
+// entities).
+//
+// Pacing. One adaptive pacer is shared by every request of a client, reads
+// and writes alike, so that parallelism never turns into a storm of 429s:
+// it hands out request slots spaced at its current rate. It starts at
+// Options.InitialRate (1000 req/s unless set: no per-second limit of these
+// APIs is documented for the client to assume, and when nothing pushes back
+// the pacer must not be the bottleneck) and adapts to the server:
+//
+//   - A 429 cuts the rate, once per burst of 429s (answers to requests sent
+//     at or before the last cut are its echo), to the lower of 0.8 times the
+//     rate and the rate the server actually accepted since the last cut
+//     (over at least the last second, at most the last ten). Against a
+//     token bucket this brings a high start down to the server's rate in
+//     one step.
+//   - A Retry-After on a 429 or 503, as delta-seconds or an HTTP-date,
+//     pauses every request of the client until then, not only the one that
+//     drew it; callers already waiting for a slot are rescheduled after it.
+//   - Every success (2xx to 4xx but 429) of a request sent at the full rate
+//     (it waited for its slot, or others were waiting) raises the rate:
+//     by 5% per second right after a cut, 5 points more every 10 seconds
+//     without one, up to 50% per second. The probe for spare capacity
+//     lingers near the rate that drew the last 429 and quickens when the
+//     server keeps accepting more.
+//   - Rate-limit headers (RateLimit-Limit/-Remaining/-Reset and
+//     X-RateLimit-Limit-<window>/-Remaining-<window>, as Kong's rate-limiting
+//     plugins send them): when a window has no more requests left than are
+//     already on their way, every request waits for the window to reset, and
+//     the rate is cut to the window's sustained rate (limit / length) when its
+//     length is known. No 429 is needed to learn an exhausted quota.
+//
+// The rate stays within Options.MinRate and Options.MaxRate. A call whose
+// next slot lies beyond its context's deadline fails at once, without
+// sending. RateLimit < 0 turns pacing off.
 //
 // Retries. GET, PUT and DELETE are retried on 429, 500, 502, 503, 504,
 // per-attempt timeouts and connection errors, with exponential backoff and
@@ -30,13 +63,13 @@ package konnect
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // DefaultBaseURL is Konnect's US region.
@@ -49,7 +82,6 @@ const (
 	DefaultMaxRetries     = 8
 	DefaultRetryBaseDelay = 250 * time.Millisecond
 	DefaultRetryMaxDelay  = 30 * time.Second
-	DefaultRateLimit      = 10
 )
 
 // Options configure a Client. The zero value of every field but Token has a
@@ -77,17 +109,35 @@ type Options struct {
 	// jitter (defaults 250ms and 30s). A Retry-After header overrides them.
 	RetryBaseDelay time.Duration
 	RetryMaxDelay  time.Duration
-	// RateLimit is the most requests per second the whole client sends
-	// (default 10; negative disables). RateBurst defaults to RateLimit.
+
+	// Pacing (see the package documentation), in requests per second for
+	// the whole client. Zero means the default; negative values are
+	// rejected. A CLI maps --rps, --rps-max and --rps-min onto them.
+	//
+	// InitialRate is the rate the client starts at (default 1000; kept
+	// within MinRate and MaxRate). A lower start is gentler on a server
+	// that limits without saying so in headers; the pacer climbs from it
+	// while requests wait for their slots and succeed.
+	InitialRate float64
+	// MaxRate is the most the client ever sends (default 1000): the rate
+	// never grows above it, whatever the server accepts.
+	MaxRate float64
+	// MinRate is the floor of decreases (default 1, or MaxRate when that
+	// is lower; New fails when MinRate is above MaxRate). Retry-After
+	// pauses and exhausted quotas still hold requests back at any rate.
+	MinRate float64
+	// RateLimit < 0 turns pacing off: no rate, no shared pause (each call
+	// still waits out its own Retry-After). A positive RateLimit is a
+	// ceiling like MaxRate (the lower of the two applies), as it was when
+	// the client had a fixed limiter.
 	RateLimit float64
-	RateBurst int
 }
 
 // Client talks to one Konnect region. It is safe for concurrent use.
 type Client struct {
 	opts    Options
 	baseURL *url.URL
-	limiter *rate.Limiter
+	pacer   *pacer // nil: pacing off
 
 	// sleep waits between attempts and randN draws the jitter; tests
 	// replace them to observe delays without spending them.
@@ -141,23 +191,19 @@ func New(opts Options) (*Client, error) {
 	if opts.RetryMaxDelay < opts.RetryBaseDelay {
 		opts.RetryMaxDelay = opts.RetryBaseDelay
 	}
-	if opts.RateLimit == 0 {
-		opts.RateLimit = DefaultRateLimit
-	}
-	limit := rate.Inf
-	if opts.RateLimit > 0 {
-		limit = rate.Limit(opts.RateLimit)
-		if opts.RateBurst <= 0 {
-			opts.RateBurst = max(1, int(opts.RateLimit))
-		}
+	pace, err := pacingOptions(&opts)
+	if err != nil {
+		return nil, err
 	}
 
 	c := &Client{
 		opts:    opts,
 		baseURL: base,
-		limiter: rate.NewLimiter(limit, opts.RateBurst),
 		sleep:   sleepContext,
 		randN:   rand.Int64N,
+	}
+	if pace {
+		c.pacer = newPacer(opts.InitialRate, opts.MinRate, opts.MaxRate)
 	}
 	c.ControlPlanes = &ControlPlanesService{c}
 	c.ConfigStores = &ConfigStoresService{c}
@@ -174,6 +220,43 @@ func New(opts Options) (*Client, error) {
 
 // BaseURL returns the API root the client talks to, without /v2.
 func (c *Client) BaseURL() string { return c.opts.BaseURL }
+
+// Pacing reports the pacer's current rate and what it has seen so far (Rate
+// is +Inf when pacing is off).
+func (c *Client) Pacing() PacingStats { return c.pacer.Stats() }
+
+// pacingOptions applies the pacing defaults to opts and reports whether
+// pacing is on.
+func pacingOptions(opts *Options) (bool, error) {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"InitialRate", opts.InitialRate}, {"MaxRate", opts.MaxRate}, {"MinRate", opts.MinRate}} {
+		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return false, fmt.Errorf("konnect: %s must be a positive number of requests per second", f.name)
+		}
+	}
+	if opts.RateLimit < 0 {
+		return false, nil
+	}
+	if opts.MaxRate == 0 {
+		opts.MaxRate = DefaultMaxRate
+	}
+	if opts.RateLimit > 0 {
+		opts.MaxRate = min(opts.MaxRate, opts.RateLimit)
+	}
+	if opts.MinRate == 0 {
+		opts.MinRate = min(DefaultMinRate, opts.MaxRate)
+	}
+	if opts.MinRate > opts.MaxRate {
+		return false, fmt.Errorf("konnect: MinRate (%g) is above MaxRate (%g)", opts.MinRate, opts.MaxRate)
+	}
+	if opts.InitialRate == 0 {
+		opts.InitialRate = DefaultInitialRate
+	}
+	opts.InitialRate = min(max(opts.InitialRate, opts.MinRate), opts.MaxRate)
+	return true, nil
+}
 
 func parseBaseURL(raw string) (*url.URL, error) {
 	if raw == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -224,46 +225,53 @@ func TestErrorsNeverContainSecretsOrToken(t *testing.T) {
 	}
 }
 
-func TestLimiterIsSharedByTheWholeClient(t *testing.T) {
+func TestPacerIsSharedByTheWholeClient(t *testing.T) {
 	var n atomic.Int32
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		writeJSON(w, 200, `{"data":[],"meta":{"page":{"size":100,"next":null}}}`)
-	}, func(o *Options) { o.RateLimit = 0.01; o.RateBurst = 1 }) // one request, then one per 100s
+	}, func(o *Options) { o.RateLimit = 0.01 }) // one request, then one per 100s
 	if _, err := c.ConfigStores.List(context.Background(), "cp", nil); err != nil {
 		t.Fatal(err)
 	}
-	// The burst is spent: another service's request must wait ~100s, which
+	// The slot is spent: another service's request must wait ~100s, which
 	// a 1s deadline does not allow, so it fails without reaching the server.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err := c.Secrets.List(ctx, "cp", "st", nil)
-	if err == nil || !strings.Contains(err.Error(), "rate limiter") {
-		t.Fatalf("error = %v, want the limiter to refuse", err)
+	if err == nil || !strings.Contains(err.Error(), "pacer") {
+		t.Fatalf("error = %v, want the pacer to refuse", err)
 	}
 	if got := n.Load(); got != 1 {
 		t.Errorf("server saw %d requests, want 1", got)
 	}
 	if strings.Contains(err.Error(), "gave up") {
-		t.Errorf("error = %v: a limiter refusal must not be retried", err)
+		t.Errorf("error = %v: a pacer refusal must not be retried", err)
 	}
 }
 
-func TestLimiterDefaultsAndDisabling(t *testing.T) {
+func TestPacingDefaultsAndDisabling(t *testing.T) {
 	c, err := New(Options{Token: testToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.limiter.Limit() != DefaultRateLimit || c.limiter.Burst() != DefaultRateLimit {
-		t.Errorf("default limiter %v/%d, want %d/%d", c.limiter.Limit(), c.limiter.Burst(), DefaultRateLimit, DefaultRateLimit)
+	p := c.pacer
+	if p == nil || p.rate != DefaultInitialRate || p.maxRate != DefaultMaxRate || p.minRate != DefaultMinRate {
+		t.Fatalf("default pacer %+v, want rate %d in [%d, %d]", p, DefaultInitialRate, DefaultMinRate, DefaultMaxRate)
 	}
 	c, err = New(Options{Token: testToken, RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if c.pacer != nil {
+		t.Fatal("RateLimit -1 must turn pacing off")
+	}
 	for range 1000 {
-		if !c.limiter.Allow() {
-			t.Fatal("a disabled limiter refused a request")
+		if _, err := c.pacer.wait(context.Background()); err != nil {
+			t.Fatalf("a disabled pacer refused a request: %v", err)
 		}
+	}
+	if r := c.Pacing().Rate; !math.IsInf(r, 1) {
+		t.Errorf("Pacing().Rate = %v with pacing off, want +Inf", r)
 	}
 }

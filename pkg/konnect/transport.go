@@ -194,7 +194,7 @@ func (c *Client) backoff(n int) time.Duration {
 	return time.Duration(c.randN(int64(ceiling) + 1))
 }
 
-// localError marks a failure of the client itself (the limiter refused to
+// localError marks a failure of the client itself (the pacer refused to
 // wait past the deadline, the request could not be built): repeating it
 // cannot help.
 type localError struct{ err error }
@@ -216,9 +216,19 @@ func (c *Client) displayPath(cl *call) string { return "/v2" + cl.path }
 // back) and an error for anything but a 2xx.
 func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (int, error) {
 	path := c.displayPath(cl)
-	if err := c.limiter.Wait(ctx); err != nil {
-		return 0, &localError{fmt.Errorf("konnect: %s %s: waiting for the rate limiter: %w", cl.method, path, err)}
+	slot, err := c.pacer.wait(ctx)
+	if err != nil {
+		return 0, &localError{fmt.Errorf("konnect: %s %s: waiting for the pacer: %w", cl.method, path, err)}
 	}
+	// The pacer learns from every answer (status 0: none came back).
+	var answer *http.Response
+	defer func() {
+		if answer != nil {
+			c.pacer.done(slot, answer.StatusCode, answer.Header)
+		} else {
+			c.pacer.done(slot, 0, nil)
+		}
+	}()
 	actx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 
@@ -253,6 +263,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (i
 	if err != nil {
 		return 0, c.transportError(ctx, actx, cl.method, path, err, connected.Load())
 	}
+	answer = resp
 	defer resp.Body.Close()
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
