@@ -73,7 +73,7 @@ func converge(t testing.TB, f konnecttest.Faults, n, parallel int, tweak ...func
 		go func() {
 			defer wg.Done()
 			for i := range keys {
-				if _, err := c.Secrets.Create(ctx, cp, st.ID, fmt.Sprintf("key-%05d", i), "fake-value"); err != nil {
+				if _, err := c.Secrets.Create(ctx, cp, st.ID, fmt.Sprintf("key-%05d", i), konnect.Plaintext("fake-value")); err != nil {
 					errs <- err
 				}
 			}
