@@ -32,6 +32,9 @@ const (
 	flagAll          = "all"
 	flagOutputFile   = "output-file"
 	flagOut          = "out"
+	flagRPS          = "rps"
+	flagRPSMax       = "rps-max"
+	flagRPSMin       = "rps-min"
 	flagPlan         = "plan"
 )
 
@@ -72,6 +75,9 @@ func connectionFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)" + envHint(envs(flagTokenFile)...)},
 		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id (overrides the file's _konnect.control_plane_name)" + envHint(envs(flagControlPlane)...)},
 		&cli.StringFlag{Name: flagTimeout, Usage: "timeout of one HTTP request: seconds or a duration like 30s" + envHint(envs(flagTimeout)...), Value: "30s"},
+		&cli.Float64Flag{Name: flagRPS, Usage: "requests per second to start at; the pace adapts to what Konnect accepts" + envHint("KVSYNC_RPS"), Value: konnect.DefaultInitialRate},
+		&cli.Float64Flag{Name: flagRPSMax, Usage: "requests per second never to exceed" + envHint("KVSYNC_RPS_MAX"), Value: konnect.DefaultMaxRate},
+		&cli.Float64Flag{Name: flagRPSMin, Usage: "requests per second a 429 never cuts below" + envHint("KVSYNC_RPS_MIN"), Value: konnect.DefaultMinRate},
 	}
 }
 
@@ -103,7 +109,9 @@ func parallelism(c *cli.Context) (int, error) {
 
 // settings are the resolved connection flags.
 type settings struct {
-	addr         string
+	// rps, rpsMax and rpsMin pace the client (0: its defaults).
+	rps, rpsMax, rpsMin float64
+	addr                string
 	token        string
 	controlPlane string
 	timeout      time.Duration
@@ -132,6 +140,15 @@ func readSettings(c *cli.Context) (*settings, error) {
 	var err error
 	if s.timeout, err = parseTimeout(setting(c, flagTimeout, envs(flagTimeout)...)); err != nil {
 		return nil, err
+	}
+	for _, r := range []struct {
+		flag, env string
+		to        *float64
+	}{{flagRPS, "KVSYNC_RPS", &s.rps}, {flagRPSMax, "KVSYNC_RPS_MAX", &s.rpsMax}, {flagRPSMin, "KVSYNC_RPS_MIN", &s.rpsMin}} {
+		v := setting(c, r.flag, r.env)
+		if *r.to, err = strconv.ParseFloat(v, 64); err != nil || *r.to <= 0 {
+			return nil, fmt.Errorf("--%s: want a number of requests per second above 0", r.flag)
+		}
 	}
 	if path := setting(c, flagTokenFile, envs(flagTokenFile)...); path != "" {
 		data, err := os.ReadFile(path)
@@ -173,6 +190,9 @@ func (s *settings) client() (*konnect.Client, error) {
 		Token:          s.token,
 		UserAgent:      "kvsync/" + version,
 		RequestTimeout: s.timeout,
+		InitialRate:    s.rps,
+		MaxRate:        s.rpsMax,
+		MinRate:        s.rpsMin,
 	})
 	if err != nil {
 		return nil, err
