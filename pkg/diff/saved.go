@@ -27,6 +27,10 @@ type Fingerprints struct {
 	Values map[string]string `json:"values"`
 }
 
+// unknownValue is the fingerprint of a value nobody knew when the plan was
+// made (--allow-missing-env).
+const unknownValue = "unknown"
+
 // fingerprinter collects Fingerprints; each kind adds its own.
 type fingerprinter struct {
 	desired *state.File
@@ -45,7 +49,7 @@ func (f *fingerprinter) object(key string, v any) {
 
 func (f *fingerprinter) value(key string, v state.Sensitive) {
 	if !v.Known() {
-		f.out.Values[key] = "unknown"
+		f.out.Values[key] = unknownValue
 		return
 	}
 	f.out.Values[key] = f.keying.Digest([]byte(key + "\x00" + v.Reveal()))
@@ -115,14 +119,21 @@ func ReadSaved(r io.Reader) (*SavedPlan, error) {
 // Keyed returns the keying of the plan's fingerprints with key, the
 // fingerprint key in use, which must be the one the plan was made with.
 func (s *SavedPlan) Keyed(key []byte) (*sum.File, error) {
-	keying, err := sum.Parse([]byte(s.Keying+"\n"), key)
+	salted, err := sum.Parse([]byte(s.Keying+"\n"), nil)
 	if err != nil {
 		return nil, fmt.Errorf("the plan's fingerprint_keying: %w", err)
 	}
-	if !keying.KeyMatches() {
-		return nil, errors.New("the plan was made with another KVSYNC_FINGERPRINT_KEY (or without one): its values cannot be compared")
+	if salted.KeyCheck() == "" {
+		return salted, nil // made without a key: compare with its salt
 	}
-	return keying, nil
+	keyed, err := sum.Parse([]byte(s.Keying+"\n"), key)
+	if err != nil {
+		return nil, fmt.Errorf("the plan's fingerprint_keying: %w", err)
+	}
+	if !keyed.Keyed() || !keyed.KeyMatches() {
+		return nil, errors.New("the plan was made with a KVSYNC_FINGERPRINT_KEY that is not the one set now: its fingerprints cannot be compared")
+	}
+	return keyed, nil
 }
 
 // Verify compares a plan made now, and what it read, with the saved one:
@@ -150,8 +161,26 @@ func (s *SavedPlan) Verify(now *Plan, fp Fingerprints) error {
 		}
 	}
 	compare(s.Fingerprints.Live, fp.Live, "%s changed since the plan was made", "%s is gone since the plan was made", "%s appeared since the plan was made")
-	compare(s.Fingerprints.Values, fp.Values, "value of %s differs from the reviewed one", "value of %s is no longer in the files", "value of %s is new since the plan was made")
+	// A value unknown when the plan was made (reviewed without the
+	// secrets, --allow-missing-env) was not reviewed: whatever it is now,
+	// and whether its secret is written, is not a change of the plan.
+	values, unreviewed := map[string]string{}, map[string]bool{}
+	for k, v := range fp.Values {
+		values[k] = v
+	}
+	for k, v := range s.Fingerprints.Values {
+		if v == unknownValue {
+			unreviewed[k] = true
+			values[k] = v
+		}
+	}
+	compare(s.Fingerprints.Values, values, "value of %s differs from the reviewed one", "value of %s is no longer in the files", "value of %s is new since the plan was made")
 	reviewed, current := changeTexts(s.Plan), changeTexts(now)
+	for k, c := range current {
+		if c.kind == KindSecret && c.action == Update && unreviewed[c.name] {
+			delete(current, k)
+		}
+	}
 	for k, r := range reviewed {
 		switch c, ok := current[k]; {
 		case !ok:
@@ -176,7 +205,12 @@ func (s *SavedPlan) Verify(now *Plan, fp Fingerprints) error {
 	return merr
 }
 
-type changeText struct{ headline, json string }
+type changeText struct {
+	headline, json string
+	kind           Kind
+	action         Action
+	name           string
+}
 
 // changeTexts are the plan's changes by identity (action, kind, name and
 // scope), each with its headline for messages and its JSON form (ids and
@@ -187,7 +221,8 @@ func changeTexts(p *Plan) map[string]changeText {
 		cc := *c
 		cc.ID, cc.DependsOn = 0, nil
 		raw, _ := cc.MarshalJSON()
-		out[string(c.Action)+"\x00"+string(c.Kind)+"\x00"+c.Name+"\x00"+c.Scope] = changeText{headline: c.String(), json: string(raw)}
+		out[string(c.Action)+"\x00"+string(c.Kind)+"\x00"+c.Name+"\x00"+c.Scope] = changeText{headline: c.String(), json: string(raw),
+			kind: c.Kind, action: c.Action, name: c.Name}
 	}
 	return out
 }

@@ -222,6 +222,10 @@ func (f *File) Header() string {
 	return h
 }
 
+// KeyCheck is the header's key check: "" when the fingerprints read were
+// salted.
+func (f *File) KeyCheck() string { return f.keyCheck }
+
 // KeyMatches reports whether the file's fingerprints were made with the key
 // in use (or both are salted).
 func (f *File) KeyMatches() bool {
