@@ -112,10 +112,10 @@ type settings struct {
 	// rps, rpsMax and rpsMin pace the client (0: its defaults).
 	rps, rpsMax, rpsMin float64
 	addr                string
-	token        string
-	controlPlane string
-	timeout      time.Duration
-	selectTags   []string
+	token               string
+	controlPlane        string
+	timeout             time.Duration
+	selectTags          []string
 }
 
 func readSettings(c *cli.Context) (*settings, error) {
