@@ -1,0 +1,153 @@
+package diff_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/diff/difftest"
+	"github.com/kvsync/kvsync/pkg/diff/render"
+	"github.com/kvsync/kvsync/pkg/state"
+	"github.com/kvsync/kvsync/pkg/state/sum"
+)
+
+// saveAndRead makes the plan of desired against live, saves it and reads
+// it back.
+func saveAndRead(t *testing.T, desired *state.File, live *diff.Live, keying *sum.File) (*diff.SavedPlan, []byte) {
+	t.Helper()
+	p, err := diff.Compute(desired, live, diff.Options{Sum: keying})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := diff.Save(&buf, p, diff.TakeFingerprints(desired, live, keying), keying); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := diff.ReadSaved(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saved, buf.Bytes()
+}
+
+// TestSavedPlanHoldsNoValue: a saved plan, and every rendering of it read
+// back, holds none of the canary values.
+func TestSavedPlanHoldsNoValue(t *testing.T) {
+	f, l := difftest.EveryChange()
+	saved, raw := saveAndRead(t, f, l, difftest.TrackedSum(f, l))
+	outputs := map[string]string{"plan file": string(raw)}
+	for _, format := range render.Formats {
+		var buf bytes.Buffer
+		if err := render.Plan(&buf, saved.Plan, format, render.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		outputs[string(format)] = buf.String()
+	}
+	for name, out := range outputs {
+		for i, canary := range difftest.Canaries {
+			if strings.Contains(out, canary) {
+				t.Errorf("%s contains canary #%d", name, i)
+			}
+		}
+	}
+	// The text of a plan read back is the text of the plan.
+	p, _ := diff.Compute(f, l, diff.Options{Sum: difftest.TrackedSum(f, l)})
+	var want, got bytes.Buffer
+	_ = render.Plan(&want, p, render.Text, render.Options{})
+	_ = render.Plan(&got, saved.Plan, render.Text, render.Options{})
+	if want.String() != got.String() {
+		t.Errorf("a saved plan renders differently:\n%s\nwant:\n%s", got.String(), want.String())
+	}
+}
+
+func TestSavedPlanVerify(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(f *state.File, l *diff.Live)
+		want   []string
+	}{
+		{name: "nothing moved"},
+		{
+			name:   "a live object changed",
+			change: func(_ *state.File, l *diff.Live) { l.Vaults[0].UpdatedAt++ },
+			want:   []string{"vault mysecretvault changed since the plan was made"},
+		},
+		{
+			name: "a live object appeared",
+			change: func(_ *state.File, l *diff.Live) {
+				l.Vaults = append(l.Vaults, l.Vaults[0])
+				l.Vaults[1].Prefix = "another"
+			},
+			want: []string{"vault another appeared since the plan was made", "the change delete vault another was not in the reviewed plan"},
+		},
+		{
+			name: "a value changed",
+			change: func(f *state.File, _ *diff.Live) {
+				f.ConfigStores[0].Secrets[0].Value = state.NewSensitive("Bearer another", "MISTRAL_API_KEY")
+			},
+			want: []string{"the change update secret my-config-store/mistral-key (value changed) was not in the reviewed plan",
+				"value of my-config-store/mistral-key differs from the reviewed one"},
+		},
+		{
+			name:   "the file changed",
+			change: func(f *state.File, _ *diff.Live) { f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-large" },
+			want:   []string{"the change update plugin ai-proxy (route example-route) differs from the reviewed one"},
+		},
+		{
+			name: "another control plane",
+			change: func(_ *state.File, l *diff.Live) {
+				l.ControlPlane.ID, l.ControlPlane.Name = "cp-2", "other"
+			},
+			want: []string{"the plan was made for control plane my-control-plane (id cp-1), not other (id cp-2)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, l := difftest.SeedFile(), difftest.SeededLive()
+			f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-small"
+			tracked := difftest.TrackedSum(f, l)
+			saved, _ := saveAndRead(t, f, l, tracked)
+			f, l = difftest.SeedFile(), difftest.SeededLive()
+			f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-small"
+			if tt.change != nil {
+				tt.change(f, l)
+			}
+			now, err := diff.Compute(f, l, diff.Options{Sum: tracked})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keyed, err := saved.Keyed([]byte(difftest.FingerprintKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = saved.Verify(now, diff.TakeFingerprints(f, l, keyed))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Verify passed a plan that moved")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Verify = %v\nwant it to say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestSavedPlanKeying(t *testing.T) {
+	f, l := difftest.SeedFile(), difftest.SeededLive()
+	saved, _ := saveAndRead(t, f, l, sum.New([]byte(difftest.FingerprintKey)))
+	if _, err := saved.Keyed([]byte("another-fake-key")); err == nil || !strings.Contains(err.Error(), "not the one set now") {
+		t.Errorf("Keyed with another key = %v", err)
+	}
+	salted, _ := saveAndRead(t, f, l, sum.New(nil))
+	if _, err := salted.Keyed([]byte(difftest.FingerprintKey)); err != nil {
+		t.Errorf("a salted plan read with a key: %v", err)
+	}
+}
