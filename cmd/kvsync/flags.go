@@ -55,15 +55,22 @@ func envHint(vars ...string) string {
 // setting is a flag's value: from the command line, else from the first
 // non-empty variable, else the flag's default.
 func setting(c *cli.Context, name string, vars ...string) string {
+	v, _ := settingFrom(c, name, vars...)
+	return v
+}
+
+// settingFrom is setting, with where the value came from: "--FLAG", the
+// variable's name, or "default".
+func settingFrom(c *cli.Context, name string, vars ...string) (value, from string) {
 	if c.IsSet(name) {
-		return c.String(name)
+		return c.String(name), "--" + name
 	}
 	for _, v := range vars {
 		if val := strings.TrimSpace(os.Getenv(v)); val != "" {
-			return val
+			return val, v
 		}
 	}
-	return c.String(name)
+	return c.String(name), "default"
 }
 
 // connectionFlags reach Konnect. The token flag has no default, so its
@@ -116,18 +123,23 @@ type settings struct {
 	controlPlane        string
 	timeout             time.Duration
 	selectTags          []string
+	// Where addr, controlPlane and selectTags came from (see settingFrom).
+	addrFrom, controlPlaneFrom, selectTagsFrom string
 }
 
 func readSettings(c *cli.Context) (*settings, error) {
-	s := &settings{
-		addr:         strings.TrimSpace(setting(c, flagAddr, envs(flagAddr)...)),
-		controlPlane: strings.TrimSpace(setting(c, flagControlPlane, envs(flagControlPlane)...)),
-	}
+	s := &settings{}
+	s.addr, s.addrFrom = settingFrom(c, flagAddr, envs(flagAddr)...)
+	s.controlPlane, s.controlPlaneFrom = settingFrom(c, flagControlPlane, envs(flagControlPlane)...)
+	s.addr, s.controlPlane = strings.TrimSpace(s.addr), strings.TrimSpace(s.controlPlane)
 	tags := c.StringSlice(flagSelectTag)
+	s.selectTagsFrom = "--" + flagSelectTag
 	if !c.IsSet(flagSelectTag) {
+		s.selectTagsFrom = ""
 		for _, v := range envs(flagSelectTag) {
 			if val := os.Getenv(v); strings.TrimSpace(val) != "" {
 				tags = strings.Split(val, ",")
+				s.selectTagsFrom = v
 				break
 			}
 		}

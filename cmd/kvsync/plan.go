@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,6 +41,10 @@ type planned struct {
 // against it (references, plugin and vault configs against the schemas)
 // and computes the plan. Any problem stops here: nothing is applied.
 func computePlan(ctx context.Context, s *settings, f *state.File, values *secretValues, noDeletes bool) (*planned, error) {
+	origins, err := checkTarget(s, f)
+	if err != nil {
+		return nil, err
+	}
 	client, err := s.client()
 	if err != nil {
 		return nil, err
@@ -46,6 +52,10 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *secret
 	live, err := diff.Fetch(ctx, client, f, diff.FetchOptions{ControlPlane: s.controlPlane, SelectTags: s.selectTags})
 	if err != nil {
 		return nil, err
+	}
+	// A control plane given by id is checked once its name is known.
+	if f.ControlPlaneName != "" && live.ControlPlane.Name != f.ControlPlaneName {
+		return nil, targetConflict(s.controlPlane, s.controlPlaneFrom, f)
 	}
 	if err := diff.CheckOnline(f, live); err != nil {
 		return nil, err
@@ -58,6 +68,43 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *secret
 	if err != nil {
 		return nil, err
 	}
-	p.Address = client.BaseURL()
+	p.Address, p.Origins = client.BaseURL(), origins
 	return &planned{client: client, file: f, live: live, plan: p}, nil
+}
+
+// checkTarget refuses a control plane or select tags from the command line
+// or the environment that disagree with the file's (a stale DECK_*
+// variable must not retarget a run), and says where each part of the
+// target comes from.
+func checkTarget(s *settings, f *state.File) (diff.Origins, error) {
+	o := diff.Origins{Address: s.addrFrom, ControlPlane: "file", SelectTags: "default"}
+	if s.controlPlane != "" {
+		o.ControlPlane = s.controlPlaneFrom
+		if f.ControlPlaneName != "" && s.controlPlane != f.ControlPlaneName && !konnect.IsUUID(s.controlPlane) {
+			return o, targetConflict(s.controlPlane, s.controlPlaneFrom, f)
+		}
+	}
+	switch {
+	case len(s.selectTags) > 0:
+		o.SelectTags = s.selectTagsFrom
+		if len(f.SelectTags) > 0 && !sameTags(s.selectTags, f.SelectTags) {
+			return o, fmt.Errorf("select tags %q (from %s) differ from the file's _info.select_tags %q (%s): remove one, or make them agree",
+				s.selectTags, s.selectTagsFrom, f.SelectTags, f.SelectTagsPos)
+		}
+	case len(f.SelectTags) > 0:
+		o.SelectTags = "file"
+	}
+	return o, nil
+}
+
+func targetConflict(given, from string, f *state.File) error {
+	return fmt.Errorf("control plane %q (from %s) differs from the file's _konnect.control_plane_name %q (%s): remove one, or make them agree",
+		given, from, f.ControlPlaneName, f.ControlPlanePos)
+}
+
+func sameTags(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }

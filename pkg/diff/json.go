@@ -10,6 +10,7 @@ type jsonPlan struct {
 	FormatVersion string           `json:"format_version"`
 	ControlPlane  jsonControlPlane `json:"control_plane"`
 	Address       string           `json:"konnect_addr,omitempty"`
+	Origins       *Origins         `json:"origins,omitempty"`
 	SelectTags    []string         `json:"select_tags"`
 	Changes       []jsonChange     `json:"changes"`
 	Summary       Summary          `json:"summary"`
@@ -49,6 +50,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		FormatVersion: FormatVersion,
 		ControlPlane:  jsonControlPlane{ID: p.ControlPlane.ID, Name: p.ControlPlane.Name},
 		Address:       p.Address,
+		Origins:       originsOrNil(p.Origins),
 		SelectTags:    append([]string{}, p.SelectTags...),
 		Changes:       make([]jsonChange, 0, len(p.Changes)),
 		Summary:       p.Summary(),
@@ -102,4 +104,11 @@ func (c *Change) jsonChange() (jsonChange, error) {
 		jc.Fields = append(jc.Fields, jf)
 	}
 	return jc, nil
+}
+
+func originsOrNil(o Origins) *Origins {
+	if o == (Origins{}) {
+		return nil
+	}
+	return &o
 }

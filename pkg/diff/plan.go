@@ -126,6 +126,8 @@ type Plan struct {
 	// by the caller that knows it; shown as the plan's target).
 	Address    string
 	SelectTags []string
+	// Origins say where the target came from (set by the caller).
+	Origins Origins
 	// Changes are in a valid execution order (a topological order of the
 	// graph); Change.DependsOn holds the graph's edges.
 	Changes []*Change
@@ -163,6 +165,14 @@ type Change struct {
 	// Op is what executing the change sends to Konnect; its type is the
 	// kind's own (*ConfigStoreOp, *SecretOp, *VaultOp, *PluginOp).
 	Op Operation
+}
+
+// Origins say where each part of a plan's target came from: "file",
+// "--FLAG", an environment variable's name, or "default".
+type Origins struct {
+	ControlPlane string `json:"control_plane,omitempty"`
+	Address      string `json:"address,omitempty"`
+	SelectTags   string `json:"select_tags,omitempty"`
 }
 
 // FieldChange is one changed field. Old and New are display values: any

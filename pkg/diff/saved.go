@@ -242,6 +242,9 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	*p = Plan{ControlPlane: p.ControlPlane, SelectTags: in.SelectTags, Address: in.Address,
 		Unmanaged: map[Kind]int{}, Warnings: in.Warnings, Notes: in.Notes, Changes: []*Change{}}
 	p.ControlPlane.ID, p.ControlPlane.Name = in.ControlPlane.ID, in.ControlPlane.Name
+	if in.Origins != nil {
+		p.Origins = *in.Origins
+	}
 	for k, n := range in.Unmanaged {
 		p.Unmanaged[Kind(k)] = n
 	}

@@ -64,6 +64,7 @@ func TestLoadSeedExample(t *testing.T) {
 	want := &File{
 		FormatVersion:    "3.0",
 		ControlPlaneName: "my-control-plane",
+		ControlPlanePos:  Position{path, 3, 23},
 		ConfigStores: []ConfigStore{{
 			Name:    "my-config-store",
 			Secrets: []Secret{{Key: "mistral-key", Value: NewSensitive("Bearer fake-mistral-0000", "MISTRAL_API_KEY"), Pos: Position{path, 7, 9}}},

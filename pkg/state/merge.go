@@ -23,6 +23,7 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 		if fe.controlPlane.set {
 			if cpAt == nil {
 				f.ControlPlaneName, cpAt = fe.controlPlane.value, &fe.controlPlane.at
+				f.ControlPlanePos = cpAt.pos
 			} else if fe.controlPlane.value != f.ControlPlaneName {
 				c.add(fe.controlPlane.at.pos, fe.controlPlane.at.path, "%q conflicts with %q at %s", fe.controlPlane.value, f.ControlPlaneName, cpAt.pos)
 			}
@@ -30,6 +31,7 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 		if fe.hasSelectTags {
 			if tagsAt == nil {
 				f.SelectTags, tagsAt = fe.selectTags, &fe.selectTagsAt
+				f.SelectTagsPos = tagsAt.pos
 			} else if !sameSet(fe.selectTags, f.SelectTags) {
 				c.add(fe.selectTagsAt.pos, fe.selectTagsAt.path, "[%s] conflicts with [%s] at %s", strings.Join(fe.selectTags, ", "), strings.Join(f.SelectTags, ", "), tagsAt.pos)
 			}

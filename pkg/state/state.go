@@ -102,11 +102,15 @@ func (p Position) String() string {
 type File struct {
 	FormatVersion    string
 	ControlPlaneName string
+	// ControlPlanePos locates _konnect.control_plane_name when given.
+	ControlPlanePos Position
 	// SelectTags as given in _info.select_tags (nil when absent).
-	SelectTags   []string
-	ConfigStores []ConfigStore
-	Vaults       []Vault
-	Plugins      []Plugin
+	SelectTags []string
+	// SelectTagsPos locates _info.select_tags when given.
+	SelectTagsPos Position
+	ConfigStores  []ConfigStore
+	Vaults        []Vault
+	Plugins       []Plugin
 }
 
 // ConfigStore is a declared Konnect Config Store with the secrets it holds.

@@ -154,6 +154,7 @@ func unmanagedLine(p *diff.Plan) string {
 }
 
 func planText(w *bytes.Buffer, p *diff.Plan, opts Options) {
+	fmt.Fprintf(w, "Target: %s.\n\n", target(p))
 	if p.Empty() {
 		fmt.Fprintln(w, "No changes.")
 	}
@@ -189,17 +190,33 @@ func MarkdownMarker(p *diff.Plan) string {
 	return "<!-- kvsync-plan:" + strings.ReplaceAll(p.ControlPlane.Name, "--", "- -") + " -->"
 }
 
-// target is "control plane NAME (id ID) at ADDRESS, select tags T".
+// target is "control plane NAME (id ID, from ORIGIN) at ADDRESS (from
+// ORIGIN), select tags T (from ORIGIN)".
 func target(p *diff.Plan) string {
+	from := func(origin string) string {
+		switch origin {
+		case "":
+			return ""
+		case "file", "default":
+			return ", from the " + origin
+		}
+		return ", from " + origin
+	}
 	s := "control plane " + p.ControlPlane.Name
-	if p.ControlPlane.ID != "" {
-		s += " (id " + p.ControlPlane.ID + ")"
+	if p.ControlPlane.ID != "" || p.Origins.ControlPlane != "" {
+		s += " (" + strings.TrimPrefix("id "+p.ControlPlane.ID+from(p.Origins.ControlPlane), "id , ") + ")"
 	}
 	if p.Address != "" {
 		s += " at " + p.Address
+		if o := from(p.Origins.Address); o != "" {
+			s += " (" + strings.TrimPrefix(o, ", ") + ")"
+		}
 	}
 	if len(p.SelectTags) > 0 {
 		s += ", select tags " + strings.Join(p.SelectTags, ", ")
+		if o := from(p.Origins.SelectTags); o != "" {
+			s += " (" + strings.TrimPrefix(o, ", ") + ")"
+		}
 	}
 	return s
 }
