@@ -67,6 +67,7 @@ package konnecttest
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -90,6 +91,9 @@ type Options struct {
 	DataFile string
 	// Faults to inject from the start; see SetFaults.
 	Faults Faults
+	// Preload names a built-in starting state (see PreloadNames), applied
+	// after DataFile is loaded; "" preloads nothing.
+	Preload string
 }
 
 // Faults are injected failures. The zero value injects nothing.
@@ -139,7 +143,7 @@ type Emulator struct {
 }
 
 // New returns an emulator. It fails only when DataFile exists but cannot be
-// loaded.
+// loaded, or Preload names no known preload.
 func New(opts Options) (*Emulator, error) {
 	st, err := loadState(opts.DataFile)
 	if err != nil {
@@ -151,6 +155,15 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e := &Emulator{token: tok, dataFile: opts.DataFile, st: st, counts: map[string]int{}}
 	e.SetFaults(opts.Faults)
+	if opts.Preload != "" {
+		load, ok := preloads[opts.Preload]
+		if !ok {
+			return nil, fmt.Errorf("konnecttest: unknown preload %q (known: %s)", opts.Preload, strings.Join(PreloadNames(), ", "))
+		}
+		if err := load(e); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
