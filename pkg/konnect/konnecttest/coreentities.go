@@ -485,6 +485,7 @@ func (e *Emulator) buildEntity(w http.ResponseWriter, cp *controlPlane, k *kind,
 	}
 
 	obj := k.record.Fill(body)
+	k.dropNulls(obj)
 	if k.finish != nil {
 		k.finish(obj)
 	}

@@ -78,6 +78,20 @@ type kind struct {
 
 func (k *kind) hasField(name string) bool { return k.record.Field(name) != nil }
 
+// dropNulls leaves out the unset fields the table marks "omit_null": the
+// spec types them as objects that are never null (an mtls-auth's
+// ca_certificate).
+func (k *kind) dropNulls(obj map[string]any) {
+	for _, f := range k.fields {
+		m, _ := f.(map[string]any)
+		for name, d := range m {
+			if def, _ := d.(map[string]any); def["omit_null"] == true && obj[name] == nil {
+				delete(obj, name)
+			}
+		}
+	}
+}
+
 // consumerNest is the nesting of a consumer's credentials and plugins.
 func consumerNest(path string) []nesting {
 	return []nesting{{parent: "consumers", parentParam: "ConsumerIdForNestedEntities", path: path, field: "consumer"}}
