@@ -3,6 +3,7 @@ module github.com/kvsync/kvsync/compat/gokong
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/kong/go-kong v0.77.0
 	github.com/kvsync/kvsync v0.0.0
 )

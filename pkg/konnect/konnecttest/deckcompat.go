@@ -190,11 +190,13 @@ func jsonSchemaField(def map[string]any) map[string]any {
 	}
 	if d, ok := def["default"]; ok {
 		out["default"] = d
-		// An object default is spelled out as properties with defaults,
-		// which is how go-kong's flattener recovers it.
+		// An object default is spelled out as nested properties with
+		// defaults at the leaves, which is how go-kong's flattener and
+		// decK's default stripper recover it.
 		if m, ok := d.(map[string]any); ok {
 			out["properties"] = defaultProperties(m)
 			delete(out, "additionalProperties")
+			delete(out, "default")
 		}
 	}
 	return out
@@ -209,7 +211,7 @@ func defaultProperties(m map[string]any) map[string]any {
 	props := map[string]any{}
 	for k, v := range m {
 		if sub, ok := v.(map[string]any); ok {
-			props[k] = map[string]any{"type": "object", "properties": defaultProperties(sub), "default": sub}
+			props[k] = map[string]any{"type": "object", "properties": defaultProperties(sub)}
 			continue
 		}
 		props[k] = map[string]any{"default": v}

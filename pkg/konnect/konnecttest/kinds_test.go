@@ -182,7 +182,7 @@ func TestEntityJSONSchemas(t *testing.T) {
 	a := newAPI(t, Options{})
 	core := "/v2/control-planes/" + a.controlPlane("schemas") + "/core-entities"
 	cases := []struct{ name, field string }{
-		{"service", "retries"}, {"route", "strip_path"}, {"upstream", "healthchecks"}, {"target", "weight"}, {"vault", "prefix"},
+		{"service", "retries"}, {"route", "strip_path"}, {"upstream", "slots"}, {"target", "weight"}, {"vault", "prefix"},
 	}
 	for _, c := range cases {
 		s := a.must(200, "GET", core+"/v1/schemas/json/"+c.name, nil)
