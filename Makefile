@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: all build test vet fuzz bench demo emulator clean
+.PHONY: all build test test-compat vet fuzz bench demo emulator emulator-tutorial clean
 
 all: build
 
@@ -18,10 +18,17 @@ build:
 vet:
 	$(GO) vet ./...
 
-# The unit, conformance and end-to-end tests, then a short fuzz of the loader.
+# The unit, conformance and end-to-end tests, the go-kong compatibility
+# test (its own module, compat/gokong), then a short fuzz of the loader.
 test: vet
 	$(GO) test -count=1 ./...
+	$(MAKE) test-compat
 	$(MAKE) fuzz
+
+# Kong's Go client (go-kong) against the emulator, in its own Go module so
+# that kvsync's dependencies stay lean.
+test-compat:
+	cd compat/gokong && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./pkg/state
@@ -31,6 +38,11 @@ bench:
 
 emulator: build
 	$(BIN)/konnect-emulator --listen 127.0.0.1:8123 --token kpat_emulator_fake_token
+
+# The emulator with the tutorial's control plane, example-service and
+# example-route already there (the README's quick start).
+emulator-tutorial: build
+	$(BIN)/konnect-emulator --listen 127.0.0.1:8123 --token kpat_emulator_fake_token --preload tutorial
 
 demo: build
 	./examples/demo.sh

@@ -3,8 +3,9 @@
 # Store behind a vault), the kvsync way, against the embedded Konnect
 # emulator. `make demo` builds bin/kvsync and bin/konnect-emulator first.
 #
-# It needs bash, curl and the two binaries; no TTY, no network beyond
-# loopback. Every step checks its exit status and the script stops loudly on
+# It needs bash and the two binaries; no TTY, no network beyond loopback.
+# The emulator starts with --preload tutorial: the tutorial's control plane,
+# example-service and example-route are there from the start. Every step checks its exit status and the script stops loudly on
 # the first surprise.
 set -euo pipefail
 
@@ -17,7 +18,6 @@ FILE=examples/mistral-ai-proxy/kvsync.yaml
 for b in "$KVSYNC" "$EMULATOR"; do
   [[ -x $b ]] || { echo "demo: $b is missing; run 'make demo' (it builds it)" >&2; exit 1; }
 done
-command -v curl >/dev/null || { echo "demo: curl is needed to create the gateway entities" >&2; exit 1; }
 
 work=$(mktemp -d)
 emulator_pid=""
@@ -47,9 +47,9 @@ expect() {
 export KVSYNC_KONNECT_TOKEN=kpat_demo_fake_token_0000
 export MISTRAL_API_KEY=demo-fake-mistral-key
 
-step "Starting the Konnect emulator on a free loopback port"
+step "Starting the Konnect emulator on a free loopback port, preloaded with the tutorial's gateway entities"
 mkfifo "$work/out"
-"$EMULATOR" --listen 127.0.0.1:0 --token "$KVSYNC_KONNECT_TOKEN" >"$work/out" 2>"$work/emulator.log" &
+"$EMULATOR" --listen 127.0.0.1:0 --token "$KVSYNC_KONNECT_TOKEN" --preload tutorial >"$work/out" 2>"$work/emulator.log" &
 emulator_pid=$!
 exec 3<"$work/out"
 if ! read -r -t 30 first <&3; then
@@ -61,23 +61,7 @@ cat <&3 >/dev/null &
 export KVSYNC_KONNECT_ADDR=${first#listening on }
 echo "emulator at $KVSYNC_KONNECT_ADDR"
 
-# api METHOD PATH JSON: one plain HTTP call, failing on an HTTP error.
-api() {
-  curl --silent --show-error --fail-with-body -X "$1" "$KVSYNC_KONNECT_ADDR/v2$2" \
-    -H "Authorization: Bearer $KVSYNC_KONNECT_TOKEN" -H 'Content-Type: application/json' -d "$3"
-}
-# field NAME: the value of a top-level string field of the JSON on stdin.
-field() { sed -n 's/.*"'"$1"'": *"\([^"]*\)".*/\1/p' | head -n 1; }
-
-step "Creating the tutorial's control plane, example-service and example-route (plain HTTP)"
-cp_id=$(api POST /control-planes '{"name":"my-control-plane","cluster_type":"CLUSTER_TYPE_CONTROL_PLANE"}' | field id)
-[[ -n $cp_id ]] || fail "no control plane id"
-svc_id=$(api POST "/control-planes/$cp_id/core-entities/services" \
-  '{"name":"example-service","url":"http://httpbin.konghq.com/anything"}' | field id)
-[[ -n $svc_id ]] || fail "no service id"
-api POST "/control-planes/$cp_id/core-entities/routes" \
-  '{"name":"example-route","paths":["/anything"],"service":{"id":"'"$svc_id"'"}}' >/dev/null
-echo "control plane my-control-plane ($cp_id), example-service, example-route"
+echo "control plane my-control-plane with example-service and example-route (--preload tutorial)"
 
 step "kvsync diff: the plan from an empty control plane"
 expect 0 "$KVSYNC" diff "$FILE"

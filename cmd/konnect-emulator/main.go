@@ -1,7 +1,7 @@
 // Command konnect-emulator serves the Konnect emulator (pkg/konnect/konnecttest)
 // over HTTP, for the demo, manual scenarios with curl, and benchmarks.
 //
-//	konnect-emulator --listen 127.0.0.1:0 --token kpat_… [--data FILE]
+//	konnect-emulator --listen 127.0.0.1:0 --token kpat_… [--data FILE] [--preload tutorial]
 //	    [--latency 50ms --latency-jitter 20ms] [--rate-limit 5 --rate-burst 5]
 //	    [--error-rate 0.1] [--drop-rate 0.05] [--seed N]
 //
@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:8123", "address to listen on (port 0 picks a free port)")
 	token := fs.String("token", "", "bearer token to accept (default: $KONNECT_EMULATOR_TOKEN, else "+konnecttest.DefaultToken+")")
 	data := fs.String("data", "", "file to load state from and save it to after every change")
+	preload := fs.String("preload", "", "start with a built-in state: "+strings.Join(konnecttest.PreloadNames(), ", ")+
+		" (the tutorial's my-control-plane, example-service and example-route)")
 	var f konnecttest.Faults
 	fs.DurationVar(&f.Latency, "latency", 0, "latency added to every request")
 	fs.DurationVar(&f.LatencyJitter, "latency-jitter", 0, "random extra latency in [0, jitter)")
@@ -64,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	emu, err := konnecttest.New(konnecttest.Options{Token: *token, DataFile: *data, Faults: f})
+	emu, err := konnecttest.New(konnecttest.Options{Token: *token, DataFile: *data, Faults: f, Preload: *preload})
 	if err != nil {
 		return err
 	}

@@ -284,6 +284,14 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	drive(t, c, raw{t: t, base: srv.URL + "/v2"})
+	cp, err := c.ControlPlanes.Resolve(context.Background(), "conformance-cp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expected := map[string]bool{}
+	for _, e := range append(append([]string(nil), expectedEndpoints...), driveCore(raw{t: t, base: srv.URL + "/v2"}, cp.ID)...) {
+		expected[e] = true
+	}
 
 	// Every exchange must validate; undeclared statuses get a shape check.
 	for _, ex := range rc.exchanges {
@@ -321,13 +329,13 @@ func TestConformance(t *testing.T) {
 	}
 	sort.Strings(keys)
 	t.Logf("%d endpoints covered (%d requests validated):\n  %s", len(keys), len(rc.exchanges), strings.Join(keys, "\n  "))
-	for _, want := range expectedEndpoints {
+	for want := range expected {
 		if !covered[want] {
 			t.Errorf("endpoint %s was not driven", want)
 		}
 	}
-	if len(keys) < len(expectedEndpoints) {
-		t.Errorf("%d endpoints covered, want at least %d", len(keys), len(expectedEndpoints))
+	if len(keys) < len(expected) {
+		t.Errorf("%d endpoints covered, want at least %d", len(keys), len(expected))
 	}
 }
 

@@ -170,85 +170,29 @@ var clusterTypes = []string{"CLUSTER_TYPE_CONTROL_PLANE", "CLUSTER_TYPE_K8S_INGR
 	"CLUSTER_TYPE_CONTROL_PLANE_GROUP", "CLUSTER_TYPE_SERVERLESS", "CLUSTER_TYPE_KAFKA_NATIVE_EVENT_PROXY",
 	"CLUSTER_TYPE_SERVERLESS_V1"}
 
-func (e *Emulator) createControlPlane(w http.ResponseWriter, r *http.Request) {
+// readControlPlaneBody reads a JSON object body, answering 415 or 400 in
+// problem+json otherwise.
+func readControlPlaneBody(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	if !isJSON(r) {
 		unsupportedMediaType(w)
-		return
+		return nil, false
 	}
 	body, err := decodeObject(w, r)
 	if err != nil {
 		writeProblem(w, http.StatusBadRequest, "Bad Request", "Invalid request format",
 			invalidParam{Field: "body", Reason: "request format is invalid"})
+		return nil, false
+	}
+	return body, true
+}
+
+func (e *Emulator) createControlPlane(w http.ResponseWriter, r *http.Request) {
+	body, ok := readControlPlaneBody(w, r)
+	if !ok {
 		return
 	}
 	cp := &controlPlane{ClusterType: clusterTypes[0], AuthType: "pinned_client_certs", Labels: map[string]string{}}
-	var params []invalidParam
-	for _, k := range sortedKeys(body) {
-		v := body[k]
-		switch k {
-		case "name":
-			s, ok := v.(string)
-			switch {
-			case !ok:
-				params = append(params, invalidParam{Field: k, Rule: "is_string", Source: "body", Reason: "must be a string"})
-			case len([]rune(s)) < 2:
-				params = append(params, invalidParam{Field: k, Rule: "min_length", Minimum: intp(2), Source: "body", Reason: "must have at least 2 characters"})
-			case len([]rune(s)) > 256:
-				params = append(params, invalidParam{Field: k, Rule: "max_length", Maximum: intp(256), Source: "body", Reason: "must have at most 256 characters"})
-			default:
-				cp.Name = s
-			}
-		case "description":
-			s, ok := v.(string)
-			if !ok || len([]rune(s)) > 2048 {
-				params = append(params, invalidParam{Field: k, Rule: "is_string", Source: "body", Reason: "must be a string of at most 2048 characters"})
-			}
-			cp.Description = s
-		case "cluster_type":
-			s, _ := v.(string)
-			if !containsString(clusterTypes, s) {
-				choices := make([]any, len(clusterTypes))
-				for i, c := range clusterTypes {
-					choices[i] = c
-				}
-				params = append(params, invalidParam{Field: k, Rule: "enum", Choices: choices, Source: "body", Reason: "must be one of the cluster types"})
-			}
-			cp.ClusterType = s
-		case "auth_type":
-			s, _ := v.(string)
-			if s != "pinned_client_certs" && s != "pki_client_certs" {
-				params = append(params, invalidParam{Field: k, Rule: "enum", Choices: []any{"pinned_client_certs", "pki_client_certs"}, Source: "body", Reason: "must be pinned_client_certs or pki_client_certs"})
-			}
-			cp.AuthType = s
-		case "cloud_gateway":
-			b, ok := v.(bool)
-			if !ok {
-				params = append(params, invalidParam{Field: k, Rule: "is_boolean", Source: "body", Reason: "must be a boolean"})
-			}
-			cp.CloudGateway = b
-		case "proxy_urls":
-			list, ok := v.([]any)
-			if !ok {
-				params = append(params, invalidParam{Field: k, Rule: "is_array", Source: "body", Reason: "must be an array"})
-			}
-			cp.ProxyURLs = list
-		case "labels":
-			m, ok := v.(map[string]any)
-			if !ok {
-				params = append(params, invalidParam{Field: k, Rule: "is_object", Source: "body", Reason: "must be an object"})
-			}
-			for lk, lv := range m {
-				s, ok := lv.(string)
-				if !ok || s == "" || len(s) > 63 {
-					params = append(params, invalidParam{Field: "labels", Rule: "is_label", Source: "body", Reason: "label values must be strings of 1 to 63 characters"})
-					break
-				}
-				cp.Labels[lk] = s
-			}
-		default:
-			params = append(params, invalidParam{Field: k, Rule: "unknown_property", Source: "body", Reason: "property " + k + " should not exist"})
-		}
-	}
+	params := cp.apply(body, false)
 	if _, ok := body["name"]; !ok {
 		params = append(params, invalidParam{Field: "name", Rule: "required", Source: "body", Reason: "is a required field"})
 	}
@@ -273,6 +217,123 @@ func (e *Emulator) createControlPlane(w http.ResponseWriter, r *http.Request) {
 	e.st.ControlPlanes = append(e.st.ControlPlanes, cp)
 	e.persist()
 	writeJSON(w, http.StatusCreated, "application/json", cp.view())
+}
+
+// apply sets the control plane fields of a create (update false) or PATCH
+// body, returning the invalid ones. A PATCH cannot change cluster_type or
+// cloud_gateway, and a null label value removes that label.
+func (cp *controlPlane) apply(body map[string]any, update bool) []invalidParam {
+	var params []invalidParam
+	for _, k := range sortedKeys(body) {
+		v := body[k]
+		switch k {
+		case "name":
+			s, ok := v.(string)
+			switch {
+			case !ok:
+				params = append(params, invalidParam{Field: k, Rule: "is_string", Source: "body", Reason: "must be a string"})
+			case len([]rune(s)) < 2:
+				params = append(params, invalidParam{Field: k, Rule: "min_length", Minimum: intp(2), Source: "body", Reason: "must have at least 2 characters"})
+			case len([]rune(s)) > 256:
+				params = append(params, invalidParam{Field: k, Rule: "max_length", Maximum: intp(256), Source: "body", Reason: "must have at most 256 characters"})
+			default:
+				cp.Name = s
+			}
+		case "description":
+			s, ok := v.(string)
+			if !ok || len([]rune(s)) > 2048 {
+				params = append(params, invalidParam{Field: k, Rule: "is_string", Source: "body", Reason: "must be a string of at most 2048 characters"})
+			}
+			cp.Description = s
+		case "cluster_type", "cloud_gateway":
+			if update {
+				params = append(params, invalidParam{Field: k, Rule: "unknown_property", Source: "body", Reason: "property " + k + " should not exist"})
+			} else if k == "cluster_type" {
+				s, _ := v.(string)
+				if !containsString(clusterTypes, s) {
+					choices := make([]any, len(clusterTypes))
+					for i, c := range clusterTypes {
+						choices[i] = c
+					}
+					params = append(params, invalidParam{Field: k, Rule: "enum", Choices: choices, Source: "body", Reason: "must be one of the cluster types"})
+				}
+				cp.ClusterType = s
+			} else {
+				b, ok := v.(bool)
+				if !ok {
+					params = append(params, invalidParam{Field: k, Rule: "is_boolean", Source: "body", Reason: "must be a boolean"})
+				}
+				cp.CloudGateway = b
+			}
+		case "auth_type":
+			s, _ := v.(string)
+			if s != "pinned_client_certs" && s != "pki_client_certs" {
+				params = append(params, invalidParam{Field: k, Rule: "enum", Choices: []any{"pinned_client_certs", "pki_client_certs"}, Source: "body", Reason: "must be pinned_client_certs or pki_client_certs"})
+			}
+			cp.AuthType = s
+		case "proxy_urls":
+			list, ok := v.([]any)
+			if !ok {
+				params = append(params, invalidParam{Field: k, Rule: "is_array", Source: "body", Reason: "must be an array"})
+			}
+			cp.ProxyURLs = list
+		case "labels":
+			m, ok := v.(map[string]any)
+			if !ok {
+				params = append(params, invalidParam{Field: k, Rule: "is_object", Source: "body", Reason: "must be an object"})
+			}
+			for lk, lv := range m {
+				if lv == nil && update {
+					delete(cp.Labels, lk)
+					continue
+				}
+				s, ok := lv.(string)
+				if !ok || s == "" || len(s) > 63 {
+					params = append(params, invalidParam{Field: "labels", Rule: "is_label", Source: "body", Reason: "label values must be strings of 1 to 63 characters"})
+					break
+				}
+				cp.Labels[lk] = s
+			}
+		default:
+			params = append(params, invalidParam{Field: k, Rule: "unknown_property", Source: "body", Reason: "property " + k + " should not exist"})
+		}
+	}
+	return params
+}
+
+// patchControlPlane is PATCH /v2/control-planes/{id}: the given fields
+// change, the others stay; errors are problem+json like the siblings'.
+func (e *Emulator) patchControlPlane(w http.ResponseWriter, r *http.Request, id string) {
+	body, ok := readControlPlaneBody(w, r)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cp := e.st.controlPlane(id)
+	if cp == nil {
+		notFoundProblem(w, "The requested control plane was not found.")
+		return
+	}
+	next := *cp
+	next.Labels = make(map[string]string, len(cp.Labels))
+	for k, v := range cp.Labels {
+		next.Labels[k] = v
+	}
+	if params := next.apply(body, true); len(params) > 0 {
+		writeProblem(w, http.StatusBadRequest, "Bad Request", "Invalid Parameters", params...)
+		return
+	}
+	for _, other := range e.st.ControlPlanes {
+		if other.ID != cp.ID && other.Name == next.Name {
+			writeProblem(w, http.StatusConflict, "Conflict", "Control Plane with provided name already exists.")
+			return
+		}
+	}
+	next.UpdatedAt = isoNow()
+	*cp = next
+	e.persist()
+	writeJSON(w, http.StatusOK, "application/json", cp.view())
 }
 
 func (e *Emulator) getControlPlane(w http.ResponseWriter, r *http.Request, id string) {

@@ -1,31 +1,77 @@
-// Package konnecttest is a faithful, in-memory emulator of the parts of the
-// Konnect API kvsync uses, for tests (like net/http/httptest), the demo and
-// benchmarks. It serves real HTTP with Konnect's status codes, error bodies,
-// pagination styles, uniqueness rules and server-filled plugin defaults, and
-// can inject latency, rate limiting (429 + Retry-After), 5xx answers and
-// dropped connections.
+// Package konnecttest is a faithful, in-memory emulator of the Konnect API
+// kvsync, decK and Kong's Go client (go-kong) use, for tests (like
+// net/http/httptest), the demo and benchmarks. It serves real HTTP with
+// Konnect's status codes, error bodies, pagination styles, uniqueness rules
+// and server-filled defaults, and can inject latency, rate limiting (429 +
+// Retry-After), 5xx answers and dropped connections.
 //
 // Served, under /v2:
 //
 //	control-planes                       GET (page numbers, filter[name]…) POST
-//	control-planes/{id}                  GET DELETE
+//	control-planes/{id}                  GET PATCH DELETE
 //	…/config-stores                      GET (cursor) POST
 //	…/config-stores/{id}                 GET PUT DELETE (?force=true)
 //	…/config-stores/{id}/secrets         GET (cursor) POST
 //	…/config-stores/{id}/secrets/{key}   GET PUT (upsert) DELETE
-//	…/core-entities/{kind}               GET (size/offset/tags) POST
-//	…/core-entities/{kind}/{id or key}   GET PUT (upsert) DELETE
+//	…/core-entities/{collection}         GET (size/offset/tags) POST
+//	…/core-entities/{collection}/{ref}   GET PUT (upsert) DELETE
+//	…/core-entities/{parent}/{ref}/{collection}[/{ref}]   the same, scoped
+//	…/core-entities/consumer_groups/{id}/consumers[/{id}] GET POST DELETE
+//	…/core-entities/consumers/{id}/consumer_groups[/{id}] GET POST DELETE
+//	…/core-entities/partials/{id}/links  GET
 //	…/core-entities/schemas/plugins/{n}  GET
 //
-// where kind is vaults, plugins, routes, services, consumers or
-// consumer_groups. Secret values are stored but never returned.
+// Every core-entities collection of the control-planes-config v2 spec is
+// served by one generic, table-driven store (kinds.go): services, routes,
+// consumers, consumer_groups, plugins, vaults, certificates, snis,
+// ca_certificates, upstreams, targets, acls, basic-auths, hmac-auths, jwts,
+// key-auths, mtls-auths, key-sets, keys, partials, degraphql_routes,
+// graphql-rate-limiting-advanced/costs and custom-plugins, with the spec's
+// nested routes (/services/{id}/routes, /upstreams/{id}/targets,
+// /consumers/{id}/key-auth, /key-sets/{id}/keys, …). A {ref} is an id or the
+// kind's endpoint key (a service's name, a vault's prefix, …). Collections
+// the spec serves read-only at the top level (credentials, targets,
+// degraphql routes, cost decorations) are written through their parent.
+// The entities' fields, types and defaults are a small checked-in table,
+// schemas/entities.json, in Kong's schema language, written from the spec's
+// component schemas and Kong's entity schemas; they are not generated from
+// the spec at build time (the conformance test checks the answers against
+// the spec). Deleting an entity cascades as Kong does (a consumer takes its
+// credentials and plugins along) or is refused while it is referenced (a
+// service with routes).
+//
+// decK compatibility, not in the public spec (what decK v1.65 and go-kong
+// v0.77 call and read; see deckcompat.go):
+//
+//	GET /konnect-api/api/runtime_groups        decK's control-plane look-up:
+//	                                           page/size, data[].id/name,
+//	                                           page, pageCount; filter[name]
+//	GET /v2/organizations/me                   `deck gateway ping`
+//	GET …/core-entities/                       root info (version, configuration)
+//	GET …/core-entities/v1/schemas/json/{name} entity JSON schemas decK fills
+//	                                           defaults from (service, route,
+//	                                           upstream, target, vault, …)
+//	PATCH …/core-entities/…/{ref}              go-kong's Update (merge)
+//
+// GET …/consumer_groups/{id} answers the spec's wrapper {"consumer_group":
+// …} with "consumers" (as go-kong reads it) and repeats the group's fields
+// at the top level for clients that read the group directly.
+//
+// A konnect vault's unset ttl, neg_ttl and resurrect_ttl are left out of
+// its config (the spec's Vault.config is a free-form object; decK's dumps
+// of real Konnect carry no such keys, where Kong's Admin API shows null).
+//
+// Secret values are stored but never returned; credentials are returned
+// as Konnect does (a basic-auth password only as Kong's salted hash).
 package konnecttest
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +91,9 @@ type Options struct {
 	DataFile string
 	// Faults to inject from the start; see SetFaults.
 	Faults Faults
+	// Preload names a built-in starting state (see PreloadNames), applied
+	// after DataFile is loaded; "" preloads nothing.
+	Preload string
 }
 
 // Faults are injected failures. The zero value injects nothing.
@@ -94,7 +143,7 @@ type Emulator struct {
 }
 
 // New returns an emulator. It fails only when DataFile exists but cannot be
-// loaded.
+// loaded, or Preload names no known preload.
 func New(opts Options) (*Emulator, error) {
 	st, err := loadState(opts.DataFile)
 	if err != nil {
@@ -106,6 +155,15 @@ func New(opts Options) (*Emulator, error) {
 	}
 	e := &Emulator{token: tok, dataFile: opts.DataFile, st: st, counts: map[string]int{}}
 	e.SetFaults(opts.Faults)
+	if opts.Preload != "" {
+		load, ok := preloads[opts.Preload]
+		if !ok {
+			return nil, fmt.Errorf("konnecttest: unknown preload %q (known: %s)", opts.Preload, strings.Join(PreloadNames(), ", "))
+		}
+		if err := load(e); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
@@ -181,107 +239,89 @@ func pathSegments(r *http.Request) ([]string, bool) {
 	return segs, true
 }
 
-// coreKinds maps a core-entities collection to its spec id parameter.
-var coreKinds = map[string]string{
-	"vaults":          "VaultId",
-	"plugins":         "PluginId",
-	"routes":          "RouteId",
-	"services":        "ServiceId",
-	"consumers":       "ConsumerId",
-	"consumer_groups": "ConsumerGroupId",
+type handlers = map[string]func(http.ResponseWriter, *http.Request)
+
+// methodNotAllowed answers 405 in the endpoint family's error shape.
+func methodNotAllowed(fam family, h handlers) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		allowed := make([]string, 0, len(h))
+		for k := range h {
+			allowed = append(allowed, k)
+		}
+		sort.Strings(allowed)
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		if fam == famCoreEntities {
+			writeJSON(w, http.StatusMethodNotAllowed, "application/json", map[string]any{"message": "Method not allowed"})
+			return
+		}
+		writeProblem(w, http.StatusMethodNotAllowed, "Method Not Allowed", "Method "+r.Method+" is not allowed on this resource")
+	}
 }
 
 func (e *Emulator) match(r *http.Request) endpoint {
 	notFound := endpoint{template: "(unmatched)", fam: famCoreEntities, handle: func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, "application/json", map[string]any{"message": "Not Found"})
 	}}
+	ep := func(t string, fam family, h handlers) endpoint {
+		handler, ok := h[r.Method]
+		if !ok {
+			handler = methodNotAllowed(fam, h)
+		}
+		return endpoint{template: t, fam: fam, handle: handler}
+	}
+	if ep, ok := e.matchCompat(r, ep); ok {
+		return ep
+	}
 	segs, ok := pathSegments(r)
 	if !ok || len(segs) == 0 || segs[0] != "control-planes" {
 		return notFound
 	}
 	const cpT = "/v2/control-planes/{controlPlaneId}"
-	m := r.Method
-	ep := func(t string, fam family, h map[string]func(http.ResponseWriter, *http.Request)) endpoint {
-		handler, ok := h[m]
-		if !ok {
-			handler = func(w http.ResponseWriter, r *http.Request) {
-				allowed := make([]string, 0, len(h))
-				for k := range h {
-					allowed = append(allowed, k)
-				}
-				w.Header().Set("Allow", strings.Join(allowed, ", "))
-				writeJSON(w, http.StatusMethodNotAllowed, "application/json", map[string]any{"message": "Method not allowed"})
-			}
-		}
-		return endpoint{template: t, fam: fam, handle: handler}
-	}
 	switch n := len(segs); {
 	case n == 1:
-		return ep("/v2/control-planes", famControlPlanes, map[string]func(http.ResponseWriter, *http.Request){
+		return ep("/v2/control-planes", famControlPlanes, handlers{
 			http.MethodGet:  e.listControlPlanes,
 			http.MethodPost: e.createControlPlane,
 		})
 	case n == 2:
 		id := segs[1]
-		return ep(cpT, famControlPlanes, map[string]func(http.ResponseWriter, *http.Request){
+		return ep(cpT, famControlPlanes, handlers{
 			http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { e.getControlPlane(w, r, id) },
+			http.MethodPatch:  func(w http.ResponseWriter, r *http.Request) { e.patchControlPlane(w, r, id) },
 			http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteControlPlane(w, r, id) },
 		})
 	case segs[2] == "config-stores":
 		cp := segs[1]
 		switch {
 		case n == 3:
-			return ep(cpT+"/config-stores", famConfigStores, map[string]func(http.ResponseWriter, *http.Request){
+			return ep(cpT+"/config-stores", famConfigStores, handlers{
 				http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { e.listConfigStores(w, r, cp) },
 				http.MethodPost: func(w http.ResponseWriter, r *http.Request) { e.createConfigStore(w, r, cp) },
 			})
 		case n == 4:
 			sid := segs[3]
-			return ep(cpT+"/config-stores/{configStoreId}", famConfigStores, map[string]func(http.ResponseWriter, *http.Request){
+			return ep(cpT+"/config-stores/{configStoreId}", famConfigStores, handlers{
 				http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { e.getConfigStore(w, r, cp, sid) },
 				http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { e.updateConfigStore(w, r, cp, sid) },
 				http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteConfigStore(w, r, cp, sid) },
 			})
 		case n == 5 && segs[4] == "secrets":
 			sid := segs[3]
-			return ep(cpT+"/config-stores/{configStoreId}/secrets", famConfigStores, map[string]func(http.ResponseWriter, *http.Request){
+			return ep(cpT+"/config-stores/{configStoreId}/secrets", famConfigStores, handlers{
 				http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { e.listSecrets(w, r, cp, sid) },
 				http.MethodPost: func(w http.ResponseWriter, r *http.Request) { e.createSecret(w, r, cp, sid) },
 			})
 		case n == 6 && segs[4] == "secrets":
 			sid, key := segs[3], segs[5]
-			return ep(cpT+"/config-stores/{configStoreId}/secrets/{key}", famConfigStores, map[string]func(http.ResponseWriter, *http.Request){
+			return ep(cpT+"/config-stores/{configStoreId}/secrets/{key}", famConfigStores, handlers{
 				http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { e.getSecret(w, r, cp, sid, key) },
 				http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { e.putSecret(w, r, cp, sid, key) },
 				http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteSecret(w, r, cp, sid, key) },
 			})
 		}
-	case segs[2] == "core-entities" && n >= 4:
-		cp := segs[1]
-		if segs[3] == "schemas" && n == 6 && segs[4] == "plugins" {
-			name := segs[5]
-			return ep(cpT+"/core-entities/schemas/plugins/{pluginName}", famCoreEntities, map[string]func(http.ResponseWriter, *http.Request){
-				http.MethodGet: func(w http.ResponseWriter, r *http.Request) { e.getPluginSchema(w, r, cp, name) },
-			})
-		}
-		kind := segs[3]
-		idParam, known := coreKinds[kind]
-		if !known {
-			return notFound
-		}
-		switch n {
-		case 4:
-			return ep(cpT+"/core-entities/"+kind, famCoreEntities, map[string]func(http.ResponseWriter, *http.Request){
-				http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { e.listEntities(w, r, cp, kind) },
-				http.MethodPost: func(w http.ResponseWriter, r *http.Request) { e.createEntity(w, r, cp, kind) },
-			})
-		case 5:
-			ref := segs[4]
-			return ep(cpT+"/core-entities/"+kind+"/{"+idParam+"}", famCoreEntities, map[string]func(http.ResponseWriter, *http.Request){
-				http.MethodGet:    func(w http.ResponseWriter, r *http.Request) { e.getEntity(w, r, cp, kind, ref) },
-				http.MethodPut:    func(w http.ResponseWriter, r *http.Request) { e.upsertEntity(w, r, cp, kind, ref) },
-				http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteEntity(w, r, cp, kind, ref) },
-			})
+	case segs[2] == "core-entities":
+		if t, h, ok := e.matchCore(segs[1], segs[3:]); ok {
+			return ep(cpT+"/core-entities"+t, famCoreEntities, h)
 		}
 	}
 	return notFound

@@ -84,20 +84,3 @@ func cachedPluginSchema(name string) *pluginSchema {
 	schemaCache[name] = s
 	return s
 }
-
-// entitySchemas are the core entities' own schemas, by collection name.
-var entitySchemas = func() map[string]*kong.Record {
-	b, err := schemaFiles.ReadFile("schemas/entities.json")
-	if err != nil {
-		panic(err)
-	}
-	var m map[string]*konnect.PluginSchema
-	if err := json.Unmarshal(b, &m); err != nil {
-		panic(fmt.Sprintf("konnecttest: embedded entities.json: %v", err))
-	}
-	out := make(map[string]*kong.Record, len(m))
-	for k, s := range m {
-		out[k] = kong.NewRecord(s.Fields)
-	}
-	return out
-}()

@@ -40,6 +40,14 @@ type controlPlane struct {
 	// Entities are core entities by kind ("vaults", "plugins", ...), each
 	// a complete Kong-style object as served, in creation order.
 	Entities map[string][]*entity `json:"entities"`
+	// Members are the consumer group memberships.
+	Members []member `json:"consumer_group_members,omitempty"`
+}
+
+// member puts a consumer (by id) in a consumer group (by id).
+type member struct {
+	Group    string `json:"consumer_group"`
+	Consumer string `json:"consumer"`
 }
 
 type configStore struct {
