@@ -43,9 +43,11 @@ expect() {
   [[ $got == "$want" ]] || fail "'$*' exited $got, expected $want"
 }
 
-# The emulator token is as fake as the Mistral key below.
+# The emulator token is as fake as the Mistral key below. kvsync.sum, the
+# record of the secret values written, goes to the scratch directory.
 export KVSYNC_KONNECT_TOKEN=kpat_demo_fake_token_0000
 export MISTRAL_API_KEY=demo-fake-mistral-key
+export KVSYNC_SUM="$work/kvsync.sum"
 
 step "Starting the Konnect emulator on a free loopback port, preloaded with the tutorial's gateway entities"
 mkfifo "$work/out"
@@ -77,7 +79,23 @@ sed 's/mistral-tiny/mistral-small/' "$FILE" >"$work/kvsync.yaml"
 grep -q mistral-small "$work/kvsync.yaml" || fail "the edit did not apply"
 expect 2 "$KVSYNC" diff --exit-code "$work/kvsync.yaml"
 
-if grep -qF "$MISTRAL_API_KEY" "$work/all.log"; then
-  fail "the secret value appeared in kvsync's output"
-fi
+step "Rotate the Mistral key: diff --exit-code exits 2 naming the secret"
+old_key=$MISTRAL_API_KEY
+export MISTRAL_API_KEY=demo-fake-mistral-key-rotated
+expect 2 "$KVSYNC" diff --exit-code "$FILE"
+grep -q '^~ update secret my-config-store/mistral-key (value changed)$' "$work/step.log" || fail "the rotated key is not in the plan"
+grep -q '^Plan: 0 to create, 1 to update, 0 to delete.$' "$work/step.log" || fail "the rotation plans more than the secret"
+
+step "kvsync sync writes that secret alone, then diff --exit-code exits 0"
+expect 0 "$KVSYNC" sync "$FILE"
+grep -q '^Sync: 1 succeeded, 0 failed, 0 skipped, 0 not started.$' "$work/step.log" || fail "sync wrote more than the secret"
+expect 0 "$KVSYNC" diff --exit-code "$FILE"
+
+step "kvsync.sum records what was written: fingerprints, never the value"
+cat "$KVSYNC_SUM"
+for key in "$old_key" "$MISTRAL_API_KEY"; do
+  if grep -qF "$key" "$work/all.log" "$KVSYNC_SUM"; then
+    fail "a secret value appeared in kvsync's output or in kvsync.sum"
+  fi
+done
 step "Done: the tutorial ran the kvsync way, and the secret value never showed"

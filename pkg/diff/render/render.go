@@ -197,8 +197,10 @@ func target(p *diff.Plan) string {
 		switch origin {
 		case "":
 			return ""
-		case "file", "default":
-			return ", from the " + origin
+		case "default":
+			return ", by default"
+		case "file":
+			return ", from the file"
 		}
 		return ", from " + origin
 	}
