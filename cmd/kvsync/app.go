@@ -42,11 +42,19 @@ type program struct {
 	// jsonErrors: the command's output is JSON, so an error is written to
 	// standard output as a JSON document too.
 	jsonErrors bool
+	// interactive reports whether a person can answer a question: standard
+	// input and error are terminals. Tests replace it.
+	interactive func() bool
 }
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	p := &program{stdin: stdin, stdout: stdout, stderr: stderr}
+	p.interactive = func() bool { return isTerminal(stdin) && isTerminal(stderr) }
+	return p.run(args)
+}
+
+func (p *program) run(args []string) int {
 	app := p.app()
 	err := app.Run(intersperse(app, args))
 	switch {

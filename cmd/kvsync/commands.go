@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -107,6 +108,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.StringFlag{Name: flagPlan, Usage: "apply only if the plan is still the one saved in `FILE` (diff --out): same changes, same live state, same values"},
+			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
 		}),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
@@ -150,6 +152,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					return err
 				}
 			}
+			if err := p.confirmDeletes(c, pl.plan); err != nil {
+				return err
+			}
 			var rep *apply.Report
 			var runErr error
 			if !pl.plan.Empty() {
@@ -178,6 +183,36 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			return runErr
 		},
 	}
+}
+
+// confirmDeletes asks, on a terminal, before a plan that deletes anything
+// runs; --yes skips the question, and without a terminal there is none (as
+// with Terraform and kongctl).
+func (p *program) confirmDeletes(c *cli.Context, plan *diff.Plan) error {
+	deletes := 0
+	var forced []string
+	for _, ch := range plan.Changes {
+		if ch.Action == diff.Delete {
+			deletes++
+			if ch.ForceSecrets > 0 {
+				forced = append(forced, fmt.Sprintf("config store %s takes %d secret%s with it", ch.Name, ch.ForceSecrets, diff.Plural(ch.ForceSecrets)))
+			}
+		}
+	}
+	if deletes == 0 || c.Bool(flagYes) || !p.interactive() {
+		return nil
+	}
+	question := fmt.Sprintf("\nThis deletes %d entit%s from control plane %s", deletes, map[bool]string{true: "y", false: "ies"}[deletes == 1], plan.ControlPlane.Name)
+	if len(forced) > 0 {
+		question += " (" + strings.Join(forced, "; ") + ")"
+	}
+	fmt.Fprint(p.stderr, question+". Apply the plan? [y/N] ")
+	answer, _ := bufio.NewReader(p.stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("nothing applied: the deletes were not confirmed (--yes applies without asking)")
 }
 
 func readSavedPlan(path string) (*diff.SavedPlan, error) {

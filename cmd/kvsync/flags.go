@@ -32,6 +32,7 @@ const (
 	flagAll          = "all"
 	flagOutputFile   = "output-file"
 	flagOut          = "out"
+	flagYes          = "yes"
 	flagRPS          = "rps"
 	flagRPSMax       = "rps-max"
 	flagRPSMin       = "rps-min"
@@ -224,9 +225,9 @@ func (p *program) format(c *cli.Context) (render.Format, error) {
 	return f, nil
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether a stream is a character device (a terminal).
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	if !ok {
 		return false
 	}

@@ -62,7 +62,7 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *secret
 	}
 	opts := diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}
 	if values != nil {
-		opts.Sum, opts.WriteSecrets, opts.WriteSecret = values.file, values.writeAll, values.writeSecrets
+		opts.Sum, opts.WriteSecrets, opts.WriteSecret, opts.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
 	}
 	p, err := diff.Compute(f, live, opts)
 	if err != nil {

@@ -20,6 +20,7 @@ const (
 	flagWriteSecret     = "write-secret"
 	flagAllowEmptyEnv   = "allow-empty-env"
 	flagAllowMissingEnv = "allow-missing-env"
+	flagAdopt           = "adopt"
 )
 
 // envFlags tune environment substitution; every command that loads files
@@ -38,6 +39,7 @@ func valueFlags() []cli.Flag {
 		&cli.BoolFlag{Name: flagNoSum, Usage: "compare secrets by existence only: no kvsync.sum is read or written", EnvVars: []string{"KVSYNC_NO_SUM"}},
 		&cli.BoolFlag{Name: flagWriteSecrets, Usage: "write every declared secret's value, whatever the comparison says"},
 		&cli.StringSliceFlag{Name: flagWriteSecret, Usage: "write this secret's value (`STORE/KEY`, repeatable)"},
+		&cli.BoolFlag{Name: flagAdopt, Usage: "take over declared vaults and plugins that carry other tools' tags (kvsync adds its tags to theirs)", EnvVars: []string{"KVSYNC_ADOPT"}},
 	}
 }
 
@@ -68,7 +70,9 @@ func sumPath(c *cli.Context) string {
 
 // secretValues is how a run compares and writes secret values.
 type secretValues struct {
-	path string
+	// adopt: --adopt (it travels with the other plan options).
+	adopt bool
+	path  string
 	// file is nil with --no-sum.
 	file         *sum.File
 	writeAll     bool
@@ -79,7 +83,7 @@ type secretValues struct {
 // key from $KVSYNC_FINGERPRINT_KEY, which the program then scrubs from
 // every message.
 func (p *program) readSecretValues(c *cli.Context) (*secretValues, error) {
-	v := &secretValues{path: sumPath(c), writeAll: c.Bool(flagWriteSecrets)}
+	v := &secretValues{path: sumPath(c), writeAll: c.Bool(flagWriteSecrets), adopt: c.Bool(flagAdopt)}
 	for _, s := range c.StringSlice(flagWriteSecret) {
 		if s = strings.TrimSpace(s); s != "" {
 			v.writeSecrets = append(v.writeSecrets, s)

@@ -235,6 +235,7 @@ func TestCompute(t *testing.T) {
 				"1 delete vault mysecretvault after 0",
 				"2 delete config_store my-config-store (force, takes 1 secret) after 1",
 			},
+			warnings: []string{"this plan deletes 3 of the 3 entities kvsync manages here: are all the files given? (kvsync apply never deletes)"},
 		},
 		{
 			name: "untagged live entities are unmanaged and never deleted",
@@ -266,16 +267,38 @@ func TestCompute(t *testing.T) {
 			fields: map[int][]string{0: {`tags: [] -> ["kvsync"]`}, 1: {`tags: [] -> ["kvsync"]`}},
 		},
 		{
-			name:    "adopting an entity another tool tagged warns",
+			name:    "an entity another tool tagged is not taken without --adopt",
 			desired: difftest.SeedFile,
 			live: func() *diff.Live {
 				l := difftest.SeededLive()
 				l.Plugins[0].Tags = []string{"deck-team"}
 				return l
 			},
+			wantErrors: []string{`plugin ai-proxy (route example-route) exists with tags ["deck-team"], not the select tags ["kvsync"]: another tool may own it; pass --adopt to take it over (kvsync then adds its tags)`},
+		},
+		{
+			name:    "--adopt adds the select tags to another tool's",
+			desired: difftest.SeedFile,
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
+				l.Plugins[0].Tags = []string{"deck-team"}
+				return l
+			},
+			opts:     diff.Options{Adopt: true},
 			want:     []string{"0 update plugin ai-proxy (route example-route)"},
-			fields:   map[int][]string{0: {`tags: ["deck-team"] -> ["kvsync"]`}},
-			warnings: []string{`plugin ai-proxy (route example-route) exists with tags ["deck-team"], not the select tags ["kvsync"]: kvsync adopts it and adds its tags`},
+			fields:   map[int][]string{0: {`tags: ["deck-team"] -> ["deck-team","kvsync"]`}},
+			warnings: []string{`plugin ai-proxy (route example-route) exists with tags ["deck-team"]: adopted (--adopt), kvsync adds the select tags ["kvsync"]`},
+		},
+		{
+			name:    "an untagged entity is adopted, and the plan says so",
+			desired: difftest.SeedFile,
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
+				l.Plugins[0].Tags = nil
+				return l
+			},
+			want:   []string{"0 update plugin ai-proxy (route example-route)"},
+			fields: map[int][]string{0: {`tags: [] -> ["kvsync"]`}},
 		},
 		{
 			name: "the file's select tags scope deletes and tag what kvsync creates",

@@ -116,6 +116,9 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 	}
 	b.edges()
 	sort.Strings(b.warnings)
+	if w := b.massDeleteWarning(); w != "" {
+		b.warnings = append([]string{w}, b.warnings...)
+	}
 	changes, err := order(b.nodes)
 	if err != nil {
 		return nil, err
@@ -195,6 +198,29 @@ func (b *builder) fail(format string, args ...any) {
 
 func (b *builder) warn(format string, args ...any) {
 	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
+}
+
+// massDeleteWarning warns, first, when the plan deletes more than half of
+// what kvsync manages in the control plane (and at least two things): a
+// file piped alone (a snippet) plans to delete everything else in scope.
+func (b *builder) massDeleteWarning() string {
+	deletes := 0
+	for _, n := range b.nodes {
+		if n.c.Action == Delete {
+			deletes++
+		}
+	}
+	managed := len(b.live.ConfigStores) + len(b.live.Vaults) + len(b.live.Plugins)
+	for _, n := range b.unmanaged {
+		managed -= n
+	}
+	for _, id := range b.stores().liveID {
+		managed += len(b.live.Secrets[id])
+	}
+	if deletes < 2 || 2*deletes <= managed {
+		return ""
+	}
+	return fmt.Sprintf("this plan deletes %d of the %d entities kvsync manages here: are all the files given? (kvsync apply never deletes)", deletes, managed)
 }
 
 // dropDeletes leaves the deletes out (kvsync apply creates and updates

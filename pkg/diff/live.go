@@ -54,4 +54,8 @@ type Options struct {
 	// NoDeletes leaves every delete out of the plan (kvsync apply), and
 	// notes how many.
 	NoDeletes bool
+	// Adopt takes over declared entities that carry other tags than the
+	// select tags (kvsync adds its tags to theirs); without it they are an
+	// error. Untagged ones are adopted either way.
+	Adopt bool
 }

@@ -429,7 +429,11 @@ func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.Plu
 		return
 	}
 
-	b.adoptionWarning(KindPlugin, p.Name+scopeSuffix(displayScope), lp.Tags)
+	adopted, ok := b.adopt(KindPlugin, p.Name+scopeSuffix(displayScope), lp.Tags, p.Tags)
+	if !ok {
+		return
+	}
+	tags, body.Tags = adopted, adopted
 	filled, err := normalizeMap(schema.ConfigDefaults(cfg))
 	if err != nil {
 		b.fail("plugin %s: config: %v", label, err)

@@ -16,7 +16,7 @@ import (
 // it back.
 func saveAndRead(t *testing.T, desired *state.File, live *diff.Live, keying *sum.File) (*diff.SavedPlan, []byte) {
 	t.Helper()
-	p, err := diff.Compute(desired, live, diff.Options{Sum: keying})
+	p, err := diff.Compute(desired, live, diff.Options{Sum: keying, Adopt: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestSavedPlanHoldsNoValue(t *testing.T) {
 		}
 	}
 	// The text of a plan read back is the text of the plan.
-	p, _ := diff.Compute(f, l, diff.Options{Sum: difftest.TrackedSum(f, l)})
+	p, _ := diff.Compute(f, l, diff.Options{Sum: difftest.TrackedSum(f, l), Adopt: true})
 	var want, got bytes.Buffer
 	_ = render.Plan(&want, p, render.Text, render.Options{})
 	_ = render.Plan(&got, saved.Plan, render.Text, render.Options{})
@@ -113,7 +113,7 @@ func TestSavedPlanVerify(t *testing.T) {
 			if tt.change != nil {
 				tt.change(f, l)
 			}
-			now, err := diff.Compute(f, l, diff.Options{Sum: tracked})
+			now, err := diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -69,10 +69,23 @@ func anyList(ss []string) []any {
 	return out
 }
 
-// adoptionWarning warns when kvsync takes over an entity that another tool
-// has tagged (an untagged one is adopted silently).
-func (b *builder) adoptionWarning(kind Kind, name string, liveTags []string) {
-	if len(liveTags) > 0 && !hasAllTags(liveTags, b.tags) {
-		b.warn("%s %s exists with tags %q, not the select tags %q: kvsync adopts it and adds its tags", kind, name, tagSet(liveTags), b.tags)
+// adopt decides the tags of a declared entity that exists. One that
+// carries the select tags is kvsync's: the file's tags and the select tags.
+// An untagged one is adopted as it is, and the plan lists it. One that
+// carries other tags belongs to another tool: kvsync takes it over only
+// with Options.Adopt, and then adds its tags to the ones it has instead of
+// replacing them.
+func (b *builder) adopt(kind Kind, name string, liveTags, fileTags []string) ([]string, bool) {
+	switch {
+	case hasAllTags(liveTags, b.tags):
+		return tagSet(b.tags, fileTags), true
+	case len(liveTags) == 0:
+		b.note("%s %s exists untagged: kvsync adopts it (adds the select tags %s)", kind, name, strings.Join(b.tags, ", "))
+		return tagSet(b.tags, fileTags), true
+	case !b.opts.Adopt:
+		b.fail("%s %s exists with tags %q, not the select tags %q: another tool may own it; pass --adopt to take it over (kvsync then adds its tags)", kind, name, tagSet(liveTags), b.tags)
+		return nil, false
 	}
+	b.warn("%s %s exists with tags %q: adopted (--adopt), kvsync adds the select tags %q", kind, name, tagSet(liveTags), b.tags)
+	return tagSet(liveTags, b.tags, fileTags), true
 }

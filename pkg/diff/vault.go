@@ -257,7 +257,11 @@ func planVaults(b *builder) {
 			})
 			continue
 		}
-		b.adoptionWarning(KindVault, v.Prefix, lv.Tags)
+		adopted, ok := b.adopt(KindVault, v.Prefix, lv.Tags, v.Tags)
+		if !ok {
+			continue
+		}
+		op.Body.Tags, want["tags"] = adopted, anyList(adopted)
 		liveCfg, err := normalizeMap(lv.Config)
 		if err != nil {
 			b.fail("vault %q: live config: %v", v.Prefix, err)

@@ -27,7 +27,7 @@ func everyChangePlan(t *testing.T) *diff.Plan {
 	tracked := difftest.TrackedSum(f, l)
 	id := sum.ID{ControlPlaneID: l.ControlPlane.ID, Store: "my-config-store", Key: "mistral-key"}
 	tracked.Set(id, sum.Entry{Fingerprint: tracked.Fingerprint(id, "the old key")})
-	p, err := diff.Compute(f, l, diff.Options{Sum: tracked})
+	p, err := diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
 	if err != nil {
 		t.Fatalf("diff.Compute: %v", err)
 	}

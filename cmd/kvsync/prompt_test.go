@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
+)
+
+// TestDeletePrompt: on a terminal, a sync that deletes asks first, naming
+// what a forced store delete takes; "n" applies nothing, "y" applies,
+// --yes does not ask, and without a terminal nobody is asked.
+func TestDeletePrompt(t *testing.T) {
+	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
+	t.Cleanup(srv.Close)
+	srv.AddControlPlane("my-control-plane")
+	t.Setenv("KVSYNC_KONNECT_ADDR", srv.URL)
+	t.Setenv("KVSYNC_KONNECT_TOKEN", testToken)
+	t.Setenv("KVSYNC_SECRET", "fake-value-0000")
+	dir := t.TempDir()
+	full := filepath.Join(dir, "kvsync.yaml")
+	empty := filepath.Join(dir, "empty.yaml")
+	write := func(path, content string) {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(full, "_format_version: \"3.0\"\n_konnect:\n  control_plane_name: my-control-plane\nconfig_stores:\n  - name: s\n    secrets:\n      - key: k\n        value: ${{ env \"KVSYNC_SECRET\" }}\nvaults:\n  - name: konnect\n    prefix: vv\n    config:\n      config_store: s\n")
+	write(empty, "_format_version: \"3.0\"\n_konnect:\n  control_plane_name: my-control-plane\n")
+	sync := func(stdin string, terminal bool, args ...string) (int, string, string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		p := &program{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut}
+		p.interactive = func() bool { return terminal }
+		code := p.run(append([]string{"kvsync", "sync"}, args...))
+		return code, out.String(), errOut.String()
+	}
+	if code, _, stderr := sync("", false, full); code != exitOK {
+		t.Fatalf("first sync: %d %s", code, stderr)
+	}
+	if code, _, stderr := sync("", true, full); code != exitOK || strings.Contains(stderr, "[y/N]") {
+		t.Errorf("a sync without deletes asked (exit %d): %s", code, stderr)
+	}
+
+	srv.ResetCounts()
+	code, _, stderr := sync("n\n", true, empty)
+	if code != exitError || !strings.Contains(stderr, "This deletes 2 entities from control plane my-control-plane (config store s takes 1 secret with it). Apply the plan? [y/N]") ||
+		!strings.Contains(stderr, "nothing applied: the deletes were not confirmed") {
+		t.Errorf("answered no: exit %d\n%s", code, stderr)
+	}
+	if writes := countWrites(srv); writes != 0 {
+		t.Errorf("answered no, yet %d writes", writes)
+	}
+	if code, _, stderr = sync("", true, empty); code != exitError {
+		t.Errorf("no answer (end of input) applied: exit %d %s", code, stderr)
+	}
+	if code, stdout, stderr := sync("y\n", true, empty); code != exitOK || !strings.Contains(stdout, "Sync: 2 succeeded") {
+		t.Errorf("answered yes: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	// --yes, and no terminal: no question.
+	for _, args := range [][]string{{"--yes", empty}, {empty}} {
+		if code, _, stderr := sync("", true, full); code != exitOK {
+			t.Fatalf("re-create: %d %s", code, stderr)
+		}
+		terminal := args[0] == "--yes"
+		code, stdout, stderr := sync("", terminal, args...)
+		if code != exitOK || strings.Contains(stderr, "[y/N]") || !strings.Contains(stdout, "Sync: 2 succeeded") {
+			t.Errorf("sync %v (terminal %v): exit %d, asked %v", args, terminal, code, strings.Contains(stderr, "[y/N]"))
+		}
+	}
+}
+
+func countWrites(srv *konnecttest.Server) int {
+	n := 0
+	for k, v := range srv.Counts() {
+		if !strings.HasPrefix(k, "GET ") {
+			n += v
+		}
+	}
+	return n
+}
