@@ -90,9 +90,11 @@ func TestSavedPlanVerify(t *testing.T) {
 				"value of my-config-store/mistral-key differs from the reviewed one"},
 		},
 		{
-			name:   "the file changed",
-			change: func(f *state.File, _ *diff.Live) { f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-large" },
-			want:   []string{"the change update plugin ai-proxy (route example-route) differs from the reviewed one"},
+			name: "the file changed",
+			change: func(f *state.File, _ *diff.Live) {
+				f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-large"
+			},
+			want: []string{"the change update plugin ai-proxy (route example-route) differs from the reviewed one"},
 		},
 		{
 			name: "another control plane",
