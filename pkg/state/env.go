@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -19,6 +20,29 @@ const placeholderOpen = "${{"
 // host name), so that a config field holding only public values prints in
 // plans; a secret's value stays sensitive whatever its markers.
 var placeholderRE = regexp.MustCompile("^\\$\\{\\{\\s*env\\s+(?:\"([^\"]*)\"|`([^`]*)`)\\s*(\\|\\s*public\\s*)?\\}\\}")
+
+// deckQuotedRE finds a double-quoted YAML scalar whose only inner double
+// quotes are those of ${{ env "NAME" }} placeholders: decK's docs write
+// "${{ env "DECK_CONFIG_STORE_ID" }}", which YAML would cut at the inner
+// quote (decK substitutes before parsing).
+var deckQuotedRE = regexp.MustCompile(`"((?:\$\{\{\s*env\s+"[^"\n]*"\s*(?:\|\s*public\s*)?\}\}|[^"\\'\n])*)"`)
+
+// rewriteDeckQuotes turns the outer double quotes of such scalars into
+// single quotes, which keeps every line and column, so that problems stay
+// located where the user wrote them.
+func rewriteDeckQuotes(data []byte) []byte {
+	if !bytes.Contains(data, []byte(placeholderOpen)) {
+		return data
+	}
+	return deckQuotedRE.ReplaceAllFunc(data, func(m []byte) []byte {
+		inner := m[1 : len(m)-1]
+		if !bytes.Contains(inner, []byte(`"`)) {
+			return m // an ordinary double-quoted string: leave it
+		}
+		out := append([]byte{'\''}, inner...)
+		return append(out, '\'')
+	})
+}
 
 // expansion is a string scalar after environment substitution.
 type expansion struct {

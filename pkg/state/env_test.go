@@ -81,3 +81,73 @@ func TestPublicEnv(t *testing.T) {
 		t.Error("a secret marked public is not sensitive")
 	}
 }
+
+// TestDeckDoubleQuotes: decK's "${{ env "X" }}" (double quotes inside
+// double quotes) loads as decK reads it, and problems keep their columns.
+func TestDeckDoubleQuotes(t *testing.T) {
+	// The tutorial's own decK vault snippet, as it is.
+	const snippet = `_format_version: "3.0"
+vaults:
+  - name: konnect
+    prefix: mysecretvault
+    description: Storing secrets in Konnect
+    config:
+      config_store_id: "${{ env "DECK_CONFIG_STORE_ID" }}"
+plugins:
+  - name: p
+    config:
+      a: "plain \"escaped\" string"
+      b: "Bearer ${{ env "KEY" }}"
+      c: "${{ env "UNSET" }}"
+`
+	_, err := loadString(t, snippet, map[string]string{"DECK_CONFIG_STORE_ID": "fake-store-id", "KEY": "k"}, LoadOptions{})
+	want := `kvsync.yaml:13:11: plugins[0].config.c: environment variable "UNSET" is not set`
+	if err == nil || !strings.HasSuffix(err.Error(), "/"+want) {
+		t.Fatalf("error = %v, want exactly %q", err, want)
+	}
+	f, err := loadString(t, snippet, map[string]string{"DECK_CONFIG_STORE_ID": "fake-store-id", "KEY": "k", "UNSET": "u"}, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := f.Vaults[0].Config["config_store_id"].(Sensitive); !ok || id.Reveal() != "fake-store-id" {
+		t.Error("config_store_id is not the substituted value")
+	}
+	cfg := f.Plugins[0].Config
+	if cfg["a"] != `plain "escaped" string` {
+		t.Errorf("an ordinary double-quoted string changed: %q", cfg["a"])
+	}
+	if b, ok := cfg["b"].(Sensitive); !ok || b.Reveal() != "Bearer k" {
+		t.Error("b is not the substituted value")
+	}
+}
+
+// TestLoadDirectory: a directory reads its YAML and JSON files, sorted,
+// as decK does; an empty one is a problem.
+func TestLoadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"b/plugins.yml":  "_format_version: \"3.0\"\nplugins:\n  - name: p\n",
+		"a-stores.yaml":  "_format_version: \"3.0\"\nconfig_stores:\n  - name: s\n",
+		"c-vaults.json":  `{"_format_version": "3.0", "vaults": [{"name": "env", "prefix": "my-env"}]}`,
+		"notes/read.txt": "not a state file",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := Load([]string{dir}, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.ConfigStores) != 1 || len(f.Plugins) != 1 || len(f.Vaults) != 1 {
+		t.Errorf("loaded %d stores, %d plugins, %d vaults; want one each", len(f.ConfigStores), len(f.Plugins), len(f.Vaults))
+	}
+	empty := t.TempDir()
+	if _, err := Load([]string{empty}, LoadOptions{}); err == nil || !strings.Contains(err.Error(), "the directory holds no *.yaml, *.yml or *.json file") {
+		t.Errorf("an empty directory: %v", err)
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -56,6 +58,7 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 	c := newCollector()
 	var files []*fileEntries
 	stdinRead := false
+	paths = expandDirs(paths, c)
 	for _, p := range paths {
 		name := p
 		var data []byte
@@ -94,6 +97,7 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 
 // decodeFile parses one file and decodes its single YAML document.
 func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *fileEntries) {
+	data = rewriteDeckQuotes(data)
 	lines := strings.Split(string(data), "\n")
 	for i, l := range lines {
 		lines[i] = strings.TrimSuffix(l, "\r")
@@ -171,4 +175,42 @@ func yamlErrorMessage(err error, lines []string) string {
 		}
 	}
 	return msg
+}
+
+// expandDirs replaces a directory given as a file by the *.yaml, *.yml and
+// *.json files under it, sorted by path, as decK reads a directory.
+func expandDirs(paths []string, c *collector) []string {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if p == "-" || err != nil || !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".yaml", ".yml", ".json":
+				if !d.IsDir() {
+					found = append(found, path)
+				}
+			}
+			return nil
+		})
+		c.addFile(p)
+		if err != nil {
+			c.add(Position{File: p}, "", "cannot read the directory: %v", err)
+			continue
+		}
+		if len(found) == 0 {
+			c.add(Position{File: p}, "", "the directory holds no *.yaml, *.yml or *.json file")
+			continue
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out
 }

@@ -39,9 +39,11 @@ func TestValidationRules(t *testing.T) {
 			file: "_format_version: 3.0\n",
 		},
 		{
-			name: "invalid YAML with decK's double-quoted placeholder",
+			// decK's "${{ env "X" }}" is read as decK reads it, and
+			// located where it is written.
+			name: "decK's double-quoted placeholder",
 			file: head + "vaults:\n  - name: konnect\n    prefix: kv\n    config:\n      config_store_id: \"${{ env \"DECK_CONFIG_STORE_ID\" }}\"\n",
-			want: []string{`kvsync.yaml:5: invalid YAML: did not find expected key (line 6: inside "…" the quotes of ${{ env "NAME" }} end the string; write the placeholder unquoted or in single quotes)`},
+			want: []string{`kvsync.yaml:6:25: vaults[0].config.config_store_id: environment variable "DECK_CONFIG_STORE_ID" is not set`},
 		},
 		{
 			name: "two documents",
