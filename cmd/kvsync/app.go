@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/state"
 	"github.com/urfave/cli/v2"
 )
@@ -157,6 +161,10 @@ func (p *program) problemsOf(err error) []errorProblem {
 		msg := p.scrub(e.Error())
 		out = append(out, errorProblem{Message: msg, text: msg})
 	}
+	if konnect.IsUnauthorized(err) {
+		hint := "Konnect refused the token: check it (--konnect-token-file, KVSYNC_KONNECT_TOKEN or DECK_KONNECT_TOKEN) and its region: a token works only at its region's address (--konnect-addr, e.g. https://eu.api.konghq.com)"
+		out = append(out, errorProblem{Message: hint, text: hint})
+	}
 	return out
 }
 
@@ -173,7 +181,7 @@ func (p *program) scrub(msg string) string {
 func (p *program) app() *cli.App {
 	usageError := func(c *cli.Context, err error, _ bool) error {
 		name := "kvsync"
-		if c.Command != nil && c.Command.Name != "" {
+		if c.Command != nil && c.Command.Name != "" && c.Command.Name != name {
 			name += " " + c.Command.Name
 		}
 		return fmt.Errorf("%v (see %s --help)", err, name)
@@ -197,6 +205,8 @@ func (p *program) app() *cli.App {
 	for _, cmd := range commands {
 		cmd.OnUsageError = usageError
 	}
+	// -v is --verbose on the commands; the version is --version alone.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	return &cli.App{
 		Name:            "kvsync",
 		Usage:           "manage Kong Konnect config stores, secrets, vaults and plugins declaratively",
@@ -226,6 +236,35 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 		return nil, err
 	}
 	p.secrets = append(p.secrets, s.token)
+	if c.Bool(flagVerbose) {
+		var mu sync.Mutex
+		s.trace = func(e konnect.Event) {
+			line := fmt.Sprintf("kvsync: %s %s", e.Method, e.Path)
+			switch {
+			case e.Retry > 0:
+				line += fmt.Sprintf(": waiting %s before the next attempt", e.Retry.Round(time.Millisecond))
+				if e.Status == http.StatusTooManyRequests {
+					line += " (rate limited)"
+				}
+			case e.Status == 0:
+				line += fmt.Sprintf(" -> no answer after %s", e.Duration.Round(time.Millisecond))
+			default:
+				line += fmt.Sprintf(" -> %d in %s", e.Status, e.Duration.Round(time.Millisecond))
+			}
+			if e.Paced >= time.Millisecond {
+				line += fmt.Sprintf(" (paced %s)", e.Paced.Round(time.Millisecond))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(p.stderr, p.scrub(line))
+		}
+	}
+	// A token copied from an Authorization header: kvsync adds the scheme.
+	if scheme, rest, ok := strings.Cut(s.token, " "); ok && strings.EqualFold(scheme, "bearer") {
+		s.token = strings.TrimSpace(rest)
+		p.secrets = append(p.secrets, s.token)
+		fmt.Fprintln(p.stderr, `Warning: the Konnect token starts with "Bearer ": kvsync sends it as a bearer token itself, so the prefix was removed.`)
+	}
 	return s, nil
 }
 

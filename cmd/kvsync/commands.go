@@ -313,6 +313,14 @@ func (p *program) validateCommand() *cli.Command {
 			}
 			what := strings.Join(names, ", ")
 			if !c.Bool(flagOnline) {
+				undeclared := state.Undeclared(file)
+				for _, pr := range undeclared {
+					fmt.Fprintf(p.stderr, "Warning: %s (--online checks it against the control plane; env, aws, gcp, hcv, azure and conjur are built in)\n", pr.Error())
+				}
+				if len(undeclared) > 0 {
+					fmt.Fprintf(p.stdout, "%s: valid offline, %d reference%s checked only online (--online).\n", what, len(undeclared), diff.Plural(len(undeclared)))
+					return nil
+				}
 				fmt.Fprintf(p.stdout, "%s: valid (offline; --online also checks against the control plane).\n", what)
 				return nil
 			}

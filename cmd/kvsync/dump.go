@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
 
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/state"
@@ -16,13 +18,19 @@ func (p *program) dumpCommand() *cli.Command {
 		Name:  "dump",
 		Usage: "write the live state as a kvsync file (secret values become ${{ env \"…\" }} placeholders)",
 		Flags: flags([]cli.Flag{
-			&cli.StringFlag{Name: flagOutputFile, Aliases: []string{"o"}, Usage: "write to `FILE` (- is standard output)", Value: "-"},
+			&cli.StringFlag{Name: flagOutput, Aliases: []string{"o"}, Usage: "file `FORMAT`: yaml or json", Value: "yaml"},
+			&cli.StringFlag{Name: flagOutputFile, Usage: "write to `FILE` (- is standard output)", Value: "-"},
 			&cli.BoolFlag{Name: flagAll, Usage: "everything in the control plane, not only what the select tags scope"},
 			selectTagFlag(),
 		}, connectionFlags()),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return fmt.Errorf("dump takes no arguments (write to a file with -o FILE)")
+				return fmt.Errorf("dump takes no arguments (write to a file with --%s FILE)", flagOutputFile)
+			}
+			format := strings.ToLower(strings.TrimSpace(c.String(flagOutput)))
+			if format != "yaml" && format != "json" {
+				// -o used to name the file; it is a format everywhere now.
+				return fmt.Errorf("dump -o takes a format, yaml or json; write to a file with --%s FILE", flagOutputFile)
 			}
 			s, err := p.readSettings(c)
 			if err != nil {
@@ -54,6 +62,11 @@ func (p *program) dumpCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if format == "json" {
+				if data, err = yamlToJSON(data); err != nil {
+					return err
+				}
+			}
 			out := c.String(flagOutputFile)
 			if out == "-" || out == "" {
 				if _, err := p.stdout.Write(data); err != nil {
@@ -82,4 +95,17 @@ func countOf(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// yamlToJSON re-encodes a written state file as JSON (kvsync reads both).
+func yamlToJSON(data []byte) ([]byte, error) {
+	var doc any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("dump as JSON: %w", err)
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("dump as JSON: %w", err)
+	}
+	return append(out, '\n'), nil
 }

@@ -33,6 +33,7 @@ const (
 	flagOutputFile   = "output-file"
 	flagOut          = "out"
 	flagYes          = "yes"
+	flagVerbose      = "verbose"
 	flagRPS          = "rps"
 	flagRPSMax       = "rps-max"
 	flagRPSMin       = "rps-min"
@@ -83,6 +84,7 @@ func connectionFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)" + envHint(envs(flagTokenFile)...)},
 		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id (overrides the file's _konnect.control_plane_name)" + envHint(envs(flagControlPlane)...)},
 		&cli.StringFlag{Name: flagTimeout, Usage: "timeout of one HTTP request: seconds or a duration like 30s" + envHint(envs(flagTimeout)...), Value: "30s"},
+		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"}, Usage: "log each HTTP call to standard error: method, path, status, duration, waits (never a body, value or token)", EnvVars: []string{"KVSYNC_VERBOSE"}},
 		&cli.Float64Flag{Name: flagRPS, Usage: "requests per second to start at; the pace adapts to what Konnect accepts" + envHint("KVSYNC_RPS"), Value: konnect.DefaultInitialRate},
 		&cli.Float64Flag{Name: flagRPSMax, Usage: "requests per second never to exceed" + envHint("KVSYNC_RPS_MAX"), Value: konnect.DefaultMaxRate},
 		&cli.Float64Flag{Name: flagRPSMin, Usage: "requests per second a 429 never cuts below" + envHint("KVSYNC_RPS_MIN"), Value: konnect.DefaultMinRate},
@@ -126,6 +128,8 @@ type settings struct {
 	selectTags          []string
 	// Where addr, controlPlane and selectTags came from (see settingFrom).
 	addrFrom, controlPlaneFrom, selectTagsFrom string
+	// trace logs HTTP calls (--verbose); nil when quiet.
+	trace func(konnect.Event)
 }
 
 func readSettings(c *cli.Context) (*settings, error) {
@@ -133,6 +137,10 @@ func readSettings(c *cli.Context) (*settings, error) {
 	s.addr, s.addrFrom = settingFrom(c, flagAddr, envs(flagAddr)...)
 	s.controlPlane, s.controlPlaneFrom = settingFrom(c, flagControlPlane, envs(flagControlPlane)...)
 	s.addr, s.controlPlane = strings.TrimSpace(s.addr), strings.TrimSpace(s.controlPlane)
+	if !strings.Contains(s.addr, "://") {
+		// The value is not echoed: a token pasted here must not show.
+		return nil, fmt.Errorf("--%s (from %s) needs a scheme: https://HOST, or http://127.0.0.1:PORT for the emulator", flagAddr, s.addrFrom)
+	}
 	tags := c.StringSlice(flagSelectTag)
 	s.selectTagsFrom = "--" + flagSelectTag
 	if !c.IsSet(flagSelectTag) {
@@ -203,6 +211,7 @@ func (s *settings) client() (*konnect.Client, error) {
 		Token:          s.token,
 		UserAgent:      "kvsync/" + version,
 		RequestTimeout: s.timeout,
+		Trace:          s.trace,
 		InitialRate:    s.rps,
 		MaxRate:        s.rpsMax,
 		MinRate:        s.rpsMin,

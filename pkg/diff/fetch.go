@@ -35,6 +35,17 @@ func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts Fet
 		return nil, errors.New("no control plane given: set _konnect.control_plane_name in the file or pass --konnect-control-plane-name")
 	}
 	cp, err := c.ControlPlanes.Resolve(ctx, cpRef)
+	if konnect.IsNotFound(err) {
+		// Say which exist: a typo, or a token of another organization or
+		// region, shows at once.
+		if all, lerr := c.ControlPlanes.List(ctx, "", nil); lerr == nil {
+			names := make([]string, len(all))
+			for i, p := range all {
+				names[i] = p.Name
+			}
+			return nil, fmt.Errorf("control plane %q: %w%s", cpRef, err, kong.DidYouMean(cpRef, "control planes at this address", names))
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("control plane %q: %w", cpRef, err)
 	}

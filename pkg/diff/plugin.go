@@ -63,8 +63,12 @@ func (o PluginOp) Format(f fmt.State, verb rune) {
 	_, _ = fmt.Fprintf(f, "diff.PluginOp{id %q, name %q}", o.Body.ID, o.Body.Name)
 }
 
-// scopeFields are a plugin's foreign keys, in Kong's order.
-var scopeFields = []string{"route", "service", "consumer", "consumer_group"}
+// scopeFields are a plugin's foreign keys, in Kong's order; scopeNoun
+// their plurals in prose.
+var (
+	scopeFields = []string{"route", "service", "consumer", "consumer_group"}
+	scopeNoun   = []string{"routes", "services", "consumers", "consumer groups"}
+)
 
 // pluginScope is a plugin's resolved foreign keys (ids, "" when unset).
 type pluginScope [4]string
@@ -264,6 +268,40 @@ func (l *Live) scopeRefs() [4]map[string]string {
 	return out
 }
 
+// scopeNames are the names of the entities of scope field i that Live
+// holds (for "did you mean").
+func (l *Live) scopeNames(i int) []string {
+	seen := map[string]bool{}
+	add := func(name string) {
+		if name != "" {
+			seen[name] = true
+		}
+	}
+	switch i {
+	case 0:
+		for _, r := range l.Routes {
+			add(r.Name)
+		}
+	case 1:
+		for _, s := range l.Services {
+			add(s.Name)
+		}
+	case 2:
+		for _, c := range l.Consumers {
+			add(c.Username)
+		}
+	case 3:
+		for _, g := range l.ConsumerGroups {
+			add(g.Name)
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	return out
+}
+
 // resolveScope turns the names or ids a desired plugin uses into ids.
 func (b *builder) resolveScope(p state.Plugin) (pluginScope, bool) {
 	var s pluginScope
@@ -284,7 +322,8 @@ func (b *builder) resolveScope(p state.Plugin) (pluginScope, bool) {
 			id = b.live.ConsumerGroups[ref].ID
 		}
 		if id == "" {
-			b.fail("plugin %s: %s %q not found in control plane %s", pluginLabel(p), scopeFields[i], ref, b.live.ControlPlane.Name)
+			b.fail("%s: plugin %s: %s %q not found in control plane %s%s", state.Locate(p.FieldPos, scopeFields[i], p.Pos),
+				pluginLabel(p), scopeFields[i], ref, b.live.ControlPlane.Name, kong.DidYouMean(ref, scopeNoun[i], b.live.scopeNames(i)))
 			ok = false
 			continue
 		}
@@ -537,7 +576,17 @@ func checkPlugins(f *state.File, live *Live) []error {
 		// Messages name fields and constraints, never values; revealing
 		// lets a substituted string count as the string it is.
 		for _, fe := range schema.Validate(state.RevealMap(p.Config)) {
-			problems = append(problems, fmt.Errorf("%s: plugins[%d] (%s).%s: %s", p.Pos, i, p.Name, fe.Path, fe.Message))
+			msg := fe.Message
+			if msg == "unknown field" {
+				parent, field := fe.Path, fe.Path
+				if j := strings.LastIndexByte(fe.Path, '.'); j >= 0 {
+					parent, field = fe.Path[:j], fe.Path[j+1:]
+				}
+				if best, ok := kong.Closest(field, schema.FieldNames(parent)); ok {
+					msg += ` (did you mean "` + best + `"?)`
+				}
+			}
+			problems = append(problems, fmt.Errorf("%s: plugins[%d] (%s).%s: %s", state.Locate(p.FieldPos, fe.Path, p.Pos), i, p.Name, fe.Path, msg))
 		}
 	}
 	return problems

@@ -62,12 +62,14 @@ plugins:
     config:
       route_type: llm/v1/chat
       nope: 1
+      routetype: x
       model:
         provider: mistral
 `,
 			want: []string{
-				`kvsync.yaml:3:5: vaults[0] (my-env).config.base64_decode: expected a boolean`,
-				`kvsync.yaml:8:5: plugins[0] (ai-proxy).config.nope: unknown field`,
+				`kvsync.yaml:6:22: vaults[0] (my-env).config.base64_decode: expected a boolean`,
+				`kvsync.yaml:11:13: plugins[0] (ai-proxy).config.nope: unknown field`,
+				`kvsync.yaml:12:18: plugins[0] (ai-proxy).config.routetype: unknown field (did you mean "route_type"?)`,
 			},
 		},
 	}

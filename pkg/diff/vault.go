@@ -353,7 +353,7 @@ func checkVaults(f *state.File, _ *Live) []error {
 			cfg["config_store_id"] = "(resolved from config_store)"
 		}
 		for _, fe := range kong.ValidateVaultConfig(v.Name, cfg) {
-			problems = append(problems, fmt.Errorf("%s: vaults[%d] (%s).%s: %s", v.Pos, i, v.Prefix, fe.Path, fe.Message))
+			problems = append(problems, fmt.Errorf("%s: vaults[%d] (%s).%s: %s", state.Locate(v.FieldPos, fe.Path, v.Pos), i, v.Prefix, fe.Path, fe.Message))
 		}
 	}
 	return problems

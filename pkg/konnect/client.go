@@ -131,6 +131,27 @@ type Options struct {
 	// ceiling like MaxRate (the lower of the two applies), as it was when
 	// the client had a fixed limiter.
 	RateLimit float64
+	// Trace, when set, is called after every attempt and before every wait
+	// for a retry (see Event); calls may come from several goroutines.
+	Trace func(Event)
+}
+
+// Event is one HTTP attempt, or one wait before the next attempt, for a
+// verbose log. It holds no body, value, header or token: only what a
+// person needs to see what happens.
+type Event struct {
+	Method string
+	// Path is the request's path, e.g. /v2/control-planes/ID/config-stores.
+	Path string
+	// Status is the answer's status; 0 when none came (a connection
+	// failure, a timeout).
+	Status   int
+	Duration time.Duration
+	// Paced is how long the attempt waited for the pacer before it went.
+	Paced time.Duration
+	// Retry, when set, is the wait before the next attempt of the same
+	// call (Status is then the answer that caused it).
+	Retry time.Duration
 }
 
 // Client talks to one Konnect region. It is safe for concurrent use.

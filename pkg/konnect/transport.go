@@ -113,6 +113,9 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			return fmt.Errorf("%w (not retried: the next attempt in %s would be after the deadline)", err, wait.Round(time.Millisecond))
 		}
+		if c.opts.Trace != nil {
+			c.opts.Trace(Event{Method: cl.method, Path: c.displayPath(cl), Status: status, Retry: wait})
+		}
 		if sleepErr := c.sleep(ctx, wait); sleepErr != nil {
 			return stopped(err, sleepErr)
 		}
@@ -214,11 +217,18 @@ func (c *Client) displayPath(cl *call) string { return "/v2" + cl.path }
 
 // attempt sends one HTTP request. It returns the status (0 when none came
 // back) and an error for anything but a 2xx.
-func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (int, error) {
+func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (status int, err error) {
 	path := c.displayPath(cl)
+	queued := time.Now()
 	slot, err := c.pacer.wait(ctx)
 	if err != nil {
 		return 0, &localError{fmt.Errorf("konnect: %s %s: waiting for the pacer: %w", cl.method, path, err)}
+	}
+	if c.opts.Trace != nil {
+		sent := time.Now()
+		defer func() {
+			c.opts.Trace(Event{Method: cl.method, Path: path, Status: status, Duration: time.Since(sent), Paced: sent.Sub(queued)})
+		}()
 	}
 	// The pacer learns from every answer (status 0: none came back).
 	var answer *http.Response

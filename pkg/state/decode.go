@@ -25,6 +25,9 @@ type fileDecoder struct {
 	lines     []string
 	c         *collector
 	lookupEnv func(string) (string, bool)
+	// posSink, when set, records the position of every config value
+	// decoded, by field path (see Plugin.FieldPos).
+	posSink map[string]Position
 	// allowMissingEnv and allowEmptyEnv: see LoadOptions.
 	allowMissingEnv, allowEmptyEnv bool
 	visits                         int
@@ -271,6 +274,9 @@ func (d *fileDecoder) configValue(n *yaml.Node, path string, depth int, onString
 	if n == nil || !d.visit(n, path, depth) {
 		return nil, false
 	}
+	if d.posSink != nil {
+		d.posSink[path] = d.pos(n)
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		fs, ok := d.mapping(n, path)
@@ -351,6 +357,19 @@ func (d *fileDecoder) configScalar(n *yaml.Node, path string, onString func(stri
 }
 
 // configMap reads a vault's or plugin's config mapping.
+// fieldPositions decodes with decode and returns where each config value
+// sits, keyed by its path below prefix ("config.model.provider").
+func (d *fileDecoder) fieldPositions(prefix string, decode func()) map[string]Position {
+	d.posSink = map[string]Position{}
+	decode()
+	out := make(map[string]Position, len(d.posSink))
+	for k, pos := range d.posSink {
+		out[strings.TrimPrefix(k, prefix+".")] = pos
+	}
+	d.posSink = nil
+	return out
+}
+
 func (d *fileDecoder) configMap(n *yaml.Node, path string, onString func(string, *yaml.Node, string)) (map[string]any, bool) {
 	if isNull(n) {
 		return nil, true

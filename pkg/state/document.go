@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"unicode/utf8"
 
@@ -386,7 +387,9 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 	var configN *yaml.Node
 	if f, ok := got["config"]; ok {
 		configN = f.value
-		e.vault.Config, _ = d.configMap(f.value, path+".config", nil)
+		e.vault.FieldPos = d.fieldPositions(path, func() {
+			e.vault.Config, _ = d.configMap(f.value, path+".config", nil)
+		})
 	}
 	if good && e.vault.Name != "" {
 		d.vaultStore(e, n, configN)
@@ -497,10 +500,16 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 	if e.plugin.InstanceName != "" {
 		e.instanceAt = located{d.pos(instN), path + ".instance_name"}
 	}
-	e.plugin.Route, _ = nonEmpty("route")
-	e.plugin.Service, _ = nonEmpty("service")
-	e.plugin.Consumer, _ = nonEmpty("consumer")
-	e.plugin.ConsumerGroup, _ = nonEmpty("consumer_group")
+	e.plugin.FieldPos = map[string]Position{}
+	for _, ref := range []struct {
+		key string
+		to  *string
+	}{{"route", &e.plugin.Route}, {"service", &e.plugin.Service}, {"consumer", &e.plugin.Consumer}, {"consumer_group", &e.plugin.ConsumerGroup}} {
+		var n *yaml.Node
+		if *ref.to, n = nonEmpty(ref.key); n != nil {
+			e.plugin.FieldPos[ref.key] = d.pos(n)
+		}
+	}
 	if f, ok := got["enabled"]; ok {
 		e.plugin.Enabled, _ = d.boolean(f.value, path+".enabled")
 	}
@@ -511,11 +520,13 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 		e.plugin.Tags, _ = d.strList(f.value, path+".tags")
 	}
 	if f, ok := got["config"]; ok {
-		e.plugin.Config, _ = d.configMap(f.value, path+".config", func(s string, sn *yaml.Node, sp string) {
-			if ref, ok := d.vaultRef(s, sn, sp); ok {
-				e.plugin.VaultRefs = append(e.plugin.VaultRefs, ref)
-			}
-		})
+		maps.Copy(e.plugin.FieldPos, d.fieldPositions(path, func() {
+			e.plugin.Config, _ = d.configMap(f.value, path+".config", func(s string, sn *yaml.Node, sp string) {
+				if ref, ok := d.vaultRef(s, sn, sp); ok {
+					e.plugin.VaultRefs = append(e.plugin.VaultRefs, ref)
+				}
+			})
+		}))
 	}
 	if e.plugin.Name == "" {
 		return nil

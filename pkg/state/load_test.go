@@ -100,8 +100,16 @@ func TestLoadSeedExample(t *testing.T) {
 			}},
 		}},
 	}
-	if diff := cmp.Diff(want, f, compareSensitive, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(want, f, compareSensitive, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(Plugin{}, "FieldPos"), cmpopts.IgnoreFields(Vault{}, "FieldPos")); diff != "" {
 		t.Errorf("loaded state differs (-want +got):\n%s", diff)
+	}
+	for field, want := range map[string]Position{"route": {path, 17, 12}, "config.model.provider": {path, 24, 19}} {
+		if got := f.Plugins[0].FieldPos[field]; got != want {
+			t.Errorf("plugin field %s at %v, want %v", field, got, want)
+		}
+	}
+	if got := Locate(f.Plugins[0].FieldPos, "config.model.nope", f.Plugins[0].Pos); got != (Position{path, 24, 9}) {
+		t.Errorf("Locate of a field not written = %v, want its record's position", got)
 	}
 	if got := f.ConfigStores[0].Secrets[0].Value.Describe(); got != "(from env MISTRAL_API_KEY)" {
 		t.Errorf("Describe = %q", got)

@@ -62,6 +62,26 @@ func CheckReferences(f *File, remote Remote) error {
 	return c.err()
 }
 
+// Undeclared lists, as located problems to show as warnings, the references
+// a file loaded with LoadOptions.AllowUndeclared makes to vaults and
+// config stores it does not declare: only the control plane can tell
+// whether they exist (see CheckReferences).
+func Undeclared(f *File) []*Problem {
+	c := newCollector()
+	perFile := map[string]int{}
+	vaults := make([]*vaultEntry, len(f.Vaults))
+	for i, v := range f.Vaults {
+		c.addFile(v.Pos.File)
+		vaults[i] = &vaultEntry{vault: v, path: fmt.Sprintf("vaults[%d]", perFile[v.Pos.File])}
+		perFile[v.Pos.File]++
+	}
+	for _, p := range f.Plugins {
+		c.addFile(p.Pos.File)
+	}
+	checkUndeclared(f, vaults, nil, nil, c)
+	return ProblemsOf(c.err())
+}
+
 // checkUndeclared reports references to vaults and stores that neither the
 // file nor remote (nil offline) has, except those rejected as invalid
 // ("store:NAME", "vault:PREFIX"), already reported.

@@ -71,6 +71,7 @@ package state
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
@@ -143,6 +144,8 @@ type Vault struct {
 	Pos         Position
 	// ConfigStorePos locates config.config_store when it is given.
 	ConfigStorePos Position
+	// FieldPos locates each config value, by path from the vault.
+	FieldPos map[string]Position
 }
 
 // Plugin is a declared Kong plugin. Route, Service, Consumer and
@@ -161,9 +164,29 @@ type Plugin struct {
 	Config map[string]any
 	Tags   []string
 	Pos    Position
+	// FieldPos locates route, service, consumer, consumer_group and each
+	// config value, by path from the plugin ("config.model.provider").
+	FieldPos map[string]Position
 	// VaultRefs are the {vault://...} references found in Config's plain
 	// string leaves, in document order.
 	VaultRefs []VaultRef
+}
+
+// Locate returns where the value at path (from the entity, e.g.
+// "config.model.provider") was written: the nearest enclosing value that
+// was, else the entity itself.
+func Locate(fieldPos map[string]Position, path string, entity Position) Position {
+	for p := path; p != ""; {
+		if pos, ok := fieldPos[p]; ok {
+			return pos
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return entity
 }
 
 // VaultRef is a reference to a secret, {vault://PREFIX/KEY[/PROPERTY]},

@@ -189,6 +189,27 @@ func (s *PluginSchema) Validate(config map[string]any) []FieldError {
 	return s.config.Validate(config, "config")
 }
 
+// FieldNames lists the fields of the record at path ("config",
+// "config.model"); nil when there is no record there.
+func (s *PluginSchema) FieldNames(path string) []string {
+	if s == nil {
+		return nil
+	}
+	rec := s.entity
+	for _, step := range strings.Split(path, ".") {
+		def := rec.Field(step)
+		if typeOf(def) != "record" {
+			return nil
+		}
+		rec = NewRecord(def["fields"])
+	}
+	names := make([]string, len(rec.fields))
+	for i, f := range rec.fields {
+		names[i] = f.name
+	}
+	return names
+}
+
 // EncryptedPaths are the config fields the schema marks encrypted, as paths
 // from the plugin root ("config", …), array and map elements as Any.
 func (s *PluginSchema) EncryptedPaths() []Path {
