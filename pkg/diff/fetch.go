@@ -19,7 +19,7 @@ import (
 // listed once stores and vaults are known, for the stores that could be in
 // scope). Lists use the largest page sizes, so a no-change diff costs the
 // list pages plus the look-ups and schemas, nothing more.
-func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts FetchOptions) (*Live, error) {
+func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts FetchOptions) (_ *Live, retErr error) {
 	if c == nil || desired == nil {
 		return nil, errors.New("diff: Fetch needs a client and a desired state")
 	}
@@ -35,6 +35,14 @@ func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts Fet
 		return nil, errors.New("no control plane given: set _konnect.control_plane_name in the file or pass --konnect-control-plane-name")
 	}
 	cp, err := c.ControlPlanes.Resolve(ctx, cpRef)
+	if err != nil && opts.ControlPlane == "" {
+		// The file named it: say where.
+		defer func() {
+			if retErr != nil {
+				retErr = fmt.Errorf("%s: _konnect.control_plane_name: %w", desired.ControlPlanePos, retErr)
+			}
+		}()
+	}
 	if konnect.IsNotFound(err) {
 		// Say which exist: a typo, or a token of another organization or
 		// region, shows at once.
