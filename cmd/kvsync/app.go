@@ -161,6 +161,10 @@ func (p *program) problemsOf(err error) []errorProblem {
 		msg := p.scrub(e.Error())
 		out = append(out, errorProblem{Message: msg, text: msg})
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		hint := "the run reached its --max-duration and stopped; run it again (a re-run converges), with a longer --max-duration if the work needs it"
+		out = append(out, errorProblem{Message: hint, text: hint})
+	}
 	if konnect.IsUnauthorized(err) {
 		hint := "Konnect refused the token: check it (--konnect-token-file, KVSYNC_KONNECT_TOKEN or DECK_KONNECT_TOKEN) and its region: a token works only at its region's address (--konnect-addr, e.g. https://eu.api.konghq.com)"
 		out = append(out, errorProblem{Message: hint, text: hint})
@@ -236,9 +240,15 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 		return nil, err
 	}
 	p.secrets = append(p.secrets, s.token)
-	if c.Bool(flagVerbose) {
+	verbose := c.Bool(flagVerbose)
+	{
 		var mu sync.Mutex
 		s.trace = func(e konnect.Event) {
+			// Quiet runs still show long waits, so that a CI log never
+			// goes silent.
+			if !verbose && e.Retry < longWait {
+				return
+			}
 			line := fmt.Sprintf("kvsync: %s %s", e.Method, e.Path)
 			switch {
 			case e.Retry > 0:
@@ -268,11 +278,20 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 	return s, nil
 }
 
-// signalContext is cancelled by the first SIGINT or SIGTERM, which it
-// announces; after that the default handling is back, so a second signal
-// ends the process at once.
-func (p *program) signalContext() (context.Context, func()) {
+// longWait is the shortest wait for a retry that a quiet run reports.
+const longWait = 3 * time.Second
+
+// runContext is cancelled by the first SIGINT or SIGTERM, which it
+// announces (after that the default handling is back, so a second signal
+// ends the process at once), and ends at maxDuration when that is set.
+func (p *program) runContext(maxDuration time.Duration) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
+	if maxDuration > 0 {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeout(ctx, maxDuration)
+		prev := cancel
+		cancel = func() { cancelTimeout(); prev() }
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})

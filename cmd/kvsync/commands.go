@@ -158,7 +158,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			var rep *apply.Report
 			var runErr error
 			if !pl.plan.Empty() {
-				prog := newProgress(p.stderr, len(pl.plan.Changes), showProgress(p.stderr, f))
+				prog := newProgress(p.stderr, len(pl.plan.Changes), showProgress(p.stderr, f), p.scrub)
 				rep, runErr = apply.Apply(ctx, pl.client, pl.plan, apply.Options{Parallelism: workers, OnResult: prog.update})
 				prog.done()
 				if rep == nil {
@@ -351,7 +351,7 @@ func (p *program) planOnline(c *cli.Context, file *state.File, values *secretVal
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ctx, stop := p.signalContext()
+	ctx, stop := p.runContext(s.maxDuration)
 	pl, err := computePlan(ctx, s, file, values, noDeletes)
 	if err != nil {
 		stop()

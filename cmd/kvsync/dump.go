@@ -47,7 +47,7 @@ func (p *program) dumpCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ctx, stop := p.signalContext()
+			ctx, stop := p.runContext(s.maxDuration)
 			defer stop()
 			live, err := diff.Fetch(ctx, client, &state.File{}, diff.FetchOptions{ControlPlane: s.controlPlane,
 				SelectTags: tags, All: c.Bool(flagAll)})

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -18,26 +21,29 @@ import (
 
 // Flag names, shared by the commands that take them.
 const (
-	flagAddr         = "konnect-addr"
-	flagToken        = "konnect-token"
-	flagTokenFile    = "konnect-token-file"
-	flagControlPlane = "konnect-control-plane-name"
-	flagSelectTag    = "select-tag"
-	flagParallelism  = "parallelism"
-	flagTimeout      = "timeout"
-	flagOutput       = "output"
-	flagNoColor      = "no-color"
-	flagExitCode     = "exit-code"
-	flagOnline       = "online"
-	flagAll          = "all"
-	flagOutputFile   = "output-file"
-	flagOut          = "out"
-	flagYes          = "yes"
-	flagVerbose      = "verbose"
-	flagRPS          = "rps"
-	flagRPSMax       = "rps-max"
-	flagRPSMin       = "rps-min"
-	flagPlan         = "plan"
+	flagAddr             = "konnect-addr"
+	flagToken            = "konnect-token"
+	flagTokenFile        = "konnect-token-file"
+	flagControlPlane     = "konnect-control-plane-name"
+	flagSelectTag        = "select-tag"
+	flagParallelism      = "parallelism"
+	flagTimeout          = "timeout"
+	flagOutput           = "output"
+	flagNoColor          = "no-color"
+	flagExitCode         = "exit-code"
+	flagOnline           = "online"
+	flagAll              = "all"
+	flagOutputFile       = "output-file"
+	flagOut              = "out"
+	flagYes              = "yes"
+	flagVerbose          = "verbose"
+	flagMaxDuration      = "max-duration"
+	flagUnreachableAfter = "unreachable-after"
+	flagAllowHTTP        = "allow-http"
+	flagRPS              = "rps"
+	flagRPSMax           = "rps-max"
+	flagRPSMin           = "rps-min"
+	flagPlan             = "plan"
 )
 
 // envs lists kvsync's variable for a flag, then decK's, so that the seed
@@ -84,6 +90,9 @@ func connectionFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)" + envHint(envs(flagTokenFile)...)},
 		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id (overrides the file's _konnect.control_plane_name)" + envHint(envs(flagControlPlane)...)},
 		&cli.StringFlag{Name: flagTimeout, Usage: "timeout of one HTTP request: seconds or a duration like 30s" + envHint(envs(flagTimeout)...), Value: "30s"},
+		&cli.StringFlag{Name: flagMaxDuration, Usage: "end the whole run after this long (a duration like 30m), whatever Konnect does" + envHint("KVSYNC_MAX_DURATION"), Value: "30m"},
+		&cli.StringFlag{Name: flagUnreachableAfter, Usage: "give up when no request has been answered for this long (connections refused or broken, 5xx)" + envHint("KVSYNC_UNREACHABLE_AFTER"), Value: "30s"},
+		&cli.BoolFlag{Name: flagAllowHTTP, Usage: "allow http:// to a host that is not loopback (the token would travel in clear)", EnvVars: []string{"KVSYNC_ALLOW_HTTP"}},
 		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"}, Usage: "log each HTTP call to standard error: method, path, status, duration, waits (never a body, value or token)", EnvVars: []string{"KVSYNC_VERBOSE"}},
 		&cli.Float64Flag{Name: flagRPS, Usage: "requests per second to start at; the pace adapts to what Konnect accepts" + envHint("KVSYNC_RPS"), Value: konnect.DefaultInitialRate},
 		&cli.Float64Flag{Name: flagRPSMax, Usage: "requests per second never to exceed" + envHint("KVSYNC_RPS_MAX"), Value: konnect.DefaultMaxRate},
@@ -112,7 +121,7 @@ func parallelism(c *cli.Context) (int, error) {
 	v := setting(c, flagParallelism, envs(flagParallelism)...)
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return 0, fmt.Errorf("--%s %q: want a number of at least 1", flagParallelism, v)
+		return 0, fmt.Errorf("--%s %s: want a number of at least 1", flagParallelism, shown(v))
 	}
 	return n, nil
 }
@@ -128,18 +137,34 @@ type settings struct {
 	selectTags          []string
 	// Where addr, controlPlane and selectTags came from (see settingFrom).
 	addrFrom, controlPlaneFrom, selectTagsFrom string
-	// trace logs HTTP calls (--verbose); nil when quiet.
+	// trace logs HTTP calls (--verbose), or only long waits.
 	trace func(konnect.Event)
+	// maxDuration bounds the run; unreachableAfter ends it when Konnect
+	// stops answering.
+	maxDuration, unreachableAfter time.Duration
 }
 
 func readSettings(c *cli.Context) (*settings, error) {
 	s := &settings{}
+	var err error
 	s.addr, s.addrFrom = settingFrom(c, flagAddr, envs(flagAddr)...)
 	s.controlPlane, s.controlPlaneFrom = settingFrom(c, flagControlPlane, envs(flagControlPlane)...)
 	s.addr, s.controlPlane = strings.TrimSpace(s.addr), strings.TrimSpace(s.controlPlane)
 	if !strings.Contains(s.addr, "://") {
 		// The value is not echoed: a token pasted here must not show.
 		return nil, fmt.Errorf("--%s (from %s) needs a scheme: https://HOST, or http://127.0.0.1:PORT for the emulator", flagAddr, s.addrFrom)
+	}
+	if u, err := url.Parse(s.addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !c.Bool(flagAllowHTTP) {
+		return nil, fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, s.addrFrom, u.Hostname(), flagAllowHTTP)
+	}
+	for _, d := range []struct {
+		flag, env string
+		to        *time.Duration
+	}{{flagMaxDuration, "KVSYNC_MAX_DURATION", &s.maxDuration}, {flagUnreachableAfter, "KVSYNC_UNREACHABLE_AFTER", &s.unreachableAfter}} {
+		v := setting(c, d.flag, d.env)
+		if *d.to, err = time.ParseDuration(strings.TrimSpace(v)); err != nil || *d.to <= 0 {
+			return nil, fmt.Errorf("--%s %s: want a duration like 30m", d.flag, shown(v))
+		}
 	}
 	tags := c.StringSlice(flagSelectTag)
 	s.selectTagsFrom = "--" + flagSelectTag
@@ -158,7 +183,6 @@ func readSettings(c *cli.Context) (*settings, error) {
 			s.selectTags = append(s.selectTags, t)
 		}
 	}
-	var err error
 	if s.timeout, err = parseTimeout(setting(c, flagTimeout, envs(flagTimeout)...)); err != nil {
 		return nil, err
 	}
@@ -200,21 +224,22 @@ func parseTimeout(v string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("--%s %q: want seconds or a duration like 30s", flagTimeout, v)
+		return 0, fmt.Errorf("--%s %s: want seconds or a duration like 30s", flagTimeout, shown(v))
 	}
 	return d, nil
 }
 
 func (s *settings) client() (*konnect.Client, error) {
 	c, err := konnect.New(konnect.Options{
-		BaseURL:        s.addr,
-		Token:          s.token,
-		UserAgent:      "kvsync/" + version,
-		RequestTimeout: s.timeout,
-		Trace:          s.trace,
-		InitialRate:    s.rps,
-		MaxRate:        s.rpsMax,
-		MinRate:        s.rpsMin,
+		BaseURL:          s.addr,
+		Token:            s.token,
+		UserAgent:        "kvsync/" + version,
+		RequestTimeout:   s.timeout,
+		UnreachableAfter: s.unreachableAfter,
+		Trace:            s.trace,
+		InitialRate:      s.rps,
+		MaxRate:          s.rpsMax,
+		MinRate:          s.rpsMin,
 	})
 	if err != nil {
 		return nil, err
@@ -228,7 +253,7 @@ func (p *program) format(c *cli.Context) (render.Format, error) {
 	v := setting(c, flagOutput, "KVSYNC_OUTPUT")
 	f, err := render.ParseFormat(strings.ToLower(strings.TrimSpace(v)))
 	if err != nil || v == "" {
-		return "", fmt.Errorf("--output %q: want text, json or markdown", v)
+		return "", fmt.Errorf("--output %s: want text, json or markdown", shown(v))
 	}
 	p.jsonErrors = f == render.JSON
 	return f, nil
@@ -257,7 +282,30 @@ func colorAllowed(f render.Format, noColorFlag bool, getenv func(string) string,
 	return terminal
 }
 
-// showProgress: a terminal on stderr, text output, not in CI.
+// showProgress: a terminal on stderr, text output, not in CI (where a
+// line per operation shows instead).
 func showProgress(w io.Writer, f render.Format) bool {
 	return f == render.Text && os.Getenv("CI") == "" && isTerminal(w)
+}
+
+// tokenLike matches what could be a credential pasted into the wrong flag:
+// Konnect's token prefixes, or a long run of letters, digits and symbols.
+var tokenLike = regexp.MustCompile(`(?i)^(kpat|spat)_|^[A-Za-z0-9_\-+/=.]{24,}$`)
+
+// shown quotes a flag's value for an error, unless it looks like a token:
+// then it says so instead of echoing it.
+func shown(v string) string {
+	if tokenLike.MatchString(strings.TrimSpace(v)) {
+		return "(a value that looks like a token, not shown)"
+	}
+	return strconv.Quote(v)
+}
+
+// isLoopback reports whether host is this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/kvsync/kvsync/pkg/apply"
 )
@@ -12,32 +14,43 @@ import (
 // a terminal).
 const progressThreshold = 5
 
-// progress draws "[n/total] applying…" on one terminal line.
+// progress shows a sync while it runs: on a terminal, "[n/total]
+// applying…" on one line; elsewhere (a CI log) one line per operation as
+// it ends, so that a log shows what happens while it happens.
 type progress struct {
-	mu      sync.Mutex
-	w       io.Writer
-	total   int
-	n       int
-	enabled bool
+	mu       sync.Mutex
+	w        io.Writer
+	total    int
+	n        int
+	terminal bool
+	counter  bool
+	scrub    func(string) string
 }
 
-func newProgress(w io.Writer, total int, terminal bool) *progress {
-	return &progress{w: w, total: total, enabled: terminal && total > progressThreshold}
+func newProgress(w io.Writer, total int, terminal bool, scrub func(string) string) *progress {
+	return &progress{w: w, total: total, terminal: terminal, counter: terminal && total > progressThreshold, scrub: scrub}
 }
 
-func (p *progress) update(apply.Result) {
+func (p *progress) update(r apply.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
-	if p.enabled {
+	switch {
+	case p.counter:
 		fmt.Fprintf(p.w, "\r[%d/%d] applying…", p.n, p.total)
+	case !p.terminal:
+		line := fmt.Sprintf("kvsync: [%d/%d] %s %s", p.n, p.total, strings.ReplaceAll(string(r.Status), "_", " "), r.Change)
+		if r.Status == apply.Succeeded || r.Status == apply.Failed {
+			line += fmt.Sprintf(" (%s)", r.Duration.Round(time.Millisecond))
+		}
+		fmt.Fprintln(p.w, p.scrub(line))
 	}
 }
 
 func (p *progress) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.enabled {
+	if p.counter {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
 }

@@ -117,8 +117,12 @@ type Options struct {
 // RunError is the error Apply returns when not every operation succeeded.
 type RunError struct {
 	Failed, Skipped, NotStarted int
-	// Interrupted is set when the context was cancelled before the end.
-	Interrupted bool
+	// Interrupted is set when the context was cancelled before the end;
+	// Deadline when that was the run's deadline.
+	Interrupted, Deadline bool
+	// Unreachable is set when Konnect stopped answering (see
+	// konnect.ErrUnreachable): nothing new was started after that.
+	Unreachable bool
 }
 
 func (e *RunError) Error() string {
@@ -133,7 +137,12 @@ func (e *RunError) Error() string {
 		parts = append(parts, fmt.Sprintf("%d not started", e.NotStarted))
 	}
 	msg := "sync incomplete: " + strings.Join(parts, ", ")
-	if e.Interrupted {
+	switch {
+	case e.Unreachable:
+		msg = "Konnect unreachable: " + strings.Join(parts, ", ")
+	case e.Deadline:
+		msg = "sync stopped at its deadline (--max-duration): " + strings.Join(parts, ", ")
+	case e.Interrupted:
 		msg = "sync interrupted: " + strings.Join(parts, ", ")
 	}
 	return msg + "; run sync again to converge"

@@ -2,11 +2,13 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
 )
 
 // execFunc performs one change on t, whose Produced reads the ids earlier
@@ -92,8 +94,16 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 	}
 
 	// Operations run on a context that outlives a cancellation of ctx by
-	// the grace period, so that Ctrl-C does not cut requests off half-way.
-	opCtx, cancelOps := context.WithCancel(context.WithoutCancel(ctx))
+	// the grace period, so that Ctrl-C does not cut requests off half-way;
+	// a call that has not sent its request yet (waiting for a retry, or
+	// for the pacer) stops at once. The run's deadline still holds.
+	base := konnect.WithStop(context.WithoutCancel(ctx), ctx.Done())
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		base, cancel = context.WithDeadline(base, deadline)
+		defer cancel()
+	}
+	opCtx, cancelOps := context.WithCancel(base)
 	defer cancelOps()
 	var grace *time.Timer
 	defer func() {
@@ -104,7 +114,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 
 	finished := make(chan done)
 	inFlight := 0
-	interrupted := false
+	interrupted, unreachable := false, false
 	cancelled := ctx.Done()
 	interrupt := func() {
 		interrupted, cancelled = true, nil
@@ -114,7 +124,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 		if !interrupted && ctx.Err() != nil {
 			interrupt()
 		}
-		for !interrupted && inFlight < opts.Parallelism && ready.len() > 0 {
+		for !interrupted && !unreachable && inFlight < opts.Parallelism && ready.len() > 0 {
 			i := ready.pop()
 			ch := p.Changes[i]
 			inFlight++
@@ -136,6 +146,8 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 			r.Duration = d.dur
 			if d.err != nil {
 				r.Status, r.Err = Failed, d.err
+				// Konnect gave up answering: start nothing new.
+				unreachable = unreachable || errors.Is(d.err, konnect.ErrUnreachable)
 				notify(d.idx)
 				skip(d.idx, d.idx)
 				continue
@@ -154,7 +166,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 		}
 	}
 
-	rerr := &RunError{Interrupted: interrupted}
+	rerr := &RunError{Interrupted: interrupted, Unreachable: unreachable, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded)}
 	for i := range results {
 		if !settled[i] {
 			notify(i) // NotStarted

@@ -134,6 +134,11 @@ type Options struct {
 	// Trace, when set, is called after every attempt and before every wait
 	// for a retry (see Event); calls may come from several goroutines.
 	Trace func(Event)
+	// UnreachableAfter is how long requests may keep failing without any
+	// answer (connections refused or broken, 5xx) before the client gives
+	// up on Konnect: every call then fails at once with ErrUnreachable.
+	// Default DefaultUnreachableAfter; negative never gives up.
+	UnreachableAfter time.Duration
 }
 
 // Event is one HTTP attempt, or one wait before the next attempt, for a
@@ -162,8 +167,9 @@ type Client struct {
 
 	// sleep waits between attempts and randN draws the jitter; tests
 	// replace them to observe delays without spending them.
-	sleep func(ctx context.Context, d time.Duration) error
-	randN func(n int64) int64
+	sleep   func(ctx context.Context, d time.Duration) error
+	breaker *breaker
+	randN   func(n int64) int64
 
 	ControlPlanes  *ControlPlanesService
 	ConfigStores   *ConfigStoresService
@@ -217,11 +223,18 @@ func New(opts Options) (*Client, error) {
 		return nil, err
 	}
 
+	opts.HTTPClient = noRedirects(opts.HTTPClient)
 	c := &Client{
 		opts:    opts,
 		baseURL: base,
 		sleep:   sleepContext,
 		randN:   rand.Int64N,
+	}
+	if opts.UnreachableAfter == 0 {
+		opts.UnreachableAfter = DefaultUnreachableAfter
+	}
+	if opts.UnreachableAfter > 0 {
+		c.breaker = &breaker{after: opts.UnreachableAfter, now: time.Now}
 	}
 	if pace {
 		c.pacer = newPacer(opts.InitialRate, opts.MinRate, opts.MaxRate)
@@ -318,10 +331,12 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-ctx.Done():
-		return ctx.Err()
 	case <-t.C:
 		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-stopOf(ctx):
+		return errStopped
 	}
 }
 

@@ -68,6 +68,9 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	throttled := 0     // consecutive 429s, to grow their backoff
 	uncertain := false // an earlier POST attempt may have taken effect
 	for {
+		if err := c.breaker.check(); err != nil {
+			return fmt.Errorf("konnect: %s %s: %w", cl.method, c.displayPath(cl), err)
+		}
 		status, err := c.attempt(ctx, cl, body, out)
 		if err == nil {
 			return nil
@@ -115,6 +118,13 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		}
 		if c.opts.Trace != nil {
 			c.opts.Trace(Event{Method: cl.method, Path: c.displayPath(cl), Status: status, Retry: wait})
+		}
+		if stop := stopOf(ctx); stop != nil {
+			select {
+			case <-stop:
+				return stopped(err, errStopped)
+			default:
+			}
 		}
 		if sleepErr := c.sleep(ctx, wait); sleepErr != nil {
 			return stopped(err, sleepErr)
@@ -173,7 +183,7 @@ func classify(method string, status int, err error) outcome {
 		return failRateLimit
 	case errors.As(err, &nse):
 		return failRetry
-	case status == 0, status == http.StatusInternalServerError, status == http.StatusBadGateway,
+	case status == 0, status == http.StatusRequestTimeout, status == http.StatusInternalServerError, status == http.StatusBadGateway,
 		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
 		// Connection errors, attempt timeouts and server failures:
 		// repeatable only when repeating cannot do harm.
@@ -220,7 +230,21 @@ func (c *Client) displayPath(cl *call) string { return "/v2" + cl.path }
 func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (status int, err error) {
 	path := c.displayPath(cl)
 	queued := time.Now()
-	slot, err := c.pacer.wait(ctx)
+	pctx := ctx
+	if stop := stopOf(ctx); stop != nil {
+		// An interrupt ends the wait for the pacer: nothing was sent yet.
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-pctx.Done():
+			}
+		}()
+	}
+	slot, err := c.pacer.wait(pctx)
 	if err != nil {
 		return 0, &localError{fmt.Errorf("konnect: %s %s: waiting for the pacer: %w", cl.method, path, err)}
 	}
@@ -271,10 +295,18 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 
 	resp, err := c.opts.HTTPClient.Do(req)
 	if err != nil {
-		return 0, c.transportError(ctx, actx, cl.method, path, err, connected.Load())
+		terr := c.transportError(ctx, actx, cl.method, path, err, connected.Load())
+		if ctx.Err() == nil {
+			c.breaker.record(false, 0, terr)
+		}
+		return 0, terr
 	}
 	answer = resp
 	defer resp.Body.Close()
+	c.breaker.record(true, resp.StatusCode, nil)
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return resp.StatusCode, redirectError(cl.method, path, resp)
+	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -304,6 +336,9 @@ func (c *Client) transportError(ctx, actx context.Context, method, path string, 
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
 		err = uerr.Err
+	}
+	if p := permanent(err, hostOf(c.baseURL)); p != nil {
+		return &localError{fmt.Errorf("konnect: %s %s: %w", method, path, p)}
 	}
 	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("attempt timed out after %s: %w", c.opts.RequestTimeout, err)
