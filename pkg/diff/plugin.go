@@ -433,7 +433,7 @@ func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.Plu
 		enabled = *p.Enabled
 	}
 	body := konnect.Plugin{
-		Name: p.Name, Config: p.Config, Enabled: &enabled, Protocols: p.Protocols, Tags: tags,
+		Name: p.Name, Config: markSecrets(p.Config, schema.EncryptedPaths()), Enabled: &enabled, Protocols: p.Protocols, Tags: tags,
 		Route: foreignKey(scope[0]), Service: foreignKey(scope[1]),
 		Consumer: foreignKey(scope[2]), ConsumerGroup: foreignKey(scope[3]),
 	}

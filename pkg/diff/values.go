@@ -328,3 +328,36 @@ func (r *redactor) goneFields(live map[string]any) []FieldChange {
 	}
 	return out
 }
+
+// markSecrets returns a copy of a desired config in which every plain
+// string at or below a secret path (an encrypted schema field, a vault
+// credential) is a Sensitive value too: the client then redacts it from
+// any answer that echoes the request, as it does substituted values.
+func markSecrets(cfg map[string]any, secretPaths []path) map[string]any {
+	if cfg == nil || len(secretPaths) == 0 {
+		return cfg
+	}
+	var walk func(p path, v any) any
+	walk = func(p path, v any) any {
+		switch t := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(t))
+			for k, e := range t {
+				out[k] = walk(p.With(k), e)
+			}
+			return out
+		case []any:
+			out := make([]any, len(t))
+			for i, e := range t {
+				out[i] = walk(p.With(i), e)
+			}
+			return out
+		case string:
+			if t != "" && p.Within(secretPaths) && !kong.IsVaultRef(t) {
+				return state.NewSensitive(t)
+			}
+		}
+		return v
+	}
+	return walk(path{"config"}, cfg).(map[string]any)
+}

@@ -223,7 +223,7 @@ func planVaults(b *builder) {
 			}
 		}
 		tags := tagSet(b.tags, v.Tags)
-		body := konnect.Vault{Name: v.Name, Prefix: v.Prefix, Description: v.Description, Config: cfg, Tags: tags}
+		body := konnect.Vault{Name: v.Name, Prefix: v.Prefix, Description: v.Description, Config: markSecrets(cfg, kong.VaultCredentialPaths()), Tags: tags}
 
 		compareCfg := maps.Clone(cfg)
 		r := &redactor{sensitive: map[string]sensitiveLeaf{}, placeholders: map[string]SafeText{},
