@@ -454,3 +454,60 @@ func TestApplyNeverSendsRedaction(t *testing.T) {
 		}
 	}
 }
+
+// TestForcedDeleteSparesNewSecrets: a secret added while a store's delete
+// runs is not taken with the store: the delete is refused and reported,
+// and the secret survives.
+func TestForcedDeleteSparesNewSecrets(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, p := e.plan(seed)
+	if _, err := apply.Apply(ctx, e.c, p, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	const empty = "_format_version: \"3.0\"\n_konnect:\n  control_plane_name: my-control-plane\n"
+	_, p = e.plan(empty)
+	storeID := e.storeID("my-config-store")
+	arrived, release := e.srv.Hold("DELETE", "/secrets/mistral-key")
+	defer release()
+	type result struct {
+		rep *apply.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := apply.Apply(ctx, e.c, p, apply.Options{})
+		done <- result{rep, err}
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the store's delete did not start within 30s")
+	}
+	// Someone adds a secret while the store is being deleted.
+	if _, err := e.c.Secrets.Create(ctx, e.cpID, storeID, "added-meanwhile", konnect.Plaintext("fake-new-value")); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("apply did not end within 30s")
+	}
+	if r.err == nil {
+		t.Fatal("apply succeeded although the store held a secret the plan did not show")
+	}
+	var storeResult apply.Result
+	for _, res := range r.rep.Results {
+		if res.Change.Kind == diff.KindConfigStore {
+			storeResult = res
+		}
+	}
+	if storeResult.Status != apply.Failed || !strings.Contains(storeResult.Err.Error(), "holds secrets the plan did not show") {
+		t.Errorf("store delete: %s, %v", storeResult.Status, storeResult.Err)
+	}
+	if _, ok := e.srv.SecretValue(e.cpID, storeID, "added-meanwhile"); !ok {
+		t.Error("the secret added meanwhile went with the store")
+	}
+}

@@ -33,11 +33,12 @@ type ConfigStoreOp struct {
 	ID   string
 	Name string
 	// Force deletes the store together with the secrets it holds; set on
-	// every store delete. Secrets is how many the plan saw: only those
-	// are forced along, so that a secret added since the plan makes
-	// Konnect refuse and the next diff shows it.
-	Force   bool
-	Secrets int
+	// every store delete. SecretKeys are the secrets the plan saw (and
+	// showed going): only those go, one by one, before the store is
+	// deleted without force, so that a secret added since the plan makes
+	// Konnect refuse and survives.
+	Force      bool
+	SecretKeys []string
 }
 
 func (o *ConfigStoreOp) refs() []*IDRef { return nil }
@@ -53,9 +54,17 @@ func (o *ConfigStoreOp) Apply(ctx context.Context, t *Target, a Action) (Applied
 		}
 		return Applied{ID: s.ID, UpdatedAt: s.UpdatedAt}, nil
 	case Delete:
-		err := t.Client.ConfigStores.Delete(ctx, t.ControlPlaneID, o.ID, o.Force && o.Secrets > 0)
-		if konnect.IsNotFound(err) {
+		for _, key := range o.SecretKeys {
+			if err := t.Client.Secrets.Delete(ctx, t.ControlPlaneID, o.ID, key); err != nil && !konnect.IsNotFound(err) {
+				return Applied{}, fmt.Errorf("deleting its secret %q: %w", key, err)
+			}
+		}
+		err := t.Client.ConfigStores.Delete(ctx, t.ControlPlaneID, o.ID, false)
+		switch {
+		case konnect.IsNotFound(err):
 			return Applied{}, nil // already gone: the goal is reached
+		case konnect.IsBadRequest(err) || konnect.IsConflict(err):
+			return Applied{}, fmt.Errorf("not deleted: it holds secrets the plan did not show (added since the plan); the next diff shows them: %w", err)
 		}
 		return Applied{}, err
 	}
@@ -162,11 +171,15 @@ func planConfigStores(b *builder) {
 			}
 			continue
 		}
-		secrets := len(b.live.Secrets[s.ID])
+		keys := make([]string, 0, len(b.live.Secrets[s.ID]))
+		for _, sec := range b.live.Secrets[s.ID] {
+			keys = append(keys, sec.Key)
+		}
+		secrets := len(keys)
 		b.add(&node{
 			c: &Change{Action: Delete, Kind: KindConfigStore, Name: s.Name, ForceSecrets: secrets,
 				Fields: []FieldChange{{Path: "name", Old: s.Name, HasOld: true}, {Path: "secrets", Old: secrets, HasOld: true}},
-				Op:     &ConfigStoreOp{ID: s.ID, Name: s.Name, Force: true, Secrets: secrets}},
+				Op:     &ConfigStoreOp{ID: s.ID, Name: s.Name, Force: true, SecretKeys: keys}},
 			addrs:       []string{storeAddr(s.Name), storeIDAddr(s.ID)},
 			naturalKeys: []string{"store:" + s.Name},
 		})
