@@ -195,6 +195,7 @@ func (p *program) app() *cli.App {
 		p.syncCommand(),
 		p.applyCommand(),
 		p.showCommand(),
+		p.unlockCommand(),
 		p.validateCommand(),
 		p.dumpCommand(),
 		{

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -155,6 +156,32 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			if err := p.confirmDeletes(c, pl.plan); err != nil {
 				return err
 			}
+			if !pl.plan.Empty() {
+				// Writes happen under the control plane's lock, from a
+				// plan made under it (two runs never both create), which
+				// must be the plan shown.
+				unlock, err := apply.Lock(ctx, pl.client, pl.plan.ControlPlane, apply.Holder(), pl.settings.maxDuration)
+				if err != nil {
+					return err
+				}
+				defer func() {
+					if uerr := unlock(); uerr != nil {
+						fmt.Fprintln(p.stderr, "Warning: "+p.scrub(uerr.Error()))
+					}
+				}()
+				shown := pl.plan
+				if pl, err = computePlan(ctx, pl.settings, file, values, noDeletes); err != nil {
+					return err
+				}
+				if reviewed != nil {
+					if err := checkReviewed(reviewed, pl); err != nil {
+						return err
+					}
+				}
+				if !samePlan(shown, pl.plan) {
+					return errors.New("the control plane changed while kvsync took its lock (another run, most likely): nothing was applied; run again to see the new plan")
+				}
+			}
 			var rep *apply.Report
 			var runErr error
 			if !pl.plan.Empty() {
@@ -183,6 +210,13 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			return runErr
 		},
 	}
+}
+
+// samePlan reports whether two plans make the same changes.
+func samePlan(a, b *diff.Plan) bool {
+	x, errA := json.Marshal(a.Changes)
+	y, errB := json.Marshal(b.Changes)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
 }
 
 // confirmDeletes asks, on a terminal, before a plan that deletes anything
@@ -241,6 +275,47 @@ func checkReviewed(reviewed *diff.SavedPlan, pl *planned) error {
 		return multierror.Append(errors.New("the reviewed plan no longer holds; nothing was applied (make and review a new plan):"), moved.Errors...)
 	}
 	return err
+}
+
+func (p *program) unlockCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "unlock",
+		Usage:     "remove the control plane's lock that a kvsync run ended without releasing",
+		ArgsUsage: "[FILE...] (for the control plane's name; default kvsync.yaml)",
+		Flags:     connectionFlags(),
+		Action: func(c *cli.Context) error {
+			s, err := p.readSettings(c)
+			if err != nil {
+				return err
+			}
+			cpRef := s.controlPlane
+			if cpRef == "" {
+				file, err := loadFiles(c, p.stdin)
+				if err != nil {
+					return err
+				}
+				cpRef = file.ControlPlaneName
+			}
+			if cpRef == "" {
+				return fmt.Errorf("unlock needs a control plane: pass --%s or name it in the file", flagControlPlane)
+			}
+			client, err := s.client()
+			if err != nil {
+				return err
+			}
+			ctx, stop := p.runContext(s.maxDuration)
+			defer stop()
+			cp, err := client.ControlPlanes.Resolve(ctx, cpRef)
+			if err != nil {
+				return fmt.Errorf("control plane %q: %w", cpRef, err)
+			}
+			if err := apply.Unlock(ctx, client, *cp); err != nil {
+				return err
+			}
+			fmt.Fprintf(p.stdout, "Control plane %s is unlocked.\n", cp.Name)
+			return nil
+		},
+	}
 }
 
 func (p *program) showCommand() *cli.Command {

@@ -31,7 +31,8 @@ func loadFiles(c *cli.Context, stdin io.Reader) (*state.File, error) {
 
 // planned is what the shared pipeline produces.
 type planned struct {
-	client *konnect.Client
+	settings *settings
+	client   *konnect.Client
 	file   *state.File
 	live   *diff.Live
 	plan   *diff.Plan
@@ -69,7 +70,7 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *secret
 		return nil, err
 	}
 	p.Address, p.Origins = client.BaseURL(), origins
-	return &planned{client: client, file: f, live: live, plan: p}, nil
+	return &planned{settings: s, client: client, file: f, live: live, plan: p}, nil
 }
 
 // checkTarget refuses a control plane or select tags from the command line

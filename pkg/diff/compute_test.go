@@ -33,6 +33,17 @@ func TestCompute(t *testing.T) {
 			live:    difftest.EmptyLive,
 		},
 		{
+			name:    "an empty, unreferenced duplicate of a declared store is cleaned up",
+			desired: difftest.SeedFile,
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
+				l.ConfigStores = append(l.ConfigStores, konnect.ConfigStore{ID: "store-dup", Name: "my-config-store", CreatedAt: "2025-01-02T00:00:00Z"})
+				return l
+			},
+			want:     []string{"0 delete config_store my-config-store (duplicate id store-dup)"},
+			warnings: []string{"config store my-config-store: my-config-store (id store-dup) is an empty, unreferenced duplicate (a create an earlier run repeated): kvsync deletes it"},
+		},
+		{
 			// Kong reads the key before a #version or a ?query: such
 			// references still need their secret created first.
 			name: "references with #version and ?ttl wait for the secret they name",
@@ -504,6 +515,9 @@ func TestCompute(t *testing.T) {
 			live: func() *diff.Live {
 				l := difftest.EmptyLive()
 				l.ConfigStores = []konnect.ConfigStore{{ID: "s-2", Name: "my-config-store"}, {ID: "s-1", Name: "my-config-store"}}
+				// Both hold secrets: neither is a provable duplicate.
+				l.Secrets["s-1"] = []konnect.ConfigStoreSecret{{Key: "a"}}
+				l.Secrets["s-2"] = []konnect.ConfigStoreSecret{{Key: "b"}}
 				return l
 			},
 			wantErrors: []string{

@@ -3,6 +3,8 @@ package diff
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -98,6 +100,10 @@ type storeIndex struct {
 	liveID map[string]string
 	// ambiguous names are held by two or more live stores (reported).
 	ambiguous map[string]bool
+	// duplicates are, by declared name, the live stores beyond the one
+	// kept that kvsync can show it made by mistake (empty, unreferenced,
+	// the name of a declared store): the plan deletes them.
+	duplicates map[string][]konnect.ConfigStore
 }
 
 func (b *builder) stores() *storeIndex {
@@ -105,7 +111,8 @@ func (b *builder) stores() *storeIndex {
 		return b.storeIdx
 	}
 	x := &storeIndex{byName: map[string][]konnect.ConfigStore{}, byID: map[string]konnect.ConfigStore{},
-		declared: map[string]bool{}, liveID: map[string]string{}, ambiguous: map[string]bool{}}
+		declared: map[string]bool{}, liveID: map[string]string{}, ambiguous: map[string]bool{},
+		duplicates: map[string][]konnect.ConfigStore{}}
 	b.storeIdx = x
 	for _, s := range b.live.ConfigStores {
 		x.byName[s.Name] = append(x.byName[s.Name], s)
@@ -113,11 +120,57 @@ func (b *builder) stores() *storeIndex {
 	}
 	for _, ds := range b.desired.ConfigStores {
 		x.declared[ds.Name] = true
+		if keep, extra, ok := b.provableDuplicates(ds.Name); ok {
+			x.liveID[ds.Name], x.duplicates[ds.Name] = keep.ID, extra
+			continue
+		}
 		if s, ok := b.liveStoreNamed(ds.Name); ok {
 			x.liveID[ds.Name] = s.ID
 		}
 	}
 	return x
+}
+
+// provableDuplicates splits the live stores named like a declared store
+// into the one to keep and the duplicates kvsync can show it made (a
+// create repeated by an earlier run): empty and unreferenced by any vault.
+// When more than one store holds secrets or is referenced, nothing is
+// provable, and ok is false (Compute then names them all).
+func (b *builder) provableDuplicates(name string) (keep konnect.ConfigStore, extra []konnect.ConfigStore, ok bool) {
+	found := b.storeIdx.byName[name]
+	if len(found) < 2 {
+		return keep, nil, false
+	}
+	referenced := map[string]bool{}
+	for _, v := range b.live.Vaults {
+		referenced[liveVaultStoreID(v)] = true
+	}
+	var used []konnect.ConfigStore
+	for _, s := range found {
+		if len(b.live.Secrets[s.ID]) > 0 || referenced[s.ID] {
+			used = append(used, s)
+		}
+	}
+	switch len(used) {
+	case 0:
+		// All empty: keep the oldest.
+		sorted := append([]konnect.ConfigStore(nil), found...)
+		sort.Slice(sorted, func(i, j int) bool {
+			if sorted[i].CreatedAt != sorted[j].CreatedAt {
+				return sorted[i].CreatedAt < sorted[j].CreatedAt
+			}
+			return sorted[i].ID < sorted[j].ID
+		})
+		return sorted[0], sorted[1:], true
+	case 1:
+		for _, s := range found {
+			if s.ID != used[0].ID {
+				extra = append(extra, s)
+			}
+		}
+		return used[0], extra, true
+	}
+	return keep, nil, false
 }
 
 // liveStoreNamed returns the one live store with that name; two or more is
@@ -156,6 +209,17 @@ func planConfigStores(b *builder) {
 			addrs:       []string{storeAddr(ds.Name)},
 			naturalKeys: []string{"store:" + ds.Name},
 		})
+	}
+	for _, name := range slices.Sorted(maps.Keys(x.duplicates)) {
+		for _, dup := range x.duplicates[name] {
+			b.warn("config store %s: %s (id %s) is an empty, unreferenced duplicate (a create an earlier run repeated): kvsync deletes it", name, name, dup.ID)
+			b.add(&node{
+				c: &Change{Action: Delete, Kind: KindConfigStore, Name: name, Scope: "duplicate id " + dup.ID,
+					Fields: []FieldChange{{Path: "name", Old: name, HasOld: true}, {Path: "secrets", Old: 0, HasOld: true}},
+					Op:     &ConfigStoreOp{ID: dup.ID, Name: name}},
+				addrs: []string{storeIDAddr(dup.ID)},
+			})
+		}
 	}
 	// An undeclared store goes only when in-scope vaults referenced it and
 	// nothing references it any more; any other is left alone.

@@ -268,6 +268,14 @@ func (l *Live) scopeRefs() [4]map[string]string {
 	return out
 }
 
+// at prefixes a message with a position, when there is one.
+func at(pos state.Position) string {
+	if s := pos.String(); s != "" {
+		return s + ": "
+	}
+	return ""
+}
+
 // scopeNames are the names of the entities of scope field i that Live
 // holds (for "did you mean").
 func (l *Live) scopeNames(i int) []string {
@@ -322,7 +330,7 @@ func (b *builder) resolveScope(p state.Plugin) (pluginScope, bool) {
 			id = b.live.ConsumerGroups[ref].ID
 		}
 		if id == "" {
-			b.fail("%s: plugin %s: %s %q not found in control plane %s%s", state.Locate(p.FieldPos, scopeFields[i], p.Pos),
+			b.fail("%splugin %s: %s %q not found in control plane %s%s", at(state.Locate(p.FieldPos, scopeFields[i], p.Pos)),
 				pluginLabel(p), scopeFields[i], ref, b.live.ControlPlane.Name, kong.DidYouMean(ref, scopeNoun[i], b.live.scopeNames(i)))
 			ok = false
 			continue

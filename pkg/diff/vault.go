@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
@@ -96,12 +97,16 @@ func liveVaultStoreID(v konnect.Vault) string {
 	return id
 }
 
+// LockPrefix is the prefix of the vault that serves as kvsync's lock on a
+// control plane (see pkg/apply's Lock): no plan reads or touches it.
+const LockPrefix = "kvsync-lock"
+
 func fetchVaults(ctx context.Context, f *fetcher) error {
 	vaults, err := f.c.Vaults.List(ctx, f.cpID, nil)
 	if err != nil {
 		return fmt.Errorf("listing vaults: %w", err)
 	}
-	f.live.Vaults = vaults
+	f.live.Vaults = slices.DeleteFunc(vaults, func(v konnect.Vault) bool { return v.Prefix == LockPrefix })
 	return nil
 }
 

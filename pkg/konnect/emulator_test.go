@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -518,5 +519,61 @@ func BenchmarkListVaultsPaged(b *testing.B) {
 		if err != nil || len(vaults) != 1000 {
 			b.Fatalf("%d vaults, %v", len(vaults), err)
 		}
+	}
+}
+
+// TestStoreCreateAfterTimeoutMakesNoDuplicate: a store create that the
+// server applies only after the client's attempt timed out is not repeated
+// (store names are not unique): one store, and an error that says why.
+func TestStoreCreateAfterTimeoutMakesNoDuplicate(t *testing.T) {
+	srv := konnecttest.NewServer(konnecttest.Options{})
+	t.Cleanup(srv.Close)
+	cp := srv.AddControlPlane("cp")
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1,
+		RequestTimeout: 50 * time.Millisecond, RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrived, release := srv.Hold("POST", "/config-stores")
+	defer release()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.ConfigStores.Create(context.Background(), cp, "store")
+		errc <- err
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the create did not arrive")
+	}
+	// The client times out on the held request and reads back: nothing yet.
+	var createErr error
+	select {
+	case createErr = <-errc:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the create did not give up")
+	}
+	if createErr == nil || !strings.Contains(createErr.Error(), "it is not repeated, so that no duplicate is made") {
+		t.Errorf("create = %v, want an error saying it was not repeated", createErr)
+	}
+	release() // the server applies the create now
+	ctx := context.Background()
+	// Wait (bounded, on the emulator itself) until the held create is in.
+	for i := 0; ; i++ {
+		stores, err := c.ConfigStores.List(ctx, cp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(stores) == 1 {
+			break
+		}
+		if len(stores) > 1 || i == 1000 {
+			t.Fatalf("%d stores after the late create, want exactly 1", len(stores))
+		}
+		runtime.Gosched()
+	}
+	posts := srv.Counts()["POST /v2/control-planes/{controlPlaneId}/config-stores"]
+	if posts != 1 {
+		t.Errorf("%d store creates sent, want 1", posts)
 	}
 }

@@ -184,14 +184,16 @@ func (s *ConfigStoresService) Get(ctx context.Context, cpID, id string) (*Config
 // Create creates a config store. Konnect neither keeps store names unique nor
 // accepts a client-chosen id, so a create whose answer was lost is settled by
 // listing the stores: one with this name is adopted as the result (kvsync
-// creates a store only when none with that name existed), none means the
-// create did not happen and is repeated.
+// creates a store only when none with that name existed). None after an
+// error answer means the create did not happen, and it is repeated; none
+// after no answer at all (a timeout) proves nothing, since the server may
+// still apply it: then the create is not repeated, and the error says so.
 func (s *ConfigStoresService) Create(ctx context.Context, cpID string, name string) (*ConfigStore, error) {
 	if err := need("create config store", "control plane id", cpID, "name", name); err != nil {
 		return nil, err
 	}
 	var out ConfigStore
-	cl := &call{method: http.MethodPost, path: storesPath(cpID), body: map[string]string{"name": name}}
+	cl := &call{method: http.MethodPost, path: storesPath(cpID), body: map[string]string{"name": name}, noRepeatUnanswered: true}
 	cl.readBack = func(ctx context.Context) (bool, error) {
 		stores, err := s.List(ctx, cpID, nil)
 		if err != nil {

@@ -30,6 +30,11 @@ type call struct {
 	readBack func(ctx context.Context) (done bool, err error)
 	// secrets are values sent in the body that must never show in errors.
 	secrets []string
+	// noRepeatUnanswered: a POST whose attempt timed out is never
+	// repeated, even when reading back finds nothing yet: the server may
+	// still be applying it (entities that Konnect neither keys by name nor
+	// by a client id, where a repeat would make a duplicate).
+	noRepeatUnanswered bool
 }
 
 // outcome classifies a failed attempt.
@@ -138,6 +143,10 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			if done {
 				return nil
 			}
+			var timedOut *timeoutError
+			if cl.noRepeatUnanswered && errors.As(err, &timedOut) {
+				return fmt.Errorf("%w (nothing to read back yet, but the server may still apply it: it is not repeated, so that no duplicate is made; the next run sees what happened)", err)
+			}
 		}
 	}
 }
@@ -221,6 +230,13 @@ type notSentError struct{ err error }
 
 func (e *notSentError) Error() string { return e.err.Error() }
 func (e *notSentError) Unwrap() error { return e.err }
+
+// timeoutError marks an attempt that was sent and timed out: the server
+// may still be working on it.
+type timeoutError struct{ err error }
+
+func (e *timeoutError) Error() string { return e.err.Error() }
+func (e *timeoutError) Unwrap() error { return e.err }
 
 // displayPath is the request path as errors show it: under /v2, no query.
 func (c *Client) displayPath(cl *call) string { return "/v2" + cl.path }
@@ -340,10 +356,14 @@ func (c *Client) transportError(ctx, actx context.Context, method, path string, 
 	if p := permanent(err, hostOf(c.baseURL)); p != nil {
 		return &localError{fmt.Errorf("konnect: %s %s: %w", method, path, p)}
 	}
-	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	timedOut := ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded)
+	if timedOut {
 		err = fmt.Errorf("attempt timed out after %s: %w", c.opts.RequestTimeout, err)
 	}
 	wrapped := fmt.Errorf("konnect: %s %s: %w", method, path, err)
+	if timedOut && connected {
+		wrapped = &timeoutError{wrapped}
+	}
 	if !connected && ctx.Err() == nil {
 		return &notSentError{wrapped}
 	}

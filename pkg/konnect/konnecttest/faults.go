@@ -31,9 +31,10 @@ type hold struct {
 
 // Hold makes the next request with that method whose path contains
 // pathPart wait, once it has arrived and been counted, until release is
-// called (or the client gives up). arrived is closed when it is parked: a
-// test can act at a known point of a run (interrupt it, change the state
-// underneath it) without sleeping.
+// called; it is then processed, even if the client gave up meanwhile (as a
+// real server does). arrived is closed when it is parked: a test can act at
+// a known point of a run (interrupt it, change the state underneath it, let
+// the client time out) without sleeping.
 func (e *Emulator) Hold(method, pathPart string) (arrived <-chan struct{}, release func()) {
 	h := &hold{method: method, pathPart: pathPart, arrived: make(chan struct{}), release: make(chan struct{})}
 	e.faults.mu.Lock()
@@ -143,12 +144,10 @@ func (fs *faultState) decide(r *http.Request) decision {
 // the request and reports true: the request is then not processed.
 func (e *Emulator) injectFaults(w http.ResponseWriter, r *http.Request) bool {
 	if h := e.faults.takeHold(r); h != nil {
+		// Like a real server, the request is processed once released,
+		// even if the client has given up on it meanwhile.
 		close(h.arrived)
-		select {
-		case <-h.release:
-		case <-r.Context().Done():
-			return true
-		}
+		<-h.release
 	}
 	d := e.faults.decide(r)
 	if d.delay > 0 {

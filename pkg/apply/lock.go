@@ -1,0 +1,128 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
+)
+
+// Two runs on one control plane must not both create: each would create
+// the config stores the other creates (Konnect does not keep store names
+// unique). So a run that writes first takes a lock that Konnect itself
+// enforces: a vault whose prefix is diff.LockPrefix. Vault prefixes are
+// unique in a control plane, so of two runs creating it at once exactly
+// one wins; the other is told who holds it and since when. The vault is an
+// env vault that reads nothing anyone sets, carries no select tag, and
+// kvsync leaves it out of every plan. It is removed when the run ends.
+
+// lockDescription is how a lock says who holds it.
+const lockDescription = "kvsync lock: held by %s since %s"
+
+// LockedError is the error of Lock when another run holds the lock.
+type LockedError struct {
+	ControlPlane string
+	Holder       string
+	Since        time.Time
+	// Stale is set when the lock is older than the longest a run may
+	// take: the run that took it has ended without removing it.
+	Stale bool
+}
+
+func (e *LockedError) Error() string {
+	age := "unknown age"
+	if !e.Since.IsZero() {
+		age = "taken " + time.Since(e.Since).Round(time.Second).String() + " ago"
+	}
+	msg := fmt.Sprintf("control plane %s is locked by another kvsync run (%s, %s)", e.ControlPlane, e.Holder, age)
+	if e.Stale {
+		return msg + ": the lock is older than a run may take, so that run has ended without releasing it; remove it with `kvsync unlock` and run again"
+	}
+	return msg + ": wait for it to end and run again (if no run is going on, `kvsync unlock` removes the lock)"
+}
+
+// Lock takes the control plane's lock for holder (a host and process, for
+// the message another run shows). maxAge is how long a run may take at
+// most: an older lock is reported as stale. The returned function releases
+// the lock; it works on a context of its own, so that an interrupted or
+// timed-out run still releases it.
+func Lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration) (unlock func() error, err error) {
+	desc := fmt.Sprintf(lockDescription, holder, time.Now().UTC().Format(time.RFC3339))
+	// A PUT at a fresh id creates the vault, or fails on the prefix that
+	// another run's lock holds: the same exclusion as a POST.
+	v, err := c.Vaults.Upsert(ctx, cp.ID, konnect.Vault{ID: konnect.NewUUID(), Name: "env", Prefix: diff.LockPrefix, Description: &desc,
+		Config: map[string]any{"prefix": "KVSYNC_LOCK_UNUSED_"}, Tags: []string{diff.LockPrefix}})
+	if konnect.IsConflict(err) {
+		held, gerr := c.Vaults.Get(ctx, cp.ID, diff.LockPrefix)
+		if gerr != nil {
+			return nil, fmt.Errorf("control plane %s is locked by another kvsync run, which could not be read: %w", cp.Name, gerr)
+		}
+		le := &LockedError{ControlPlane: cp.Name, Holder: "holder unknown"}
+		if held.Description != nil {
+			if h, since, ok := parseLock(*held.Description); ok {
+				le.Holder, le.Since = h, since
+			}
+		}
+		if le.Since.IsZero() && held.CreatedAt > 0 {
+			le.Since = time.Unix(held.CreatedAt, 0)
+		}
+		le.Stale = !le.Since.IsZero() && time.Since(le.Since) > maxAge
+		return nil, le
+	}
+	if err != nil {
+		return nil, fmt.Errorf("taking the lock of control plane %s: %w", cp.Name, err)
+	}
+	return func() error {
+		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.Vaults.Delete(rctx, cp.ID, v.ID); err != nil {
+			return fmt.Errorf("releasing the lock of control plane %s (remove it with `kvsync unlock`): %w", cp.Name, err)
+		}
+		return nil
+	}, nil
+}
+
+// Unlock removes a control plane's lock, whoever holds it.
+func Unlock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane) error {
+	err := c.Vaults.Delete(ctx, cp.ID, diff.LockPrefix)
+	if err != nil && !konnect.IsNotFound(err) {
+		return fmt.Errorf("removing the lock of control plane %s: %w", cp.Name, err)
+	}
+	return nil
+}
+
+func parseLock(desc string) (holder string, since time.Time, ok bool) {
+	rest, found := strings.CutPrefix(desc, "kvsync lock: held by ")
+	if !found {
+		return "", time.Time{}, false
+	}
+	i := strings.LastIndex(rest, " since ")
+	if i < 0 {
+		return "", time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, rest[i+len(" since "):])
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return rest[:i], t, true
+}
+
+// Holder names this process for a lock: host and process id.
+func Holder() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown host"
+	}
+	return fmt.Sprintf("%s pid %d", host, os.Getpid())
+}
+
+// IsLocked reports a LockedError.
+func IsLocked(err error) bool {
+	var le *LockedError
+	return errors.As(err, &le)
+}
