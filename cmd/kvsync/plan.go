@@ -33,9 +33,9 @@ func loadFiles(c *cli.Context, stdin io.Reader) (*state.File, error) {
 type planned struct {
 	settings *settings
 	client   *konnect.Client
-	file   *state.File
-	live   *diff.Live
-	plan   *diff.Plan
+	file     *state.File
+	live     *diff.Live
+	plan     *diff.Plan
 }
 
 // computePlan fetches the live state the file needs, checks the file
