@@ -21,6 +21,7 @@ const (
 	flagAllowEmptyEnv   = "allow-empty-env"
 	flagAllowMissingEnv = "allow-missing-env"
 	flagAdopt           = "adopt"
+	flagMaxFileSize     = "max-file-size"
 )
 
 // envFlags tune environment substitution; every command that loads files
@@ -29,6 +30,7 @@ func envFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: flagAllowEmptyEnv, Usage: "accept a variable that is set but empty or blank in a secret value", EnvVars: []string{"KVSYNC_ALLOW_EMPTY_ENV"}},
 		&cli.BoolFlag{Name: flagAllowMissingEnv, Usage: "treat unset variables as unknown values (review without the secrets; diff and validate only)", EnvVars: []string{"KVSYNC_ALLOW_MISSING_ENV"}},
+		&cli.IntFlag{Name: flagMaxFileSize, Usage: "refuse a state file larger than this many MiB", EnvVars: []string{"KVSYNC_MAX_FILE_SIZE"}, Value: state.DefaultMaxFileSize >> 20},
 	}
 }
 
@@ -45,7 +47,8 @@ func valueFlags() []cli.Flag {
 
 // loadOptions are the state loader's options from the env flags.
 func loadOptions(c *cli.Context) state.LoadOptions {
-	return state.LoadOptions{AllowUndeclared: true, AllowEmptyEnv: c.Bool(flagAllowEmptyEnv), AllowMissingEnv: c.Bool(flagAllowMissingEnv)}
+	return state.LoadOptions{AllowUndeclared: true, AllowEmptyEnv: c.Bool(flagAllowEmptyEnv), AllowMissingEnv: c.Bool(flagAllowMissingEnv),
+		MaxFileSize: int64(c.Int(flagMaxFileSize)) << 20}
 }
 
 // sumPath is where kvsync.sum lives: --sum, $KVSYNC_SUM, else beside the

@@ -2,7 +2,6 @@ package state
 
 import (
 	"bytes"
-	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -107,11 +106,18 @@ func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
 			b.WriteString(rest)
 			break
 		}
+		if i > 0 && rest[i-1] == '$' {
+			// $${{ is a literal ${{.
+			b.WriteString(rest[:i-1] + placeholderOpen)
+			rest, off = rest[i+len(placeholderOpen):], off+i+len(placeholderOpen)
+			continue
+		}
 		b.WriteString(rest[:i])
 		at := off + i
 		m := placeholderRE.FindStringSubmatch(rest[i:])
 		if m == nil {
-			d.c.add(d.posAt(n, at), path, "unsupported substitution %s: kvsync substitutes only ${{ env \"NAME\" }}", quoteExpr(rest[i:]))
+			// The text is not quoted: it may be part of a secret value.
+			d.c.add(d.posAt(n, at), path, "unsupported substitution here: kvsync substitutes only ${{ env \"NAME\" }} (write $${{ for a literal ${{)")
 			exp.ok = false
 			b.WriteString(placeholderOpen)
 			rest, off = rest[i+len(placeholderOpen):], at+len(placeholderOpen)
@@ -152,19 +158,6 @@ func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
 	exp.value = b.String()
 	exp.whole = count == 1 && placeholderRE.FindString(s) == s
 	return exp
-}
-
-// quoteExpr quotes an unsupported expression up to its closing braces,
-// shortened so that a stray "${{" does not drag a whole line along.
-func quoteExpr(s string) string {
-	if j := strings.Index(s, "}}"); j >= 0 {
-		s = s[:j+2]
-	}
-	const max = 40
-	if utf8.RuneCountInString(s) > max {
-		s = string([]rune(s)[:max]) + "…"
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // posAt locates byte offset off of scalar n's value in the source. It

@@ -151,3 +151,37 @@ func TestLoadDirectory(t *testing.T) {
 		t.Errorf("an empty directory: %v", err)
 	}
 }
+
+// TestEscapedPlaceholder: $${{ is a literal ${{, and an expression kvsync
+// does not substitute is reported without quoting what may be a secret.
+func TestEscapedPlaceholder(t *testing.T) {
+	const file = "_format_version: \"3.0\"\nconfig_stores:\n  - name: s\n    secrets:\n      - key: k\n        value: 'pa$${{ss ${{ env \"KEY\" }}'\n      - key: j\n        value: 'CANARY-secret-${{ oops }}'\n"
+	_, err := loadString(t, file, map[string]string{"KEY": "v"}, LoadOptions{})
+	if err == nil || strings.Contains(err.Error(), "CANARY") || !strings.Contains(err.Error(), "secrets[1].value: unsupported substitution here") {
+		t.Fatalf("error = %v", err)
+	}
+	f, err := loadString(t, strings.Replace(file, "${{ oops }}", "plain", 1), map[string]string{"KEY": "v"}, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ConfigStores[0].Secrets[0].Value.Reveal(); got != "pa${{ss v" {
+		t.Errorf("value with an escape = %q", got)
+	}
+}
+
+// TestMaxFileSize: a file over the bound is refused before it is read.
+func TestMaxFileSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, []byte("_format_version: \"3.0\"\n"+strings.Repeat("# padding\n", 200)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load([]string{path}, LoadOptions{MaxFileSize: 1000}); err == nil || !strings.Contains(err.Error(), "the most kvsync reads") {
+		t.Errorf("a file over the bound: %v", err)
+	}
+	if _, err := Load([]string{"-"}, LoadOptions{MaxFileSize: 1000, Stdin: strings.NewReader(strings.Repeat("x", 2000))}); err == nil || !strings.Contains(err.Error(), "the most kvsync reads") {
+		t.Errorf("standard input over the bound: %v", err)
+	}
+	if _, err := Load([]string{"/dev/zero"}, LoadOptions{MaxFileSize: 1 << 20}); err == nil || !strings.Contains(err.Error(), "the most kvsync reads") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+}

@@ -39,7 +39,13 @@ type LoadOptions struct {
 	// secret value; without it that is a problem ("Bearer " is never what
 	// anybody meant).
 	AllowEmptyEnv bool
+	// MaxFileSize bounds each file, in bytes (default DefaultMaxFileSize):
+	// a larger one is refused before it is read whole.
+	MaxFileSize int64
 }
+
+// DefaultMaxFileSize is LoadOptions.MaxFileSize's default: 64 MiB.
+const DefaultMaxFileSize = 64 << 20
 
 // Load reads, substitutes, merges and validates the files. On failure the
 // error lists every problem found, one per line, sorted by position, each
@@ -54,6 +60,9 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 	}
 	if opts.Stdin == nil {
 		opts.Stdin = os.Stdin
+	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
 	}
 	c := newCollector()
 	var files []*fileEntries
@@ -71,10 +80,10 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 				continue
 			}
 			stdinRead = true
-			data, err = io.ReadAll(opts.Stdin)
+			data, err = readBounded(opts.Stdin, opts.MaxFileSize)
 		} else {
 			c.addFile(name)
-			data, err = os.ReadFile(p)
+			data, err = readFileBounded(p, opts.MaxFileSize)
 		}
 		if err != nil {
 			var pe *fs.PathError
@@ -213,4 +222,37 @@ func expandDirs(paths []string, c *collector) []string {
 		out = append(out, found...)
 	}
 	return out
+}
+
+// errTooLarge is the error for a file over LoadOptions.MaxFileSize.
+type errTooLarge struct{ max int64 }
+
+func (e errTooLarge) Error() string {
+	return fmt.Sprintf("larger than %d MiB, the most kvsync reads (raise it with --max-file-size)", e.max>>20)
+}
+
+// readBounded reads at most max bytes, and fails beyond.
+func readBounded(r io.Reader, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, errTooLarge{max}
+	}
+	return data, nil
+}
+
+// readFileBounded refuses a file over max bytes before reading it (a
+// device like /dev/zero has no size: it is read up to the bound).
+func readFileBounded(path string, max int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > max {
+		return nil, errTooLarge{max}
+	}
+	return readBounded(fh, max)
 }

@@ -262,7 +262,7 @@ plugins:
 			name: "unsupported template expressions",
 			file: head + "config_stores:\n  - name: s\n    secrets:\n      - key: k\n        value: ${{ .Values.x }}\n      - key: e\n        value: ${{ env \"\" }}\n",
 			want: []string{
-				`kvsync.yaml:6:16: config_stores[0].secrets[0].value: unsupported substitution "${{ .Values.x }}": kvsync substitutes only ${{ env "NAME" }}`,
+				`kvsync.yaml:6:16: config_stores[0].secrets[0].value: unsupported substitution here: kvsync substitutes only ${{ env "NAME" }} (write $${{ for a literal ${{)`,
 				`kvsync.yaml:8:16: config_stores[0].secrets[1].value: empty environment variable name in ${{ env "" }}`,
 			},
 		},
