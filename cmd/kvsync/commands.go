@@ -160,7 +160,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 				// Writes happen under the control plane's lock, from a
 				// plan made under it (two runs never both create), which
 				// must be the plan shown.
-				unlock, err := apply.Lock(ctx, pl.client, pl.plan.ControlPlane, apply.Holder(), pl.settings.maxDuration)
+				unlock, err := apply.LockTakingOver(ctx, pl.client, pl.plan.ControlPlane, apply.Holder(), pl.settings.maxDuration, func(le *apply.LockedError) {
+					fmt.Fprintf(p.stderr, "Warning: took over the lock of control plane %s left by %s: that run has ended\n", le.ControlPlane, le.Holder)
+				})
 				if err != nil {
 					return err
 				}

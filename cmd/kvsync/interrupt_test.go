@@ -121,3 +121,16 @@ func TestInterruptRecordsWhatWasWritten(t *testing.T) {
 		t.Errorf("plan after the interrupt (exit %d):\n%s", code, stdout)
 	}
 }
+
+func wait(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-timeout():
+		t.Fatalf("%s did not happen", what)
+	}
+}
+
+// timeout bounds a test's waits: a hang fails the test instead of blocking
+// it; nothing here waits for time to pass.
+func timeout() <-chan time.Time { return time.After(60 * time.Second) }

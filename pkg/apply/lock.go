@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,16 @@ func (e *LockedError) Error() string {
 // the lock; it works on a context of its own, so that an interrupted or
 // timed-out run still releases it.
 func Lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration) (unlock func() error, err error) {
+	return lock(ctx, c, cp, holder, maxAge, nil)
+}
+
+// LockTakingOver is Lock, calling onTakeOver with what it found when it
+// takes over a lock whose run has ended.
+func LockTakingOver(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration, onTakeOver func(*LockedError)) (func() error, error) {
+	return lock(ctx, c, cp, holder, maxAge, onTakeOver)
+}
+
+func lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration, onTakeOver func(*LockedError)) (unlock func() error, err error) {
 	desc := fmt.Sprintf(lockDescription, holder, time.Now().UTC().Format(time.RFC3339))
 	// A PUT at a fresh id creates the vault, or fails on the prefix that
 	// another run's lock holds: the same exclusion as a POST.
@@ -72,7 +83,19 @@ func Lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holde
 			le.Since = time.Unix(held.CreatedAt, 0)
 		}
 		le.Stale = !le.Since.IsZero() && time.Since(le.Since) > maxAge
-		return nil, le
+		if !le.Stale && !holderEnded(le.Holder) {
+			return nil, le
+		}
+		// The run that took it has ended (its process is gone, or it is
+		// older than a run may take): take the lock over, once.
+		if err := c.Vaults.Delete(ctx, cp.ID, held.ID); err != nil {
+			return nil, le
+		}
+		unlock, err := lock(ctx, c, cp, holder, maxAge, nil)
+		if err == nil && onTakeOver != nil {
+			onTakeOver(le)
+		}
+		return unlock, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("taking the lock of control plane %s: %w", cp.Name, err)
@@ -119,6 +142,20 @@ func Holder() string {
 		host = "unknown host"
 	}
 	return fmt.Sprintf("%s pid %d", host, os.Getpid())
+}
+
+// holderEnded reports whether a lock's holder is a process of this host
+// that no longer runs: a run cut off (an outage, a kill) left the lock.
+func holderEnded(holder string) bool {
+	host, pidText, ok := strings.Cut(holder, " pid ")
+	if me, err := os.Hostname(); !ok || err != nil || host != me {
+		return false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return !processAlive(pid)
 }
 
 // IsLocked reports a LockedError.

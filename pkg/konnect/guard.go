@@ -32,11 +32,13 @@ type breaker struct {
 	after time.Duration
 	now   func() time.Time
 
-	mu        sync.Mutex
-	failing   time.Time // when the current run of failures began
-	failures  int
-	open      bool
-	lastError string
+	mu       sync.Mutex
+	failing  time.Time // when the current run of failures began
+	failures int
+	// definitive counts the definitive failures in a row.
+	definitive int
+	open           bool
+	lastError      string
 }
 
 func (b *breaker) check() error {
@@ -46,20 +48,23 @@ func (b *breaker) check() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.open {
-		return fmt.Errorf("%w: no answer for %s (%d failed requests in a row; last: %s)", ErrUnreachable, b.after, b.failures, b.lastError)
+		return fmt.Errorf("%w: %d requests in a row got no answer (last: %s)", ErrUnreachable, b.failures, b.lastError)
 	}
 	return nil
 }
 
 // record learns from one attempt: answered (any status but 5xx) or not.
-func (b *breaker) record(answered bool, status int, err error) {
+// A definitive failure (a connection refused, a host that does not
+// resolve) says at once that Konnect is not there: three in a row open the
+// breaker without waiting.
+func (b *breaker) record(answered bool, status int, err error, definitive bool) {
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if answered && status < 500 {
-		b.failures, b.failing = 0, time.Time{}
+		b.failures, b.definitive, b.failing = 0, 0, time.Time{}
 		return
 	}
 	now := b.now()
@@ -67,12 +72,17 @@ func (b *breaker) record(answered bool, status int, err error) {
 		b.failing = now
 	}
 	b.failures++
+	if definitive {
+		b.definitive++
+	} else {
+		b.definitive = 0
+	}
 	if err != nil {
 		b.lastError = err.Error()
 	} else {
 		b.lastError = fmt.Sprintf("HTTP %d", status)
 	}
-	if b.failures >= 3 && now.Sub(b.failing) >= b.after {
+	if b.definitive >= 3 || b.failures >= 3 && now.Sub(b.failing) >= b.after {
 		b.open = true
 	}
 }

@@ -313,13 +313,14 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 	if err != nil {
 		terr := c.transportError(ctx, actx, cl.method, path, err, connected.Load())
 		if ctx.Err() == nil {
-			c.breaker.record(false, 0, terr)
+			var local *localError
+			c.breaker.record(false, 0, terr, errors.As(terr, &local))
 		}
 		return 0, terr
 	}
 	answer = resp
 	defer resp.Body.Close()
-	c.breaker.record(true, resp.StatusCode, nil)
+	c.breaker.record(true, resp.StatusCode, nil, false)
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		return resp.StatusCode, redirectError(cl.method, path, resp)
 	}

@@ -1,0 +1,69 @@
+package apply_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/kvsync/kvsync/pkg/apply"
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
+)
+
+func TestLock(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cp := konnect.ControlPlane{ID: e.cpID, Name: "my-control-plane"}
+	host, _ := os.Hostname()
+	leave := func(holder string, since time.Time) {
+		t.Helper()
+		desc := fmt.Sprintf("kvsync lock: held by %s since %s", holder, since.UTC().Format(time.RFC3339))
+		if _, err := e.c.Vaults.Create(ctx, e.cpID, konnect.Vault{Name: "env", Prefix: diff.LockPrefix, Description: &desc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		holder   string
+		since    time.Time
+		takeOver bool
+	}{
+		{"a live run holds it", apply.Holder(), time.Now(), false},
+		{"another host's run holds it", "elsewhere.example pid 1", time.Now(), false},
+		{"its run's process has ended", fmt.Sprintf("%s pid %d", host, 1<<30), time.Now(), true},
+		{"older than a run may take", "elsewhere.example pid 1", time.Now().Add(-2 * time.Hour), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			leave(tt.holder, tt.since)
+			var took *apply.LockedError
+			unlock, err := apply.LockTakingOver(ctx, e.c, cp, apply.Holder(), time.Hour, func(le *apply.LockedError) { took = le })
+			if !tt.takeOver {
+				if !apply.IsLocked(err) {
+					t.Fatalf("Lock = %v, want a LockedError", err)
+				}
+				if err := apply.Unlock(ctx, e.c, cp); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err != nil || took == nil || took.Holder != tt.holder {
+				t.Fatalf("Lock = %v (took over %+v), want the lock taken over from %s", err, took, tt.holder)
+			}
+			// It is ours now: a second run is refused, and release frees it.
+			if _, err := apply.Lock(ctx, e.c, cp, apply.Holder(), time.Hour); !apply.IsLocked(err) {
+				t.Errorf("a second Lock = %v, want a LockedError", err)
+			}
+			if err := unlock(); err != nil {
+				t.Fatal(err)
+			}
+			again, err := apply.Lock(ctx, e.c, cp, apply.Holder(), time.Hour)
+			if err != nil {
+				t.Fatalf("Lock after release: %v", err)
+			}
+			_ = again()
+		})
+	}
+}

@@ -1,0 +1,96 @@
+package konnect
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBreaker(t *testing.T) {
+	now := time.Unix(0, 0)
+	b := &breaker{after: 10 * time.Second, now: func() time.Time { return now }}
+	fail := errors.New("connection reset")
+	for range 5 {
+		b.record(false, 0, fail, false)
+		now = now.Add(time.Second)
+	}
+	if b.check() != nil {
+		t.Fatal("opened after 5 s of failures, want 10 s")
+	}
+	b.record(true, 404, nil, false) // an answer, even an error, resets
+	for range 2 {
+		b.record(false, 503, nil, false)
+		now = now.Add(6 * time.Second)
+	}
+	if b.check() != nil {
+		t.Fatal("opened after a success and 6 s of failures")
+	}
+	b.record(false, 503, nil, false)
+	if err := b.check(); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("after 12 s of failures: %v, want ErrUnreachable", err)
+	}
+
+	// Definitive failures (refused) open it after three, at once.
+	d := &breaker{after: time.Hour, now: func() time.Time { return now }}
+	for range 3 {
+		d.record(false, 0, errors.New("refused"), true)
+	}
+	if err := d.check(); !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("after 3 refusals: %v", err)
+	}
+}
+
+// TestRefusedFailsFast: a connection refused is not retried, names the
+// address, and after a few the client stops trying.
+func TestRefusedFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	c, err := New(Options{BaseURL: "http://" + addr, Token: testToken, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	c.sleep = rec.sleep
+	ctx := context.Background()
+	var last error
+	for range 4 {
+		_, last = c.ConfigStores.List(ctx, "cp", nil)
+	}
+	if len(rec.got()) != 0 {
+		t.Errorf("a refused connection was retried after %v", rec.got())
+	}
+	if !errors.Is(last, ErrUnreachable) {
+		t.Errorf("after 4 refused calls: %v, want ErrUnreachable", last)
+	}
+	_, err = c.ConfigStores.Get(ctx, "cp", "x")
+	if err == nil || !strings.Contains(err.Error(), "http://"+addr) {
+		t.Errorf("error = %v, want the address named", err)
+	}
+}
+
+// TestRedirectNotFollowed: a redirect is an error naming the target's host,
+// and nothing reaches the target.
+func TestRedirectNotFollowed(t *testing.T) {
+	reached := make(chan struct{}, 1)
+	target, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) { reached <- struct{}{} })
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.BaseURL()+r.URL.Path+"?token=x", http.StatusTemporaryRedirect)
+	})
+	_, err := c.Secrets.Create(context.Background(), "cp", "s", "k", Plaintext("fake-value"))
+	if err == nil || !strings.Contains(err.Error(), "307") || !strings.Contains(err.Error(), target.BaseURL()) || strings.Contains(err.Error(), "token=") {
+		t.Errorf("error = %v, want the 307 and the target's host only", err)
+	}
+	select {
+	case <-reached:
+		t.Error("the redirect was followed")
+	default:
+	}
+}
