@@ -37,8 +37,8 @@ type breaker struct {
 	failures int
 	// definitive counts the definitive failures in a row.
 	definitive int
-	open           bool
-	lastError      string
+	open       bool
+	lastError  string
 }
 
 func (b *breaker) check() error {
