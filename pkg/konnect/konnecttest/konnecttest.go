@@ -19,6 +19,10 @@
 //
 // where kind is vaults, plugins, routes, services, consumers or
 // consumer_groups. Secret values are stored but never returned.
+//
+// Emulator-only, not Konnect's (see AdminPrefix): GET /_emulator/counts
+// serves the per-endpoint request and 429 counters as JSON, DELETE zeroes
+// them.
 package konnecttest
 
 import (
@@ -127,6 +131,9 @@ type endpoint struct {
 }
 
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.serveAdmin(w, r) {
+		return
+	}
 	ep := e.match(r)
 	e.count(r.Method + " " + ep.template)
 
@@ -320,11 +327,12 @@ func (e *Emulator) TotalRequests() int {
 	return n
 }
 
-// ResetCounts zeroes the counters.
+// ResetCounts zeroes the counters (requests and 429s).
 func (e *Emulator) ResetCounts() {
 	e.countMu.Lock()
 	e.counts = map[string]int{}
 	e.countMu.Unlock()
+	e.faults.resetThrottled()
 }
 
 // Server is an Emulator listening on a loopback port, like httptest.Server.
