@@ -1,6 +1,9 @@
 package konnecttest
 
-import "net/http"
+import (
+	"maps"
+	"net/http"
+)
 
 // AdminPrefix starts the paths of the emulator's own endpoints, which
 // Konnect does not have:
@@ -45,9 +48,9 @@ func (e *Emulator) Throttled() map[string]int {
 	fs := &e.faults
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	out := make(map[string]int, len(fs.throttled))
-	for k, v := range fs.throttled {
-		out[k] = v
+	out := maps.Clone(fs.throttled)
+	if out == nil {
+		out = map[string]int{}
 	}
 	return out
 }
