@@ -1,0 +1,49 @@
+package diff
+
+import (
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+// TestNormalizeIsTheJSONRoundTrip checks normalize against the JSON
+// encode and decode it stands for, on every shape a config can take, and
+// that it leaves its input alone.
+func TestNormalizeIsTheJSONRoundTrip(t *testing.T) {
+	values := map[string]any{
+		"json shaped":     map[string]any{"a": 1.5, "b": []any{"x", true, nil}, "c": map[string]any{"d": "e"}},
+		"integers":        map[string]any{"i": 1, "i64": int64(1) << 60, "u": uint64(math.MaxUint64), "i32": int32(-7), "nested": []any{2, map[string]any{"n": 3}}},
+		"sensitive":       map[string]any{"s": state.NewSensitive("fake-value"), "l": []any{"plain", state.NewSensitive("fake-2")}},
+		"string lists":    map[string]any{"l": []string{"a", "b"}, "nil": []string(nil)},
+		"nil containers":  map[string]any{"m": map[string]any(nil), "l": []any(nil)},
+		"other types":     map[string]any{"f32": float32(0.1), "ms": map[string]string{"k": "v"}, "bytes": []byte("hi")},
+		"not UTF-8":       map[string]any{"s": "a\xffb"},
+		"a list at top":   []any{1, "two", []any{3.0}},
+		"a string at top": "s",
+	}
+	for name, v := range values {
+		t.Run(name, func(t *testing.T) {
+			before, err := roundTrip(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := normalize(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(before, got); d != "" {
+				t.Errorf("normalize differs from the round trip (-want +got):\n%s", d)
+			}
+			again, _ := roundTrip(v)
+			if d := cmp.Diff(before, again); d != "" {
+				t.Errorf("normalize changed its input (-before +after):\n%s", d)
+			}
+		})
+	}
+	if _, err := normalize(map[string]any{"n": math.NaN()}); err == nil {
+		t.Error("NaN normalized without an error, as JSON cannot encode it")
+	}
+}
