@@ -190,6 +190,9 @@ func diffTrees(p path, old, new any, hasOld, hasNew bool, out *[]leafDiff) {
 	om, oldIsMap := old.(map[string]any)
 	nm, newIsMap := new.(map[string]any)
 	if oldIsMap && newIsMap {
+		if mapsEqual(om, nm) {
+			return // the common case, without sorting or paths
+		}
 		keys := make([]string, 0, len(om)+len(nm))
 		for k := range om {
 			keys = append(keys, k)
@@ -210,10 +213,80 @@ func diffTrees(p path, old, new any, hasOld, hasNew bool, out *[]leafDiff) {
 		}
 		return
 	}
-	if cmp.Equal(old, new) {
+	if equal(old, new) {
 		return
 	}
 	*out = append(*out, leafDiff{path: p, old: old, new: new, hasOld: hasOld, hasNew: hasNew})
+}
+
+// mapsEqual is diffTrees' rule for two maps, finding no difference: key
+// by key, an absent key equal to null.
+func mapsEqual(om, nm map[string]any) bool {
+	for k, ov := range om {
+		nv := nm[k]
+		if ov == nil && nv == nil {
+			continue
+		}
+		o, oIsMap := ov.(map[string]any)
+		n, nIsMap := nv.(map[string]any)
+		if oIsMap && nIsMap {
+			if !mapsEqual(o, n) {
+				return false
+			}
+			continue
+		}
+		if !equal(ov, nv) {
+			return false
+		}
+	}
+	for k, nv := range nm {
+		if _, seen := om[k]; !seen && nv != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// equal is cmp.Equal for normalized values, without reflection: maps and
+// slices compare whole and strictly (a key must be in both).
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) || (x == nil) != (y == nil) {
+			return false
+		}
+		for k, e := range x {
+			f, ok := y[k]
+			if !ok || !equal(e, f) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) || (x == nil) != (y == nil) {
+			return false
+		}
+		for i := range x {
+			if !equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return cmp.Equal(a, b)
 }
 
 // leaves lists the leaves of a normalized tree (slices count as leaves), for

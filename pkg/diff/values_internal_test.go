@@ -47,3 +47,42 @@ func TestNormalizeIsTheJSONRoundTrip(t *testing.T) {
 		t.Error("NaN normalized without an error, as JSON cannot encode it")
 	}
 }
+
+// TestEqualIsCmpEqual checks the reflection-free equality against
+// cmp.Equal, and that diffTrees finds nothing exactly where mapsEqual
+// says so.
+func TestEqualIsCmpEqual(t *testing.T) {
+	values := []any{nil, "a", "b", 1.0, 2.0, true, false,
+		map[string]any{}, map[string]any(nil), map[string]any{"a": nil}, map[string]any{"a": 1.0}, map[string]any{"a": 1.0, "b": "x"},
+		map[string]any{"a": map[string]any{"b": nil}}, map[string]any{"a": map[string]any{}},
+		[]any{}, []any(nil), []any{nil}, []any{1.0, "a"}, []any{"a", 1.0}, []any{map[string]any{"a": nil}}, []any{map[string]any{}},
+		int64(1), []string{"a"}}
+	for _, a := range values {
+		for _, b := range values {
+			if got, want := equal(a, b), cmp.Equal(a, b); got != want {
+				t.Errorf("equal(%#v, %#v) = %v, cmp.Equal says %v", a, b, got, want)
+			}
+			am, aok := a.(map[string]any)
+			bm, bok := b.(map[string]any)
+			if !aok || !bok {
+				continue
+			}
+			var diffs []leafDiff
+			diffTrees(nil, am, bm, true, true, &diffs)
+			// diffTrees itself asks mapsEqual first: walk the keys as it
+			// did before, to compare the two rules.
+			var walked []leafDiff
+			for k := range am {
+				diffTrees(path{k}, am[k], bm[k], true, true, &walked)
+			}
+			for k := range bm {
+				if _, ok := am[k]; !ok {
+					diffTrees(path{k}, nil, bm[k], false, true, &walked)
+				}
+			}
+			if mapsEqual(am, bm) != (len(walked) == 0) || (len(diffs) == 0) != (len(walked) == 0) {
+				t.Errorf("%#v against %#v: mapsEqual %v, diffTrees found %d, key by key %d", a, b, mapsEqual(am, bm), len(diffs), len(walked))
+			}
+		}
+	}
+}
