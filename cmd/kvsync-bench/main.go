@@ -40,7 +40,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -229,13 +228,15 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 	var out strings.Builder
 	cmd.Stdout = &out
 	start := time.Now()
-	runErr := cmd.Run()
+	runErr := cmd.Start()
+	if runErr == nil {
+		stopPeak := watchPeakRSS(cmd.Process.Pid, &r.rss)
+		runErr = cmd.Wait()
+		stopPeak()
+	}
 	r.wall = time.Since(start)
 	if ps := cmd.ProcessState; ps != nil {
 		r.cpu = ps.UserTime() + ps.SystemTime()
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			r.rss = ru.Maxrss * 1024 // kilobytes on Linux
-		}
 	}
 	if runErr != nil {
 		r.err = fmt.Errorf("kvsync %s: %w", sc.command, runErr)
@@ -248,6 +249,38 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 	r.failed = failedOps(sc, out.String())
 	r.minimum, r.ideal = minimum(sc)
 	return r
+}
+
+// watchPeakRSS samples the process's peak resident set (VmHWM of
+// /proc/PID/status) every few milliseconds into *peak, until stop is
+// called. (The rusage of wait4 will not do: its maxrss starts from the
+// parent's own resident set, which the in-process seeding makes large.)
+func watchPeakRSS(pid int, peak *int64) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if raw, err := os.ReadFile(status); err == nil {
+				for _, line := range strings.Split(string(raw), "\n") {
+					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						var kb int64
+						if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil && kb*1024 > *peak {
+							*peak = kb * 1024
+						}
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // failedOps reads the summary of `sync -o json`: every operation that did
