@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: all build test test-compat vet fuzz bench demo emulator emulator-tutorial clean
+.PHONY: all build test test-compat vet fuzz bench bench-e2e demo emulator emulator-tutorial clean
 
 all: build
 
@@ -35,6 +35,13 @@ fuzz:
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+# End to end: the kvsync binary against the emulator binary (rate limits,
+# latency, no-op diffs, a diff at scale), one table of wall time against the
+# ideal, requests against the minimum, 429s and failed operations. A few
+# minutes; not part of `make test`. BENCH_ARGS=--markdown for README tables.
+bench-e2e: build
+	$(GO) run ./cmd/kvsync-bench --bin $(BIN) $(BENCH_ARGS)
 
 emulator: build
 	$(BIN)/konnect-emulator --listen 127.0.0.1:8123 --token kpat_emulator_fake_token

@@ -8,6 +8,8 @@
 // The first line of standard output is "listening on http://HOST:PORT".
 // Requests are logged to standard error (method, path, status, duration;
 // never bodies, never the token). SIGINT or SIGTERM shuts it down gracefully.
+// GET /_emulator/counts (emulator-only, same token) returns the per-endpoint
+// request and 429 counters as JSON; DELETE /_emulator/counts zeroes them.
 package main
 
 import (

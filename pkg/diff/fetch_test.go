@@ -5,6 +5,8 @@ import (
 	"github.com/kvsync/kvsync/pkg/diff/difftest"
 
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -63,8 +65,12 @@ func seededEmulator(t *testing.T) (*konnecttest.Server, *konnect.Client) {
 
 // TestFetchNoChangeRequestCount fetches the live state of an emulator that
 // already matches the file: the plan is empty (the emulator's server-filled
-// defaults do not drift) and the requests are exactly one page per list,
-// one look-up per name and one schema per plugin name.
+// defaults do not drift) and the requests are the minimum, 7: one page per
+// list (control planes by name, config stores, the declared store's
+// secrets, vaults, plugins: each fits one page), one schema per plugin
+// name, and the one route the file names. One ref costs one GET, which no
+// listing can beat (a listing is at least one page); two refs or more are
+// resolved by listing (TestFetchResolvesScopesByListing).
 func TestFetchNoChangeRequestCount(t *testing.T) {
 	srv, c := seededEmulator(t)
 	srv.ResetCounts()
@@ -94,7 +100,7 @@ func TestFetchNoChangeRequestCount(t *testing.T) {
 		"GET " + cp + "/config-stores/{configStoreId}/secrets":      1, // only the declared store's
 		"GET " + cp + "/core-entities/vaults":                       1,
 		"GET " + cp + "/core-entities/plugins":                      1,
-		"GET " + cp + "/core-entities/routes/{RouteId}":             1,
+		"GET " + cp + "/core-entities/routes/{RouteId}":             1, // one ref: a GET
 		"GET " + cp + "/core-entities/schemas/plugins/{pluginName}": 1, // ai-proxy only
 	}
 	if diff := cmp.Diff(want, srv.Counts()); diff != "" {
@@ -164,5 +170,107 @@ func TestFetchErrors(t *testing.T) {
 	}
 	if _, err := diff.Compute(desired, live, diff.Options{}); err == nil || !strings.Contains(err.Error(), `route "no-such-route" not found`) {
 		t.Errorf("Compute error = %v, want an unresolved route", err)
+	}
+}
+
+// TestFetchResolvesScopesByListing names several routes, services and
+// consumers (by name and by id, and one route that does not exist): each
+// of those kinds costs one listing page instead of one GET per ref, a kind
+// named once costs its GET, a kind no plugin uses costs nothing, and the
+// missing route is still Compute's error.
+func TestFetchResolvesScopesByListing(t *testing.T) {
+	srv, c := seededEmulator(t)
+	ctx := context.Background()
+	cp, err := c.ControlPlanes.Resolve(ctx, "my-control-plane")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var routes []*konnect.Route
+	for i := range 4 {
+		r, err := c.Routes.Create(ctx, cp.ID, konnect.Route{Name: fmt.Sprintf("r%d", i), Paths: []string{fmt.Sprintf("/r%d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, r)
+	}
+	svc, err := c.Services.Create(ctx, cp.ID, konnect.Service{Name: "other-service", URL: "http://example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"alice", "bob"} {
+		postEntity(t, srv, cp.ID, "consumers", fmt.Sprintf(`{"username": %q}`, name))
+	}
+	postEntity(t, srv, cp.ID, "consumer_groups", `{"name": "gold"}`)
+
+	desired := difftest.SeedFile()
+	rl := func(p state.Plugin) state.Plugin {
+		p.Name, p.Config = "rate-limiting", difftest.Obj{"minute": 1}
+		return p
+	}
+	desired.Plugins = append(desired.Plugins,
+		rl(state.Plugin{Route: "r0"}), rl(state.Plugin{Route: routes[1].ID}), rl(state.Plugin{Route: "r2", Consumer: "alice"}),
+		rl(state.Plugin{Service: "example-service"}), rl(state.Plugin{Service: svc.ID}),
+		rl(state.Plugin{Consumer: "bob"}), rl(state.Plugin{ConsumerGroup: "gold"}))
+	srv.ResetCounts()
+	live, err := diff.Fetch(ctx, c, desired, diff.FetchOptions{})
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	const cpT = "/v2/control-planes/{controlPlaneId}"
+	want := map[string]int{
+		"GET /v2/control-planes":                                          1,
+		"GET " + cpT + "/config-stores":                                   1,
+		"GET " + cpT + "/config-stores/{configStoreId}/secrets":           1,
+		"GET " + cpT + "/core-entities/vaults":                            1,
+		"GET " + cpT + "/core-entities/plugins":                           1,
+		"GET " + cpT + "/core-entities/schemas/plugins/{pluginName}":      2, // ai-proxy, rate-limiting
+		"GET " + cpT + "/core-entities/routes":                            1, // 4 refs: one page
+		"GET " + cpT + "/core-entities/services":                          1, // 2 refs: one page
+		"GET " + cpT + "/core-entities/consumers":                         1, // 2 refs: one page
+		"GET " + cpT + "/core-entities/consumer_groups/{ConsumerGroupId}": 1, // 1 ref: a GET
+	}
+	if d := cmp.Diff(want, srv.Counts()); d != "" {
+		t.Errorf("requests (-want +got):\n%s", d)
+	}
+	for ref, id := range map[string]string{"example-route": "", "r0": routes[0].ID, routes[1].ID: routes[1].ID, "r2": routes[2].ID} {
+		if got := live.Routes[ref].ID; got == "" || (id != "" && got != id) {
+			t.Errorf("route %q resolved to %q, want %q", ref, got, id)
+		}
+	}
+	if len(live.Routes) != 4 || len(live.Services) != 2 || len(live.Consumers) != 2 || len(live.ConsumerGroups) != 1 {
+		t.Errorf("Live holds %d routes, %d services, %d consumers, %d groups; want what the file names: 4, 2, 2, 1",
+			len(live.Routes), len(live.Services), len(live.Consumers), len(live.ConsumerGroups))
+	}
+	if _, err := diff.Compute(desired, live, diff.Options{}); err != nil {
+		t.Errorf("Compute: %v", err)
+	}
+
+	desired.Plugins = append(desired.Plugins, rl(state.Plugin{Route: "no-such-route"}))
+	live, err = diff.Fetch(ctx, c, desired, diff.FetchOptions{})
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if _, err := diff.Compute(desired, live, diff.Options{}); err == nil ||
+		!strings.Contains(err.Error(), `route "no-such-route" not found in control plane my-control-plane`) {
+		t.Errorf("Compute error = %v, want the unresolved route", err)
+	}
+}
+
+// postEntity creates a core entity the client has no method for.
+func postEntity(t *testing.T, srv *konnecttest.Server, cpID, kind, body string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/v2/control-planes/"+cpID+"/core-entities/"+kind, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %s", kind, resp.Status)
 	}
 }

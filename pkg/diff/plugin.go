@@ -130,12 +130,14 @@ func pluginKeys(name string, s pluginScope, instance string) []string {
 
 // fetchPlugins lists every plugin (not filtered by tags: adoption and the
 // unmanaged counts need the others too), fetches each schema the file or
-// an in-scope live plugin names once, and looks up each route, service,
-// consumer and consumer group the file names once by that name or id (one
-// that does not exist is left out of Live; Compute reports it). Then, so
-// that a plan can name what a live plugin in scope is attached to, it
-// looks up by id the ones still unknown: none in a no-change diff, where
-// every live plugin in scope is one the file names.
+// an in-scope live plugin names once, and resolves each route, service,
+// consumer and consumer group the file names by that name or id (one that
+// does not exist is left out of Live; Compute reports it), by a GET or a
+// listing of the kind, whichever costs fewer requests (see
+// scopeResolver). Then, so that a plan can name what a live plugin in
+// scope is attached to, it resolves by id the ones still unknown: none in
+// a no-change diff, where every live plugin in scope is one the file
+// names. Only the kinds plugins use are read; lists run concurrently.
 func fetchPlugins(ctx context.Context, f *fetcher) error {
 	g, gctx := errgroup.WithContext(ctx)
 	requested := map[string]bool{}
@@ -148,15 +150,20 @@ func fetchPlugins(ctx context.Context, f *fetcher) error {
 		requested[what] = true
 		return true
 	}
+	resolvers := f.scopeResolvers()
+	var refs [4][]string
 	for _, p := range f.desired.Plugins {
 		if request("schema\x00" + p.Name) {
 			g.Go(func() error { return f.schema(gctx, p.Name) })
 		}
 		for i, ref := range fileScope(p) {
 			if ref != "" && request(scopeFields[i]+"\x00"+ref) {
-				g.Go(func() error { return f.lookup(gctx, i, ref) })
+				refs[i] = append(refs[i], ref)
 			}
 		}
+	}
+	for i, r := range resolvers {
+		g.Go(func() error { return r.resolve(gctx, f, refs[i]) })
 	}
 	g.Go(func() error {
 		plugins, err := f.c.Plugins.List(gctx, f.cpID, nil)
@@ -175,16 +182,20 @@ func fetchPlugins(ctx context.Context, f *fetcher) error {
 		return err
 	}
 	known := f.live.scopeRefs()
-	g, gctx = errgroup.WithContext(ctx)
+	var ids [4][]string
 	for _, p := range f.live.Plugins {
 		if !f.inScope(p.Tags) {
 			continue
 		}
 		for i, id := range liveScope(p) {
 			if _, ok := known[i][id]; id != "" && !ok && request(scopeFields[i]+"\x00"+id) {
-				g.Go(func() error { return f.lookup(gctx, i, id) })
+				ids[i] = append(ids[i], id)
 			}
 		}
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	for i, r := range resolvers {
+		g.Go(func() error { return r.resolve(gctx, f, ids[i]) })
 	}
 	return g.Wait()
 }

@@ -2,8 +2,10 @@ package diff
 
 import (
 	"encoding/json"
+	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -18,7 +20,113 @@ type path = kong.Path
 // (map[string]any, []any, float64, string, bool, nil), revealing Sensitive
 // leaves, so that values from YAML and from the API compare equal. The
 // result holds plain secret values: never print it.
+//
+// It gives what a JSON encode and decode round trip of state.Reveal(v)
+// gives, without one: a value already in that shape (a config read from
+// the API, or filled from a schema read from it) is returned as is, and a
+// map or slice is copied only on the way to a leaf that changes. The
+// result may therefore share parts with v: neither is modified afterwards.
+// Leaves it does not know (other slice and map types, float32, strings
+// that are not UTF-8, types with their own JSON encoding) take the round
+// trip, alone.
 func normalize(v any) (any, error) {
+	out, _, err := normalizeValue(v)
+	return out, err
+}
+
+// normalizeValue is normalize, reporting whether the result differs from
+// v (and so is a new value).
+func normalizeValue(v any) (any, bool, error) {
+	switch t := v.(type) {
+	case nil, bool:
+		return v, false, nil
+	case string:
+		if utf8.ValidString(t) {
+			return v, false, nil
+		}
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			break // the round trip reports the error
+		}
+		return v, false, nil
+	case int:
+		return float64(t), true, nil
+	case int64:
+		return float64(t), true, nil
+	case int32:
+		return float64(t), true, nil
+	case uint64:
+		return float64(t), true, nil
+	case uint:
+		return float64(t), true, nil
+	case state.Sensitive:
+		n, _, err := normalizeValue(t.Reveal())
+		return n, true, err
+	case map[string]any:
+		if t == nil {
+			return map[string]any{}, true, nil // as state.Reveal makes it
+		}
+		var out map[string]any
+		for k, e := range t {
+			n, changed, err := normalizeValue(e)
+			if err != nil {
+				return nil, false, err
+			}
+			if changed && out == nil {
+				out = make(map[string]any, len(t))
+				for k2, e2 := range t {
+					out[k2] = e2
+				}
+			}
+			if out != nil {
+				out[k] = n
+			}
+		}
+		if out == nil {
+			return v, false, nil
+		}
+		return out, true, nil
+	case []any:
+		if t == nil {
+			return []any{}, true, nil // as state.Reveal makes it
+		}
+		var out []any
+		for i, e := range t {
+			n, changed, err := normalizeValue(e)
+			if err != nil {
+				return nil, false, err
+			}
+			if changed && out == nil {
+				out = append(make([]any, 0, len(t)), t...)
+			}
+			if out != nil {
+				out[i] = n
+			}
+		}
+		if out == nil {
+			return v, false, nil
+		}
+		return out, true, nil
+	case []string:
+		if t == nil {
+			return nil, true, nil
+		}
+		out := make([]any, len(t))
+		for i, e := range t {
+			n, _, err := normalizeValue(e)
+			if err != nil {
+				return nil, false, err
+			}
+			out[i] = n
+		}
+		return out, true, nil
+	}
+	out, err := roundTrip(v)
+	return out, true, err
+}
+
+// roundTrip normalizes v by a JSON encode and decode.
+func roundTrip(v any) (any, error) {
 	raw, err := json.Marshal(state.Reveal(v))
 	if err != nil {
 		// The error text of encoding/json names types, never values.
@@ -82,6 +190,9 @@ func diffTrees(p path, old, new any, hasOld, hasNew bool, out *[]leafDiff) {
 	om, oldIsMap := old.(map[string]any)
 	nm, newIsMap := new.(map[string]any)
 	if oldIsMap && newIsMap {
+		if mapsEqual(om, nm) {
+			return // the common case, without sorting or paths
+		}
 		keys := make([]string, 0, len(om)+len(nm))
 		for k := range om {
 			keys = append(keys, k)
@@ -102,10 +213,80 @@ func diffTrees(p path, old, new any, hasOld, hasNew bool, out *[]leafDiff) {
 		}
 		return
 	}
-	if cmp.Equal(old, new) {
+	if equal(old, new) {
 		return
 	}
 	*out = append(*out, leafDiff{path: p, old: old, new: new, hasOld: hasOld, hasNew: hasNew})
+}
+
+// mapsEqual is diffTrees' rule for two maps, finding no difference: key
+// by key, an absent key equal to null.
+func mapsEqual(om, nm map[string]any) bool {
+	for k, ov := range om {
+		nv := nm[k]
+		if ov == nil && nv == nil {
+			continue
+		}
+		o, oIsMap := ov.(map[string]any)
+		n, nIsMap := nv.(map[string]any)
+		if oIsMap && nIsMap {
+			if !mapsEqual(o, n) {
+				return false
+			}
+			continue
+		}
+		if !equal(ov, nv) {
+			return false
+		}
+	}
+	for k, nv := range nm {
+		if _, seen := om[k]; !seen && nv != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// equal is cmp.Equal for normalized values, without reflection: maps and
+// slices compare whole and strictly (a key must be in both).
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) || (x == nil) != (y == nil) {
+			return false
+		}
+		for k, e := range x {
+			f, ok := y[k]
+			if !ok || !equal(e, f) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) || (x == nil) != (y == nil) {
+			return false
+		}
+		for i := range x {
+			if !equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return cmp.Equal(a, b)
 }
 
 // leaves lists the leaves of a normalized tree (slices count as leaves), for

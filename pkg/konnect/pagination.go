@@ -9,8 +9,19 @@ import (
 	"strings"
 )
 
-// Page size limits. Core entities follow Kong (max 1000, per the spec);
-// Konnect's page[size] endpoints serve at most 100.
+// Page size limits: every List asks for the largest page its endpoint
+// accepts, so a listing of N entities costs ceil(N/size) requests.
+//
+//   - Core entities (vaults, plugins, routes, services, consumers,
+//     consumer_groups; size/offset): 1000. The Control Planes
+//     Configuration spec (control-planes-config/v2/openapi.yaml,
+//     PaginationSize) states "default: 100, maximum: 1000", as Kong's Admin
+//     API does; the emulator answers 400 above 1000.
+//   - Config stores and their secrets (page[size], cursor), and control
+//     planes (page[size], page numbers): 100. Both specs leave page[size]
+//     without a maximum (PageSize: "example: 10"); Konnect serves at most
+//     100 per page, and the emulator enforces that as Konnect does (400
+//     above 100).
 const (
 	maxCorePageSize    = 1000
 	maxKonnectPageSize = 100
@@ -117,6 +128,18 @@ func cursorFromNext(next string) (string, error) {
 // listOffsets walks Kong Admin API pagination (core entities): size and
 // offset, until the answer carries no offset.
 func listOffsets[T any](ctx context.Context, c *Client, path string, opts *ListOptions) ([]T, error) {
+	var all []T
+	err := walkOffsets(ctx, c, path, opts, func(page []T, _ bool) bool {
+		all = append(all, page...)
+		return true
+	})
+	return all, err
+}
+
+// walkOffsets hands each page of a core entity listing to fn, in order,
+// with last set on the last page, until the last page or until fn returns
+// false (then no further page is asked for).
+func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListOptions, fn func(page []T, last bool) bool) error {
 	size := pageSize(opts, maxCorePageSize)
 	base := url.Values{}
 	base.Set("size", strconv.Itoa(size))
@@ -125,12 +148,11 @@ func listOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 			// Kong reads ',' as AND and '/' as OR, so a tag holding
 			// either cannot be asked for.
 			if t == "" || strings.ContainsAny(t, ",/") {
-				return nil, fmt.Errorf("konnect: GET /v2%s: cannot filter by tag %q", path, t)
+				return fmt.Errorf("konnect: GET /v2%s: cannot filter by tag %q", path, t)
 			}
 		}
 		base.Set("tags", strings.Join(opts.Tags, ","))
 	}
-	var all []T
 	seen := map[string]bool{}
 	offset := ""
 	for {
@@ -143,14 +165,14 @@ func listOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 			Offset *string `json:"offset"`
 		}
 		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, page.Data...)
-		if page.Offset == nil || *page.Offset == "" {
-			return all, nil
+		last := page.Offset == nil || *page.Offset == ""
+		if !fn(page.Data, last) || last {
+			return nil
 		}
 		if seen[*page.Offset] {
-			return nil, fmt.Errorf("konnect: GET /v2%s: the server repeated offset %q", path, *page.Offset)
+			return fmt.Errorf("konnect: GET /v2%s: the server repeated offset %q", path, *page.Offset)
 		}
 		seen[*page.Offset] = true
 		offset = *page.Offset

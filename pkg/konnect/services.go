@@ -465,6 +465,15 @@ func (s *RoutesService) List(ctx context.Context, cpID string, opts *ListOptions
 	return listOffsets[Route](ctx, s.c, corePath(cpID, "routes"), opts)
 }
 
+// Walk hands the routes to fn one page (of up to 1000) at a time, last
+// set on the last one, until the last page or until fn returns false.
+func (s *RoutesService) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []Route, last bool) bool) error {
+	if err := need("list routes", "control plane id", cpID); err != nil {
+		return err
+	}
+	return walkOffsets(ctx, s.c, corePath(cpID, "routes"), opts, fn)
+}
+
 // Get accepts an id or a name.
 func (s *RoutesService) Get(ctx context.Context, cpID, idOrName string) (*Route, error) {
 	if err := need("get route", "control plane id", cpID, "id or name", idOrName); err != nil {
@@ -495,6 +504,15 @@ func (s *ServicesService) List(ctx context.Context, cpID string, opts *ListOptio
 	return listOffsets[Service](ctx, s.c, corePath(cpID, "services"), opts)
 }
 
+// Walk hands the gateway services to fn one page (of up to 1000) at a
+// time, last set on the last one, until the last page or until fn returns false.
+func (s *ServicesService) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []Service, last bool) bool) error {
+	if err := need("list services", "control plane id", cpID); err != nil {
+		return err
+	}
+	return walkOffsets(ctx, s.c, corePath(cpID, "services"), opts, fn)
+}
+
 // Get accepts an id or a name.
 func (s *ServicesService) Get(ctx context.Context, cpID, idOrName string) (*Service, error) {
 	if err := need("get service", "control plane id", cpID, "id or name", idOrName); err != nil {
@@ -518,6 +536,23 @@ func (s *ServicesService) Create(ctx context.Context, cpID string, svc Service) 
 // ConsumersService covers core-entities/consumers.
 type ConsumersService struct{ c *Client }
 
+// List returns every consumer, optionally filtered by tags.
+func (s *ConsumersService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Consumer, error) {
+	if err := need("list consumers", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	return listOffsets[Consumer](ctx, s.c, corePath(cpID, "consumers"), opts)
+}
+
+// Walk hands the consumers to fn one page (of up to 1000) at a time, last
+// set on the last one, until the last page or until fn returns false.
+func (s *ConsumersService) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []Consumer, last bool) bool) error {
+	if err := need("list consumers", "control plane id", cpID); err != nil {
+		return err
+	}
+	return walkOffsets(ctx, s.c, corePath(cpID, "consumers"), opts, fn)
+}
+
 // Get accepts an id or a username.
 func (s *ConsumersService) Get(ctx context.Context, cpID, idOrUsername string) (*Consumer, error) {
 	if err := need("get consumer", "control plane id", cpID, "id or username", idOrUsername); err != nil {
@@ -528,6 +563,23 @@ func (s *ConsumersService) Get(ctx context.Context, cpID, idOrUsername string) (
 
 // ConsumerGroupsService covers core-entities/consumer_groups.
 type ConsumerGroupsService struct{ c *Client }
+
+// List returns every consumer group, optionally filtered by tags.
+func (s *ConsumerGroupsService) List(ctx context.Context, cpID string, opts *ListOptions) ([]ConsumerGroup, error) {
+	if err := need("list consumer groups", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	return listOffsets[ConsumerGroup](ctx, s.c, corePath(cpID, "consumer_groups"), opts)
+}
+
+// Walk hands the consumer groups to fn one page (of up to 1000) at a time,
+// last set on the last one, until the last page or until fn returns false.
+func (s *ConsumerGroupsService) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []ConsumerGroup, last bool) bool) error {
+	if err := need("list consumer groups", "control plane id", cpID); err != nil {
+		return err
+	}
+	return walkOffsets(ctx, s.c, corePath(cpID, "consumer_groups"), opts, fn)
+}
 
 // Get accepts an id or a name.
 func (s *ConsumerGroupsService) Get(ctx context.Context, cpID, idOrName string) (*ConsumerGroup, error) {

@@ -45,10 +45,13 @@ func (e FieldError) String() string { return e.Path + ": " + e.Message }
 // (from the Control Planes Config spec), used when a schema has none.
 var DefaultPluginProtocols = []string{"grpc", "grpcs", "http", "https"}
 
-// field is one named field definition.
+// field is one named field definition. sub holds the parsed fields of a
+// record, derived once with the schema rather than for every value filled
+// or validated.
 type field struct {
 	name string
 	def  map[string]any
+	sub  []field
 }
 
 // Record is a parsed list of field definitions: an entity's schema, or the
@@ -259,7 +262,11 @@ func fieldsOf(m map[string]any) []field {
 	var out []field
 	for name, d := range m {
 		if def, ok := d.(map[string]any); ok {
-			out = append(out, field{name: name, def: def})
+			f := field{name: name, def: def}
+			if typeOf(def) == "record" {
+				f.sub = schemaFields(def["fields"])
+			}
+			out = append(out, f)
 		}
 	}
 	// One key per object in practice; sort for determinism otherwise.
@@ -280,7 +287,7 @@ func fillRecord(fields []field, value map[string]any) map[string]any {
 		v, present := value[f.name]
 		if present {
 			if m, ok := v.(map[string]any); ok && typeOf(f.def) == "record" {
-				out[f.name] = fillRecord(schemaFields(f.def["fields"]), m)
+				out[f.name] = fillRecord(f.sub, m)
 			}
 			continue
 		}
@@ -291,7 +298,7 @@ func fillRecord(fields []field, value map[string]any) map[string]any {
 		required, _ := f.def["required"].(bool)
 		switch {
 		case required && typeOf(f.def) == "record":
-			out[f.name] = fillRecord(schemaFields(f.def["fields"]), nil)
+			out[f.name] = fillRecord(f.sub, nil)
 		case !required:
 			out[f.name] = nil
 		}
@@ -323,7 +330,7 @@ func validateRecord(fields []field, value map[string]any, path string, errs *[]F
 			}
 			continue
 		}
-		validateValue(f.def, v, p, errs)
+		validateValue(f.def, f.sub, v, p, errs)
 	}
 	names := make([]string, 0, len(value))
 	for k := range value {
@@ -337,7 +344,9 @@ func validateRecord(fields []field, value map[string]any, path string, errs *[]F
 	}
 }
 
-func validateValue(def map[string]any, v any, path string, errs *[]FieldError) {
+// validateValue checks v against def; sub are def's record fields when
+// already parsed (nil: parsed here).
+func validateValue(def map[string]any, sub []field, v any, path string, errs *[]FieldError) {
 	bad := func(msg string) { *errs = append(*errs, FieldError{path, msg}) }
 	switch t := typeOf(def); t {
 	case "string":
@@ -398,7 +407,7 @@ func validateValue(def map[string]any, v any, path string, errs *[]FieldError) {
 					*errs = append(*errs, FieldError{p, "required field missing"})
 					continue
 				}
-				validateValue(el, e, p, errs)
+				validateValue(el, nil, e, p, errs)
 			}
 		}
 	case "map":
@@ -410,7 +419,7 @@ func validateValue(def map[string]any, v any, path string, errs *[]FieldError) {
 		if vals, ok := def["values"].(map[string]any); ok {
 			for _, k := range sortedKeys(m) {
 				if m[k] != nil {
-					validateValue(vals, m[k], path+"."+k, errs)
+					validateValue(vals, nil, m[k], path+"."+k, errs)
 				}
 			}
 		}
@@ -420,7 +429,10 @@ func validateValue(def map[string]any, v any, path string, errs *[]FieldError) {
 			bad("expected a record")
 			return
 		}
-		validateRecord(schemaFields(def["fields"]), m, path, errs)
+		if sub == nil {
+			sub = schemaFields(def["fields"])
+		}
+		validateRecord(sub, m, path, errs)
 	case "foreign":
 		m, ok := v.(map[string]any)
 		if !ok {

@@ -19,6 +19,27 @@ type faultState struct {
 	limiter *rate.Limiter
 	used    []int // per rule: requests it has failed
 	holds   []*hold
+	// throttled counts the requests answered 429, keyed as Counts.
+	throttled map[string]int
+}
+
+// countThrottled records one request answered 429.
+func (e *Emulator) countThrottled(r *http.Request) {
+	key := r.Method + " " + e.match(r).template
+	fs := &e.faults
+	fs.mu.Lock()
+	if fs.throttled == nil {
+		fs.throttled = map[string]int{}
+	}
+	fs.throttled[key]++
+	fs.mu.Unlock()
+}
+
+// resetThrottled zeroes the 429 counters.
+func (fs *faultState) resetThrottled() {
+	fs.mu.Lock()
+	fs.throttled = nil
+	fs.mu.Unlock()
 }
 
 // hold parks the first request that matches until it is released.
@@ -164,6 +185,7 @@ func (e *Emulator) injectFaults(w http.ResponseWriter, r *http.Request) bool {
 		dropConnection(w)
 		return true
 	case d.status == http.StatusTooManyRequests:
+		e.countThrottled(r)
 		secs := int(math.Ceil(d.retryAfter.Seconds()))
 		if secs < 1 {
 			secs = 1

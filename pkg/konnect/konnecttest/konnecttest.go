@@ -63,6 +63,10 @@
 //
 // Secret values are stored but never returned; credentials are returned
 // as Konnect does (a basic-auth password only as Kong's salted hash).
+//
+// Emulator-only, not Konnect's (see AdminPrefix): GET /_emulator/counts
+// serves the per-endpoint request and 429 counters as JSON, DELETE zeroes
+// them.
 package konnecttest
 
 import (
@@ -185,6 +189,9 @@ type endpoint struct {
 }
 
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.serveAdmin(w, r) {
+		return
+	}
 	ep := e.match(r)
 	e.count(r.Method + " " + ep.template)
 
@@ -360,11 +367,12 @@ func (e *Emulator) TotalRequests() int {
 	return n
 }
 
-// ResetCounts zeroes the counters.
+// ResetCounts zeroes the counters (requests and 429s).
 func (e *Emulator) ResetCounts() {
 	e.countMu.Lock()
 	e.counts = map[string]int{}
 	e.countMu.Unlock()
+	e.faults.resetThrottled()
 }
 
 // Server is an Emulator listening on a loopback port, like httptest.Server.

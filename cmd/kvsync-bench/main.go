@@ -1,0 +1,622 @@
+// Command kvsync-bench measures the kvsync binary against the
+// konnect-emulator binary, end to end: for each scenario it starts the
+// emulator on 127.0.0.1 (with --rate-limit or --latency as the scenario
+// needs, and a --data file when the scenario starts from a seeded state),
+// runs `kvsync sync` or `kvsync diff`, reads the emulator's request and
+// 429 counters from GET /_emulator/counts, and prints one table:
+//
+//	scenario, wall time, ideal, wall/ideal, requests, minimum requests,
+//	requests/minimum, 429s, failed operations, CPU and peak RSS of kvsync,
+//	and whether the scenario's targets hold.
+//
+// Run it with `make bench-e2e` (which builds both binaries first), or
+//
+//	go run ./cmd/kvsync-bench --bin bin [--only NAME,...] [--markdown]
+//
+// Large states are seeded in-process (the emulator package, through its
+// API) and handed to the binary as a --data file, never by slow syncs.
+// Secret values are fake and never printed; the token is a fake one of the
+// bench's own, passed through the environment.
+//
+// Ideal times: N writes under a rate limit R cannot beat M/R seconds,
+// where M is the minimum number of requests of the run (its reads and
+// writes); under a latency L at parallelism P they cannot beat N·L/P.
+// Minimum requests are those the run needs at the largest page sizes: the
+// control plane by name, one page per list, one schema per plugin name,
+// one listing page of routes, and one request per write.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
+)
+
+// token is the bench's own fake token: emulator and kvsync get it through
+// the environment, never on a command line.
+const token = "kpat_bench_fake_token_not_a_secret"
+
+const controlPlane = "bench"
+
+// scenario is one measured run.
+type scenario struct {
+	name string
+	// command is "sync" or "diff".
+	command string
+	// The desired state: stores × secrets per store, vaults (each on a
+	// store), plugins over routes (two plugin names, alternating).
+	stores, secrets, vaults, plugins, routes int
+	// seeded: the live state matches the file before the run (diff);
+	// otherwise the control plane starts empty (sync creates everything).
+	seeded bool
+	// changed is the share of plugins whose live config differs, and of
+	// secrets missing live, in a seeded state.
+	changed float64
+
+	rate        float64       // emulator --rate-limit (0: none)
+	latency     time.Duration // emulator --latency
+	parallelism int
+
+	// Targets: the most wall/ideal, requests/minimum and share of 429s
+	// allowed (0: not checked).
+	maxRatio, maxReqRatio, max429 float64
+	// maxCPU and maxRSS bound kvsync's own CPU time and peak RSS (0: not
+	// checked).
+	maxCPU time.Duration
+	maxRSS int64
+}
+
+// result is what a run measured.
+type result struct {
+	wall, cpu      time.Duration
+	rss            int64 // bytes
+	requests, t429 int
+	failed         int
+	ideal          time.Duration
+	minimum        int
+	err            error
+}
+
+func scenarios() []scenario {
+	return []scenario{
+		{name: "sync R=50 P=8", command: "sync", stores: 20, secrets: 100, rate: 50, parallelism: 8, maxRatio: 1.10, max429: 0.05},
+		{name: "sync R=50 P=32", command: "sync", stores: 20, secrets: 100, rate: 50, parallelism: 32, maxRatio: 1.10, max429: 0.05},
+		{name: "sync L=50ms P=8", command: "sync", stores: 5, secrets: 200, latency: 50 * time.Millisecond, parallelism: 8, maxRatio: 1.15},
+		{name: "sync L=50ms P=32", command: "sync", stores: 5, secrets: 200, latency: 50 * time.Millisecond, parallelism: 32, maxRatio: 1.30},
+		{name: "no-op diff small", command: "diff", stores: 10, secrets: 100, vaults: 10, plugins: 200, routes: 100, seeded: true, maxReqRatio: 1.00},
+		{name: "no-op diff large", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 2000, routes: 1000, seeded: true, maxReqRatio: 1.00},
+		{name: "sync R=5 P=8", command: "sync", stores: 1, secrets: 100, rate: 5, parallelism: 8, max429: 0.10},
+		{name: "diff at scale (10% changed)", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 10000, routes: 5000, seeded: true, changed: 0.10,
+			maxReqRatio: 1.00, maxCPU: 1500 * time.Millisecond, maxRSS: 200 << 20},
+	}
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kvsync-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kvsync-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bin := fs.String("bin", "bin", "directory holding the kvsync and konnect-emulator binaries")
+	only := fs.String("only", "", "comma-separated scenario names (or parts of names) to run; default all")
+	markdown := fs.Bool("markdown", false, "print the table as Markdown")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	binDir, err := filepath.Abs(*bin)
+	if err != nil {
+		return err
+	}
+	kvsync, emulator := filepath.Join(binDir, "kvsync"), filepath.Join(binDir, "konnect-emulator")
+	for _, b := range []string{kvsync, emulator} {
+		if _, err := os.Stat(b); err != nil {
+			return fmt.Errorf("%w (build both binaries first: make build)", err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "kvsync-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	var rows [][]string
+	failures := 0
+	for _, sc := range scenarios() {
+		if !selected(sc.name, *only) {
+			continue
+		}
+		fmt.Fprintf(stderr, "%s ...\n", sc.name)
+		r := measure(sc, kvsync, emulator, filepath.Join(dir, strings.NewReplacer(" ", "_", "=", "", "/", "", "(", "", ")", "", "%", "").Replace(sc.name)))
+		row, ok := format(sc, r)
+		if !ok {
+			failures++
+		}
+		rows = append(rows, row)
+		if r.err != nil {
+			fmt.Fprintf(stderr, "  %s: %v\n", sc.name, r.err)
+		}
+	}
+	header := []string{"scenario", "wall", "ideal", "ratio", "requests", "minimum", "req/min", "429s", "failed ops", "kvsync CPU", "kvsync RSS", "targets"}
+	printTable(stdout, header, rows, *markdown)
+	if failures > 0 {
+		return fmt.Errorf("%d scenario(s) missed a target", failures)
+	}
+	return nil
+}
+
+func selected(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for _, o := range strings.Split(only, ",") {
+		if o = strings.TrimSpace(o); o != "" && strings.Contains(name, o) {
+			return true
+		}
+	}
+	return false
+}
+
+// measure runs one scenario in its own directory.
+func measure(sc scenario, kvsync, emulator, dir string) result {
+	var r result
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		r.err = err
+		return r
+	}
+	file := filepath.Join(dir, "kvsync.yaml")
+	if err := os.WriteFile(file, []byte(desiredYAML(sc)), 0o600); err != nil {
+		r.err = err
+		return r
+	}
+	var data string
+	if sc.seeded {
+		data = filepath.Join(dir, "state.json")
+		if err := seed(sc, data); err != nil {
+			r.err = fmt.Errorf("seeding: %w", err)
+			return r
+		}
+	}
+	emu, err := startEmulator(emulator, sc, data)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	defer emu.stop()
+	if !sc.seeded {
+		if err := emu.call(http.MethodPost, "/v2/control-planes", `{"name": "`+controlPlane+`"}`, nil); err != nil {
+			r.err = fmt.Errorf("creating the control plane: %w", err)
+			return r
+		}
+	}
+	if err := emu.call(http.MethodDelete, "/_emulator/counts", "", nil); err != nil {
+		r.err = err
+		return r
+	}
+
+	args := []string{sc.command, "--konnect-addr", emu.url, "--no-sum", "--no-color", "-o", "json"}
+	if sc.command == "sync" {
+		args = append(args, "--parallelism", fmt.Sprint(sc.parallelism))
+	}
+	if sc.command == "diff" && sc.changed == 0 {
+		args = append(args, "--exit-code") // a no-op diff must find nothing: exit 2 otherwise
+	}
+	args = append(args, file)
+	cmd := exec.Command(kvsync, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "KVSYNC_KONNECT_TOKEN="+token)
+	var out strings.Builder
+	cmd.Stdout = &out
+	start := time.Now()
+	runErr := cmd.Start()
+	if runErr == nil {
+		stopPeak := watchPeakRSS(cmd.Process.Pid, &r.rss)
+		runErr = cmd.Wait()
+		stopPeak()
+	}
+	r.wall = time.Since(start)
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
+	if runErr != nil {
+		r.err = fmt.Errorf("kvsync %s: %w", sc.command, runErr)
+	}
+	var counts konnecttest.CountsReport
+	if err := emu.call(http.MethodGet, "/_emulator/counts", "", &counts); err != nil {
+		r.err = errors.Join(r.err, err)
+	}
+	r.requests, r.t429 = counts.TotalRequests, counts.TotalThrottled
+	r.failed = failedOps(sc, out.String())
+	r.minimum, r.ideal = minimum(sc)
+	return r
+}
+
+// watchPeakRSS samples the process's peak resident set (VmHWM of
+// /proc/PID/status) every few milliseconds into *peak, until stop is
+// called. (The rusage of wait4 will not do: its maxrss starts from the
+// parent's own resident set, which the in-process seeding makes large.)
+func watchPeakRSS(pid int, peak *int64) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if raw, err := os.ReadFile(status); err == nil {
+				for _, line := range strings.Split(string(raw), "\n") {
+					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						var kb int64
+						if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil && kb*1024 > *peak {
+							*peak = kb * 1024
+						}
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// failedOps reads the summary of `sync -o json`: every operation that did
+// not succeed. A diff has none.
+func failedOps(sc scenario, out string) int {
+	if sc.command != "sync" {
+		return 0
+	}
+	var doc struct {
+		Summary map[string]int `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		return -1
+	}
+	return doc.Summary["failed"] + doc.Summary["skipped"] + doc.Summary["not_started"]
+}
+
+// pages is the number of pages a listing of n items at size costs (an
+// empty list is one page).
+func pages(n, size int) int { return max(1, (n+size-1)/size) }
+
+// minimum is the fewest requests the scenario's run can make, and its
+// ideal wall time.
+func minimum(sc scenario) (int, time.Duration) {
+	// Resolving the control plane by name, listing config stores, vaults
+	// and plugins.
+	n := 1 + pages(sc.stores, 100) + pages(sc.vaults, 1000) + pages(sc.plugins, 1000)
+	writes := 0
+	if sc.seeded {
+		for range sc.stores {
+			n += pages(sc.secrets, 100) // each declared store's secrets
+		}
+		if sc.plugins > 0 {
+			n += pages(sc.routes, 1000) // the routes plugins name
+			n += min(sc.plugins, 2)     // one schema per plugin name
+		}
+		missing := int(float64(sc.secrets) * sc.changed)
+		if missing > 0 {
+			n -= sc.stores * (pages(sc.secrets, 100) - pages(sc.secrets-missing, 100))
+		}
+	} else {
+		writes = sc.stores + sc.stores*sc.secrets // every store and secret is created
+		n += writes
+	}
+	var ideal time.Duration
+	switch {
+	case sc.rate > 0:
+		ideal = time.Duration(float64(n) / sc.rate * float64(time.Second))
+	case sc.latency > 0:
+		ideal = time.Duration(float64(writes) * float64(sc.latency) / float64(sc.parallelism))
+	}
+	return n, ideal
+}
+
+// format renders a result as a row and checks the scenario's targets.
+func format(sc scenario, r result) ([]string, bool) {
+	ok := r.err == nil && r.failed == 0
+	var why []string
+	if r.err != nil {
+		why = append(why, "error")
+	}
+	if r.failed != 0 {
+		why = append(why, "failed ops")
+	}
+	ratio, reqRatio, share := math.NaN(), float64(r.requests)/float64(r.minimum), 0.0
+	if r.ideal > 0 {
+		ratio = r.wall.Seconds() / r.ideal.Seconds()
+	}
+	if r.requests > 0 {
+		share = float64(r.t429) / float64(r.requests)
+	}
+	check := func(bad bool, what string) {
+		if bad {
+			ok = false
+			why = append(why, what)
+		}
+	}
+	check(sc.maxRatio > 0 && !(ratio <= sc.maxRatio), fmt.Sprintf("ratio > %.2f", sc.maxRatio))
+	check(sc.maxReqRatio > 0 && !(reqRatio <= sc.maxReqRatio+1e-9), fmt.Sprintf("req/min > %.2f", sc.maxReqRatio))
+	check(sc.max429 > 0 && !(share < sc.max429), fmt.Sprintf("429s >= %.0f%%", sc.max429*100))
+	check(sc.maxCPU > 0 && r.cpu > sc.maxCPU, fmt.Sprintf("CPU > %s", sc.maxCPU))
+	check(sc.maxRSS > 0 && r.rss > sc.maxRSS, fmt.Sprintf("RSS > %d MB", sc.maxRSS>>20))
+	verdict := "ok"
+	if !ok {
+		verdict = "MISSED: " + strings.Join(why, ", ")
+	}
+	dash := func(cond bool, s string) string {
+		if cond {
+			return s
+		}
+		return "-"
+	}
+	return []string{
+		sc.name,
+		fmt.Sprintf("%.2f s", r.wall.Seconds()),
+		dash(r.ideal > 0, fmt.Sprintf("%.2f s", r.ideal.Seconds())),
+		dash(r.ideal > 0, fmt.Sprintf("%.2f", ratio)),
+		fmt.Sprint(r.requests),
+		fmt.Sprint(r.minimum),
+		fmt.Sprintf("%.2f", reqRatio),
+		fmt.Sprintf("%d (%.1f%%)", r.t429, share*100),
+		fmt.Sprint(r.failed),
+		fmt.Sprintf("%.2f s", r.cpu.Seconds()),
+		fmt.Sprintf("%d MB", r.rss>>20),
+		verdict,
+	}, ok
+}
+
+func printTable(w io.Writer, header []string, rows [][]string, markdown bool) {
+	if markdown {
+		fmt.Fprintln(w, "| "+strings.Join(header, " | ")+" |")
+		sep := make([]string, len(header))
+		for i := range sep {
+			sep[i] = "---:"
+		}
+		sep[0], sep[len(sep)-1] = "---", "---"
+		fmt.Fprintln(w, "|"+strings.Join(sep, "|")+"|")
+		for _, r := range rows {
+			fmt.Fprintln(w, "| "+strings.Join(r, " | ")+" |")
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	_ = tw.Flush()
+}
+
+// Names of the generated entities.
+func storeName(s int) string             { return fmt.Sprintf("store-%03d", s) }
+func secretKey(k int) string             { return fmt.Sprintf("key-%04d", k) }
+func vaultPrefix(v int) string           { return fmt.Sprintf("vault-%03d", v) }
+func routeName(r int) string             { return fmt.Sprintf("route-%05d", r) }
+func pluginName(p int) string            { return [2]string{"rate-limiting", "key-auth"}[p%2] }
+func pluginRoute(sc scenario, p int) int { return (p / 2) % max(1, sc.routes) }
+
+// pluginConfig is the config of plugin p as the file declares it.
+func pluginConfig(p int) map[string]any {
+	if pluginName(p) == "rate-limiting" {
+		return map[string]any{"minute": float64(10 + p%50), "policy": "local"}
+	}
+	return map[string]any{"key_names": []any{"apikey"}, "hide_credentials": true}
+}
+
+// isChanged reports whether item i of n is one whose live state differs.
+func isChanged(sc scenario, i int) bool {
+	if sc.changed <= 0 {
+		return false
+	}
+	return i%int(math.Round(1/sc.changed)) == 0
+}
+
+// desiredYAML is the file kvsync reads. Values are fake.
+func desiredYAML(sc scenario) string {
+	var b strings.Builder
+	b.Grow(sc.stores*sc.secrets*60 + sc.plugins*120)
+	b.WriteString("_format_version: \"3.0\"\n_konnect:\n  control_plane_name: " + controlPlane + "\n")
+	if sc.stores > 0 {
+		b.WriteString("config_stores:\n")
+	}
+	for s := range sc.stores {
+		fmt.Fprintf(&b, "  - name: %s\n    secrets:\n", storeName(s))
+		for k := range sc.secrets {
+			fmt.Fprintf(&b, "      - key: %s\n        value: fake-bench-value-%03d-%04d\n", secretKey(k), s, k)
+		}
+	}
+	if sc.vaults > 0 {
+		b.WriteString("vaults:\n")
+	}
+	for v := range sc.vaults {
+		fmt.Fprintf(&b, "  - name: konnect\n    prefix: %s\n    config:\n      config_store: %s\n", vaultPrefix(v), storeName(v%max(1, sc.stores)))
+	}
+	if sc.plugins > 0 {
+		b.WriteString("plugins:\n")
+	}
+	for p := range sc.plugins {
+		cfg, _ := json.Marshal(pluginConfig(p))
+		fmt.Fprintf(&b, "  - name: %s\n    route: %s\n    config: %s\n", pluginName(p), routeName(pluginRoute(sc, p)), cfg)
+	}
+	return b.String()
+}
+
+// seed builds the live state in-process, as a sync of the file would leave
+// it (minus the changed share), and saves it as a --data file.
+func seed(sc scenario, path string) error {
+	srv := konnecttest.NewServer(konnecttest.Options{Token: token})
+	defer srv.Close()
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: token, RateLimit: -1})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	cp, err := c.ControlPlanes.Create(ctx, konnect.ControlPlane{Name: controlPlane})
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	storeIDs := make([]string, sc.stores)
+	for s := range sc.stores {
+		st, err := c.ConfigStores.Create(ctx, cp.ID, storeName(s))
+		if err != nil {
+			return err
+		}
+		storeIDs[s] = st.ID
+		for k := range sc.secrets {
+			if isChanged(sc, k) {
+				continue // missing live: the diff creates it
+			}
+			g.Go(func() error {
+				_, err := c.Secrets.Create(gctx, cp.ID, st.ID, secretKey(k), konnect.Plaintext(fmt.Sprintf("fake-bench-value-%03d-%04d", s, k)))
+				return err
+			})
+		}
+	}
+	for v := range sc.vaults {
+		g.Go(func() error {
+			_, err := c.Vaults.Create(gctx, cp.ID, konnect.Vault{Name: "konnect", Prefix: vaultPrefix(v),
+				Config: map[string]any{"config_store_id": storeIDs[v%max(1, sc.stores)]}, Tags: []string{"kvsync"}})
+			return err
+		})
+	}
+	routeIDs := make([]string, sc.routes)
+	for r := range sc.routes {
+		g.Go(func() error {
+			rt, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}})
+			if err != nil {
+				return err
+			}
+			routeIDs[r] = rt.ID
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for p := range sc.plugins {
+		g.Go(func() error {
+			cfg := pluginConfig(p)
+			if isChanged(sc, p) && pluginName(p) == "rate-limiting" {
+				cfg["minute"] = cfg["minute"].(float64) + 1000
+			}
+			_, err := c.Plugins.Create(gctx, cp.ID, konnect.Plugin{Name: pluginName(p), Config: cfg, Tags: []string{"kvsync"},
+				Route: &konnect.ForeignKey{ID: routeIDs[pluginRoute(sc, p)]}})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return srv.SaveData(path)
+}
+
+// emulatorProc is a running konnect-emulator binary.
+type emulatorProc struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startEmulator(bin string, sc scenario, data string) (*emulatorProc, error) {
+	args := []string{"--listen", "127.0.0.1:0"}
+	if data != "" {
+		args = append(args, "--data", data)
+	}
+	if sc.rate > 0 {
+		args = append(args, "--rate-limit", fmt.Sprint(sc.rate))
+	}
+	if sc.latency > 0 {
+		args = append(args, "--latency", sc.latency.String())
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KONNECT_EMULATOR_TOKEN="+token)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	// The request log (one line per request) goes nowhere: cmd.Stderr nil.
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("konnect-emulator did not start: %w", err)
+	}
+	u, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("konnect-emulator: unexpected first line %q", line)
+	}
+	return &emulatorProc{cmd: cmd, url: u}, nil
+}
+
+func (e *emulatorProc) stop() {
+	_ = e.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = e.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = e.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// call sends one request to the emulator (outside kvsync's count: the
+// counters are zeroed after setup) and decodes a JSON answer into out.
+func (e *emulatorProc) call(method, path, body string, out any) error {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
