@@ -19,7 +19,7 @@ vet:
 	$(GO) vet ./...
 
 # The unit, conformance and end-to-end tests, the go-kong compatibility
-# test (its own module, compat/gokong), then a short fuzz of the loader.
+# test (its own module, compat/gokong), then short fuzz runs.
 test: vet
 	$(GO) test -count=1 ./...
 	$(MAKE) test-compat
@@ -30,8 +30,10 @@ test: vet
 test-compat:
 	cd compat/gokong && $(GO) vet ./... && $(GO) test -count=1 ./...
 
+# Short fuzz runs: the loader, and the client against arbitrary answers.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./pkg/state
+	$(GO) test -run='^$$' -fuzz='^FuzzServerAnswers$$' -fuzztime=$(FUZZTIME) ./pkg/konnect
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

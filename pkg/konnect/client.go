@@ -169,6 +169,7 @@ type Client struct {
 	// replace them to observe delays without spending them.
 	sleep   func(ctx context.Context, d time.Duration) error
 	breaker *breaker
+	sent    sent
 	randN   func(n int64) int64
 
 	ControlPlanes  *ControlPlanesService

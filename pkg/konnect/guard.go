@@ -148,3 +148,31 @@ func permanent(err error, host string) error {
 
 // hostOf is a base URL's scheme and host, for messages.
 func hostOf(u *url.URL) string { return u.Scheme + "://" + u.Host }
+
+// sent remembers every value the client revealed into a request, so that
+// no answer, to that request or to any later one, can put one in an error.
+type sent struct {
+	mu     sync.Mutex
+	values []string
+	seen   map[string]bool
+}
+
+func (c *Client) remember(values []string) {
+	c.sent.mu.Lock()
+	defer c.sent.mu.Unlock()
+	if c.sent.seen == nil {
+		c.sent.seen = map[string]bool{}
+	}
+	for _, v := range values {
+		if v != "" && !c.sent.seen[v] {
+			c.sent.seen[v] = true
+			c.sent.values = append(c.sent.values, v)
+		}
+	}
+}
+
+func (c *Client) sentSecrets() []string {
+	c.sent.mu.Lock()
+	defer c.sent.mu.Unlock()
+	return append([]string(nil), c.sent.values...)
+}

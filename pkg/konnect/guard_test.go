@@ -3,9 +3,12 @@ package konnect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -92,5 +95,69 @@ func TestRedirectNotFollowed(t *testing.T) {
 	case <-reached:
 		t.Error("the redirect was followed")
 	default:
+	}
+}
+
+// TestEndlessListingsEnd: a cursor that is fresh every time, behind empty
+// pages, ends with an error instead of looping.
+func TestEndlessListingsEnd(t *testing.T) {
+	var n atomic.Int32
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1)
+		if strings.Contains(r.URL.Path, "core-entities") {
+			writeJSON(w, http.StatusOK, fmt.Sprintf(`{"data": [], "offset": "o-%d"}`, i))
+			return
+		}
+		writeJSON(w, http.StatusOK, fmt.Sprintf(`{"data": [], "meta": {"page": {"next": "/x?page[after]=c-%d"}}}`, i))
+	})
+	ctx := context.Background()
+	if _, err := c.ConfigStores.List(ctx, "cp", nil); err == nil || !strings.Contains(err.Error(), "never ends") {
+		t.Errorf("cursor listing: %v", err)
+	}
+	if _, err := c.Vaults.List(ctx, "cp", nil); err == nil || !strings.Contains(err.Error(), "never ends") {
+		t.Errorf("offset listing: %v", err)
+	}
+	if got := n.Load(); got != 2 {
+		t.Errorf("%d pages asked for, want one per listing", got)
+	}
+}
+
+// TestInterruptCancelsRetryWaits: a call waiting for a retry (a Retry-After
+// of an hour) stops at once when its stop channel closes: nothing was sent,
+// so there is nothing to finish.
+func TestInterruptCancelsRetryWaits(t *testing.T) {
+	asked := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		w.Header().Set("Retry-After", "3600")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Vaults.List(WithStop(context.Background(), stop), "cp", nil)
+		done <- err
+	}()
+	select {
+	case <-asked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no request")
+	}
+	close(stop)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "interrupted before the request was sent") {
+			t.Errorf("err = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the wait for the retry went on after the interrupt")
 	}
 }

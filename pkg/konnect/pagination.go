@@ -56,6 +56,11 @@ func listPageNumbers[T any](ctx context.Context, c *Client, path string, query u
 			return nil, err
 		}
 		all = append(all, page.Data...)
+		// A page holds at least one item, so a list of N items has at
+		// most N pages, however small the server makes them.
+		if total := page.Meta.Page.Total; total != nil && number > *total+1 {
+			return nil, fmt.Errorf("konnect: GET /v2%s: the server served page %d of a list of %d items: a listing that never ends", path, number, *total)
+		}
 		switch total := page.Meta.Page.Total; {
 		case len(page.Data) == 0:
 			return all, nil
@@ -100,6 +105,9 @@ func listCursor[T any](ctx context.Context, c *Client, path string, opts *ListOp
 		next := page.Meta.Page.Next
 		if next == nil || *next == "" {
 			return all, nil
+		}
+		if err := endless(path, len(page.Data), len(seen)); err != nil {
+			return nil, err
 		}
 		cursor, err := cursorFromNext(*next)
 		if err != nil {
@@ -171,12 +179,32 @@ func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 		if !fn(page.Data, last) || last {
 			return nil
 		}
+		if err := endless(path, len(page.Data), len(seen)); err != nil {
+			return err
+		}
 		if seen[*page.Offset] {
 			return fmt.Errorf("konnect: GET /v2%s: the server repeated offset %q", path, *page.Offset)
 		}
 		seen[*page.Offset] = true
 		offset = *page.Offset
 	}
+}
+
+// maxPages bounds any listing: a hundred thousand pages is tens of
+// millions of entities, far past any control plane.
+const maxPages = 100000
+
+// endless stops a listing that cannot end: an empty page that still points
+// to a next one, or more pages than any real list has. A server handing
+// out a fresh cursor every time is caught by one or the other.
+func endless(path string, items, pagesSoFar int) error {
+	switch {
+	case items == 0:
+		return fmt.Errorf("konnect: GET /v2%s: the server sent an empty page that points to a next one: a listing that never ends", path)
+	case pagesSoFar >= maxPages:
+		return fmt.Errorf("konnect: GET /v2%s: more than %d pages: a listing that never ends", path, maxPages)
+	}
+	return nil
 }
 
 func cloneQuery(q url.Values) url.Values {

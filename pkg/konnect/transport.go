@@ -57,6 +57,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	if cl.body != nil {
 		// The one place where Sensitive values become plain text.
 		wire := reveal(cl.body, func(s string) { cl.secrets = append(cl.secrets, s) })
+		c.remember(cl.secrets)
 		b, err := json.Marshal(wire)
 		if err != nil {
 			// json errors name types, never values.
@@ -328,7 +329,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		apiErr := decodeAPIError(cl.method, path, resp.StatusCode, resp.Header, raw)
-		apiErr.redact(secretsFrom(ctx))
+		apiErr.redact(append(secretsFrom(ctx), append(c.sentSecrets(), c.opts.Token)...))
 		return resp.StatusCode, apiErr
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
