@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -172,15 +173,20 @@ func (p *program) problemsOf(err error) []errorProblem {
 	return out
 }
 
-// scrub replaces any secret the program knows of in a message.
+// scrub replaces any secret the program knows of in a message, and
+// anything shaped like a Konnect token (one pasted into the wrong flag,
+// which a flag parser would echo).
 func (p *program) scrub(msg string) string {
 	for _, s := range p.secrets {
 		if s != "" {
 			msg = strings.ReplaceAll(msg, s, "(redacted)")
 		}
 	}
-	return msg
+	return konnectToken.ReplaceAllString(msg, "(a token, not shown)")
 }
+
+// konnectToken matches Konnect's personal and system account tokens.
+var konnectToken = regexp.MustCompile(`\b(kpat|spat)_[A-Za-z0-9_]+`)
 
 func (p *program) app() *cli.App {
 	usageError := func(c *cli.Context, err error, _ bool) error {
