@@ -33,6 +33,11 @@ const (
 // message (the plan was printed).
 var errChangesPending = errors.New("changes pending")
 
+func init() {
+	// -v is --verbose on the commands; the version is --version alone.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+}
+
 // program is one invocation: its streams and what error messages must
 // never show.
 type program struct {
@@ -216,8 +221,6 @@ func (p *program) app() *cli.App {
 	for _, cmd := range commands {
 		cmd.OnUsageError = usageError
 	}
-	// -v is --verbose on the commands; the version is --version alone.
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	return &cli.App{
 		Name:            "kvsync",
 		Usage:           "manage Kong Konnect config stores, secrets, vaults and plugins declaratively",

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,6 +61,12 @@ func TestConcurrentSyncsMakeNoDuplicate(t *testing.T) {
 	t.Setenv("KVSYNC_KONNECT_ADDR", srv.URL)
 	t.Setenv("KVSYNC_KONNECT_TOKEN", testToken)
 
+	// Two processes, as two CI jobs would be (the CLI library keeps global
+	// state, so two runs in one process are not what this tests).
+	bin := filepath.Join(t.TempDir(), "kvsync")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building kvsync: %v\n%s", err, out)
+	}
 	type outcome struct {
 		code           int
 		stdout, stderr string
@@ -68,7 +76,16 @@ func TestConcurrentSyncsMakeNoDuplicate(t *testing.T) {
 		go func() {
 			var out, errOut bytes.Buffer
 			// Each run its own sum file, as two machines would have.
-			code := run([]string{"kvsync", "sync", "--sum", filepath.Join(dir, fmt.Sprintf("run-%d.sum", i)), file}, strings.NewReader(""), &out, &errOut)
+			cmd := exec.Command(bin, "sync", "--sum", filepath.Join(dir, fmt.Sprintf("run-%d.sum", i)), file)
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				code = -1
+			}
 			done <- outcome{code, out.String(), errOut.String()}
 		}()
 	}
