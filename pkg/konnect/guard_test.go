@@ -161,3 +161,24 @@ func TestInterruptCancelsRetryWaits(t *testing.T) {
 		t.Fatal("the wait for the retry went on after the interrupt")
 	}
 }
+
+// TestUntrustedCertificateFailsAtOnce: a TLS certificate that does not
+// verify is not retried, and the error says what is wrong.
+func TestUntrustedCertificateFailsAtOnce(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	t.Cleanup(srv.Close)
+	c, err := New(Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	c.sleep = rec.sleep
+	_, err = c.Vaults.List(context.Background(), "cp", nil)
+	if err == nil || !strings.Contains(err.Error(), "TLS certificate of "+srv.URL+" is not trusted") {
+		t.Errorf("error = %v", err)
+	}
+	if len(rec.got()) != 0 {
+		t.Errorf("an untrusted certificate was retried after %v", rec.got())
+	}
+}

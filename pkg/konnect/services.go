@@ -2,6 +2,7 @@ package konnect
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -586,5 +587,21 @@ func (s *ConsumerGroupsService) Get(ctx context.Context, cpID, idOrName string) 
 	if err := need("get consumer group", "control plane id", cpID, "id or name", idOrName); err != nil {
 		return nil, err
 	}
-	return get[ConsumerGroup](ctx, s.c, corePath(cpID, "consumer_groups")+"/"+escape(idOrName))
+	// The spec wraps the group: {"consumer_group": {…}, "consumers": […]}.
+	// An answer without the wrapper (an older gateway) is the group itself.
+	var raw json.RawMessage
+	if err := s.c.do(ctx, &call{method: http.MethodGet, path: corePath(cpID, "consumer_groups") + "/" + escape(idOrName)}, &raw); err != nil {
+		return nil, err
+	}
+	var wrapped struct {
+		Group *ConsumerGroup `json:"consumer_group"`
+	}
+	if err := json.Unmarshal(raw, &wrapped); err == nil && wrapped.Group != nil {
+		return wrapped.Group, nil
+	}
+	var group ConsumerGroup
+	if err := json.Unmarshal(raw, &group); err != nil {
+		return nil, fmt.Errorf("konnect: GET consumer group: decoding response: %w", err)
+	}
+	return &group, nil
 }
