@@ -48,7 +48,7 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			values, err := p.readSecretValues(c)
+			values, err := p.readPlanInputs(c)
 			if err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ func (p *program) diffCommand() *cli.Command {
 
 // savePlan writes the plan and the fingerprints of what it read, keyed as
 // kvsync.sum's values are (with --no-sum, by a fresh salt of its own).
-func savePlan(path string, pl *planned, values *secretValues) error {
+func savePlan(path string, pl *planned, values *planInputs) error {
 	keying := values.file
 	if keying == nil {
 		keying = sum.New([]byte(os.Getenv(sum.EnvKey)))
@@ -133,7 +133,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			if err != nil {
 				return err
 			}
-			values, err := p.readSecretValues(c)
+			values, err := p.readPlanInputs(c)
 			if err != nil {
 				return err
 			}
@@ -423,7 +423,7 @@ func changesSummary(p *diff.Plan) string {
 // planOnline reads the connection settings and computes the plan of a loaded
 // file under a context that Ctrl-C cancels; the caller defers stop. The file
 // is loaded first, by the caller, so that an invalid one makes no request.
-func (p *program) planOnline(c *cli.Context, file *state.File, values *secretValues, noDeletes bool) (context.Context, func(), *planned, error) {
+func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, noDeletes bool) (context.Context, func(), *planned, error) {
 	s, err := p.readSettings(c)
 	if err != nil {
 		return nil, nil, nil, err

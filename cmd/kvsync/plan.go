@@ -41,7 +41,7 @@ type planned struct {
 // computePlan fetches the live state the file needs, checks the file
 // against it (references, plugin and vault configs against the schemas)
 // and computes the plan. Any problem stops here: nothing is applied.
-func computePlan(ctx context.Context, s *settings, f *state.File, values *secretValues, noDeletes bool) (*planned, error) {
+func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, noDeletes bool) (*planned, error) {
 	origins, err := checkTarget(s, f)
 	if err != nil {
 		return nil, err

@@ -71,8 +71,9 @@ func sumPath(c *cli.Context) string {
 	return filepath.Join(filepath.Dir(first), sum.FileName)
 }
 
-// secretValues is how a run compares and writes secret values.
-type secretValues struct {
+// planInputs are a plan's options beyond the target: how secret values are
+// compared and written (kvsync.sum, forced writes), and adoption.
+type planInputs struct {
 	// adopt: --adopt (it travels with the other plan options).
 	adopt bool
 	path  string
@@ -82,11 +83,11 @@ type secretValues struct {
 	writeSecrets []string
 }
 
-// readSecretValues loads kvsync.sum (unless --no-sum) with the fingerprint
-// key from $KVSYNC_FINGERPRINT_KEY, which the program then scrubs from
-// every message.
-func (p *program) readSecretValues(c *cli.Context) (*secretValues, error) {
-	v := &secretValues{path: sumPath(c), writeAll: c.Bool(flagWriteSecrets), adopt: c.Bool(flagAdopt)}
+// readPlanInputs reads the plan flags and loads kvsync.sum (unless
+// --no-sum) with the fingerprint key from $KVSYNC_FINGERPRINT_KEY, which
+// the program then scrubs from every message.
+func (p *program) readPlanInputs(c *cli.Context) (*planInputs, error) {
+	v := &planInputs{path: sumPath(c), writeAll: c.Bool(flagWriteSecrets), adopt: c.Bool(flagAdopt)}
 	for _, s := range c.StringSlice(flagWriteSecret) {
 		if s = strings.TrimSpace(s); s != "" {
 			v.writeSecrets = append(v.writeSecrets, s)
