@@ -97,11 +97,13 @@ func vaultConfigRecord(vaultName string) (rec *Record, strict bool) {
 	return nil, false
 }
 
-// VaultConfigDefaults returns a new vault config with the fields the server
-// fills for a known vault type (env: prefix null, base64_decode false;
-// konnect: config_store_id as given; every type: ttl, neg_ttl and
-// resurrect_ttl null when absent). Unknown types are copied unchanged. The
-// input is not modified.
+// VaultConfigDefaults returns a new vault config with the fields Kong's
+// vault schema fills for a known vault type (env: prefix null,
+// base64_decode false; konnect: config_store_id as given; every type: ttl,
+// neg_ttl and resurrect_ttl null when absent). Konnect itself leaves the
+// unset TTLs out of what it returns (as the emulator does); a plan compares
+// an absent field and a null one as equal, so both agree. Unknown types are
+// copied unchanged. The input is not modified.
 func VaultConfigDefaults(vaultName string, config map[string]any) map[string]any {
 	rec, _ := vaultConfigRecord(vaultName)
 	return rec.Fill(config)
