@@ -1,6 +1,7 @@
 package konnect
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -288,14 +289,13 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 // redact replaces every occurrence of the secrets in the error's text fields
 // with a marker, in case a server echoes a submitted value back.
 func (e *APIError) redact(secrets []string) {
+	secrets = longestFirst(secrets)
 	if len(secrets) == 0 {
 		return
 	}
 	r := func(s string) string {
 		for _, v := range secrets {
-			if v != "" {
-				s = strings.ReplaceAll(s, v, "[REDACTED]")
-			}
+			s = strings.ReplaceAll(s, v, redactedMarker)
 		}
 		return s
 	}
@@ -326,4 +326,53 @@ func redactAny(v any, r func(string) string) any {
 		return out
 	}
 	return v
+}
+
+const redactedMarker = "[REDACTED]"
+
+// longestFirst drops empty values and orders the rest longest first, so a
+// secret that contains another is replaced whole rather than in pieces.
+func longestFirst(secrets []string) []string {
+	out := make([]string, 0, len(secrets))
+	for _, v := range secrets {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// redactBody replaces the secrets in a raw error body before anything else
+// reads it: an excerpt of a non-JSON page collapses whitespace and cuts at a
+// limit, either of which could leave a recognisable piece of a secret that
+// redacting the excerpt afterwards would miss. A body may carry a value
+// JSON-escaped (a multi-line PEM as "\n", "<" as "\u003c"), so those
+// forms are replaced too.
+func redactBody(body []byte, secrets []string) []byte {
+	secrets = longestFirst(secrets)
+	if len(secrets) == 0 || len(body) == 0 {
+		return body
+	}
+	var forms [][]byte
+	for _, v := range secrets {
+		forms = append(forms, []byte(v))
+		for _, escapeHTML := range []bool{true, false} {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(escapeHTML)
+			if enc.Encode(v) != nil {
+				continue
+			}
+			quoted := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+			if len(quoted) >= 2 {
+				forms = append(forms, quoted[1:len(quoted)-1])
+			}
+		}
+	}
+	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	for _, f := range forms {
+		body = bytes.ReplaceAll(body, f, []byte(redactedMarker))
+	}
+	return body
 }

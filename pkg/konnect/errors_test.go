@@ -275,3 +275,43 @@ func TestPacingDefaultsAndDisabling(t *testing.T) {
 		t.Errorf("Pacing().Rate = %v with pacing off, want +Inf", r)
 	}
 }
+
+// A non-JSON error page is shortened and its whitespace collapsed before it
+// is shown; neither may leave a piece of a secret behind, and a value the
+// page carries JSON-escaped is redacted like the plain one.
+func TestErrorPagesRedactEveryFormOfASecret(t *testing.T) {
+	const pem = "-----BEGIN KEY-----\nMIIfakefakefakeFAKEKEY0001\n-----END KEY-----"
+	const html = `sk<fake>&"key"-0002`
+	cases := []struct {
+		name, value, page string
+	}{
+		{"cut at the excerpt limit", "sk-fake-CUTHERE-0003", strings.Repeat("x", 190) + " sk-fake-CUTHERE-0003 tail"},
+		{"whitespace collapsed", pem, "<pre>" + pem + "</pre>"},
+		{"JSON-escaped in a page", pem, `<script>var v = "` + strings.ReplaceAll(pem, "\n", `\n`) + `";</script>`},
+		{"HTML-escaped JSON", html, `<p>{"v":"sk\u003cfake\u003e\u0026\"key\"-0002"}</p>`},
+		{"JSON without HTML escaping", html, `<p>{"v":"sk<fake>&\"key\"-0002"}</p>`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(400)
+				fmt.Fprint(w, tc.page)
+			}, func(*Options) {})
+			_, err := c.Secrets.Update(context.Background(), "cp", "st", "k", Plaintext(tc.value))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			text := err.Error()
+			for _, line := range strings.Split(tc.value, "\n") {
+				for _, piece := range []string{line, line[:8], line[len(line)-8:]} {
+					if strings.Contains(text, piece) {
+						t.Errorf("error shows part of the secret (%d bytes of line %d)", len(piece), len(line))
+					}
+				}
+			}
+			if !strings.Contains(text, "[REDACTED]") && !strings.Contains(text, "[REDA") {
+				t.Errorf("no redaction marker in %q", text)
+			}
+		})
+	}
+}

@@ -328,8 +328,9 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		apiErr := decodeAPIError(cl.method, path, resp.StatusCode, resp.Header, raw)
-		apiErr.redact(append(secretsFrom(ctx), append(c.sentSecrets(), c.opts.Token)...))
+		secrets := append(secretsFrom(ctx), append(c.sentSecrets(), c.opts.Token)...)
+		apiErr := decodeAPIError(cl.method, path, resp.StatusCode, resp.Header, redactBody(raw, secrets))
+		apiErr.redact(secrets)
 		return resp.StatusCode, apiErr
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
