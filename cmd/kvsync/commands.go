@@ -65,7 +65,7 @@ func (p *program) diffCommand() *cli.Command {
 			if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: useColor(c, p.stdout, f)}); err != nil {
 				return err
 			}
-			if err := stepSummary(pl.plan, nil); err != nil {
+			if err := p.stepSummary(pl.plan, nil); err != nil {
 				return err
 			}
 			if c.Bool(flagExitCode) && !pl.plan.Empty() {
@@ -206,7 +206,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			if err := render.Report(p.stdout, pl.plan, rep, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
 				return err
 			}
-			if err := stepSummary(pl.plan, rep); err != nil {
+			if err := p.stepSummary(pl.plan, rep); err != nil {
 				return multierror.Append(runErr, err)
 			}
 			return runErr
@@ -344,18 +344,19 @@ func (p *program) showCommand() *cli.Command {
 }
 
 // stepSummary appends the Markdown plan (and the sync's results) to the
-// GitHub Actions job summary, when there is one.
-func stepSummary(plan *diff.Plan, rep *apply.Report) error {
+// GitHub Actions job summary, when there is one. The summary is published
+// with the run, so its error texts are scrubbed like the terminal's.
+func (p *program) stepSummary(plan *diff.Plan, rep *apply.Report) error {
 	path := os.Getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return nil
 	}
 	var buf bytes.Buffer
-	if err := render.Plan(&buf, plan, render.Markdown, render.Options{}); err != nil {
+	if err := render.Plan(&buf, plan, render.Markdown, render.Options{Scrub: p.scrub}); err != nil {
 		return err
 	}
 	if rep != nil {
-		if err := render.Report(&buf, plan, rep, render.Markdown, render.Options{}); err != nil {
+		if err := render.Report(&buf, plan, rep, render.Markdown, render.Options{Scrub: p.scrub}); err != nil {
 			return err
 		}
 	}

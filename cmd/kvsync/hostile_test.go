@@ -28,15 +28,18 @@ func TestEchoingServerPrintsNoValue(t *testing.T) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var echoed atomic.Int32
 	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
+		body, _ := io.ReadAll(r.Body)
+		// Reads and the sync's lock go through, so the writes that
+		// carry values are the ones that meet the echo.
+		if r.Method == http.MethodGet || r.Method == http.MethodDelete || strings.Contains(string(body), `"kvsync-lock"`) {
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
 			proxy.ServeHTTP(w, r)
 			return
 		}
-		body, _ := io.ReadAll(r.Body)
 		echoed.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"message": %q, "code": 3, "details": [{"field": "x", "messages": [%q]}]}`, "invalid: "+string(body), string(body))
+		fmt.Fprintf(w, `{"message": %q, "code": 3, "details": [{"field": "x", "messages": [%q]}]}`, "invalid: "+string(body)+" (ask kpat_FAKEechoedTOKEN000000000000)", string(body))
 	}))
 	t.Cleanup(hostile.Close)
 
@@ -47,6 +50,7 @@ func TestEchoingServerPrintsNoValue(t *testing.T) {
 		"ai-proxy header literal": "fake-header-4444",
 		"redis password literal":  "fake-redis-5555",
 		"substituted config":      "fake-substituted-6666",
+		"token-shaped text":       "kpat_FAKEechoedTOKEN000000000000",
 	}
 	file := filepath.Join(t.TempDir(), "kvsync.yaml")
 	content := fmt.Sprintf(`_format_version: "3.0"
@@ -90,6 +94,8 @@ plugins:
 	t.Setenv("KVSYNC_KONNECT_TOKEN", testToken)
 	t.Setenv("FAKE_ENV_SECRET", values["secret from env"])
 	t.Setenv("FAKE_SUBSTITUTED", values["substituted config"])
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
 	for _, format := range []string{"text", "json", "markdown"} {
 		code, stdout, stderr := runIn(t, "", "sync", "--no-sum", "-o", format, "-v", file)
 		if code != exitError {
@@ -103,5 +109,15 @@ plugins:
 	}
 	if echoed.Load() == 0 {
 		t.Fatal("no write reached the echoing server: the test proves nothing")
+	}
+	published, err := os.ReadFile(summary)
+	if err != nil || !strings.Contains(string(published), "failed") {
+		t.Fatalf("no job summary with the failed sync was written (%v)", err)
+	}
+	for what, v := range values {
+		// Markdown escapes the underscores of what it prints.
+		if strings.Contains(string(published), v) || strings.Contains(string(published), strings.ReplaceAll(v, "_", `\_`)) {
+			t.Errorf("the job summary holds the %s", what)
+		}
 	}
 }
