@@ -71,6 +71,12 @@ func (r *Report) Succeeded(c *diff.Change) (diff.Applied, bool) {
 	if r == nil {
 		return diff.Applied{}, false
 	}
+	// Results are in plan order, so a plan's change is found at its ID;
+	// recording a sum asks once per change and must not scan.
+	if c.ID >= 0 && c.ID < len(r.Results) && r.Results[c.ID].Change == c {
+		res := r.Results[c.ID]
+		return res.Applied, res.Status == Succeeded
+	}
 	for _, res := range r.Results {
 		if res.Change == c {
 			return res.Applied, res.Status == Succeeded

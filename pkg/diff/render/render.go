@@ -404,7 +404,7 @@ func Report(w io.Writer, p *diff.Plan, rep *apply.Report, f Format, opts Options
 		fmt.Fprintln(&buf, "\n#### Results")
 		fmt.Fprintln(&buf, "\n| # | Status | Change | Detail |\n| ---: | --- | --- | --- |")
 		for _, r := range rep.Results {
-			fmt.Fprintf(&buf, "| %d | %s | %s | %s |\n", r.Change.ID, statusText(r.Status), mdEscape(r.Change.String()), mdEscape(errText(r)))
+			fmt.Fprintf(&buf, "| %s | %s | %s | %s |\n", number(r.Change.ID), statusText(r.Status), mdEscape(r.Change.String()), mdEscape(errText(r)))
 		}
 		fmt.Fprintf(&buf, "\n**%s**\n", countsLine(rep))
 	case Text, "":

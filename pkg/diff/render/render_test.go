@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/diff/difftest"
 	"github.com/kvsync/kvsync/pkg/state"
@@ -247,4 +249,47 @@ func TestMarkdownLargePlanFitsAComment(t *testing.T) {
 		}
 	}
 	golden(t, "large.md", md)
+}
+
+// A sync's results, in every format: the numbers match the plan's (from 1),
+// a failure shows its scrubbed error, a skip names what it waited on.
+func TestReportGolden(t *testing.T) {
+	p := everyChangePlan(t)
+	if len(p.Changes) < 4 {
+		t.Fatalf("the plan has %d changes; the test needs 4", len(p.Changes))
+	}
+	rep := &apply.Report{}
+	for i, c := range p.Changes {
+		r := apply.Result{Change: c, Status: apply.NotStarted}
+		switch i {
+		case 0, 1:
+			r.Status = apply.Succeeded
+		case 2:
+			r.Status, r.Err = apply.Failed, errors.New("konnect: 400 Bad Request: kpat_FAKEtoken0000 was echoed")
+		case 3:
+			r.Status, r.Cause = apply.Skipped, 2
+			r.Err = errors.New("depends on failed " + p.Changes[2].String())
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	scrub := func(s string) string { return strings.ReplaceAll(s, "kpat_FAKEtoken0000", "(a token, not shown)") }
+	for _, tc := range []struct {
+		name   string
+		format Format
+	}{
+		{"report.txt", Text},
+		{"report.json", JSON},
+		{"report.md", Markdown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Report(&buf, p, rep, tc.format, Options{Scrub: scrub}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(buf.String(), "kpat_FAKE") {
+				t.Error("the report shows an error text unscrubbed")
+			}
+			golden(t, tc.name, buf.String())
+		})
+	}
 }
