@@ -48,7 +48,7 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			values, err := p.readPlanInputs(c)
+			values, err := p.readPlanInputs(c, false)
 			if err != nil {
 				return err
 			}
@@ -133,7 +133,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			if err != nil {
 				return err
 			}
-			values, err := p.readPlanInputs(c)
+			values, err := p.readPlanInputs(c, true)
 			if err != nil {
 				return err
 			}

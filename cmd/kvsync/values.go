@@ -85,8 +85,9 @@ type planInputs struct {
 
 // readPlanInputs reads the plan flags and loads kvsync.sum (unless
 // --no-sum) with the fingerprint key from $KVSYNC_FINGERPRINT_KEY, which
-// the program then scrubs from every message.
-func (p *program) readPlanInputs(c *cli.Context) (*planInputs, error) {
+// the program then scrubs from every message. writes says whether the run
+// may write the sum.
+func (p *program) readPlanInputs(c *cli.Context, writes bool) (*planInputs, error) {
 	v := &planInputs{path: sumPath(c), writeAll: c.Bool(flagWriteSecrets), adopt: c.Bool(flagAdopt)}
 	for _, s := range c.StringSlice(flagWriteSecret) {
 		if s = strings.TrimSpace(s); s != "" {
@@ -101,6 +102,11 @@ func (p *program) readPlanInputs(c *cli.Context) (*planInputs, error) {
 	f, err := sum.Load(v.path, []byte(key))
 	if err != nil {
 		return nil, fmt.Errorf("%w (fix or remove it; removing it makes kvsync write every secret value once more)", err)
+	}
+	// A read-only diff (a PR review without the key) goes on, its values
+	// not compared (the plan notes why); a sync would write the sum over.
+	if err := f.KeyProblem(); err != nil && writes {
+		return nil, fmt.Errorf("%s: %w: set the key it was made with, or pass --%s (to change keys, remove the file: kvsync then writes every secret value once more)", v.path, err, flagNoSum)
 	}
 	v.file = f
 	return v, nil

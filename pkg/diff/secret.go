@@ -164,7 +164,7 @@ func planSecrets(b *builder) {
 				continue
 			case forced[name]:
 				reason = ReasonForced
-			case b.opts.Sum == nil:
+			case b.opts.Sum == nil || b.opts.Sum.KeyProblem() != nil:
 				notCompared++
 				continue
 			default:
@@ -193,8 +193,12 @@ func planSecrets(b *builder) {
 			})
 		}
 	}
-	if notCompared > 0 {
+	switch {
+	case notCompared == 0:
+	case b.opts.Sum == nil:
 		b.note("%d secret value%s not compared: kvsync.sum is not used (--no-sum); --write-secrets or --write-secret STORE/KEY writes them", notCompared, Plural(notCompared))
+	default:
+		b.note("%d secret value%s not compared: kvsync.sum: %v", notCompared, Plural(notCompared), b.opts.Sum.KeyProblem())
 	}
 }
 

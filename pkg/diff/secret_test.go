@@ -64,9 +64,25 @@ func TestComputeSecretValues(t *testing.T) {
 			reason: diff.ReasonUntracked,
 		},
 		{
-			name: "a record made with another fingerprint key",
+			// A sync refuses such a sum; a diff says why it compared nothing.
+			name: "a record made with another fingerprint key is not compared",
 			opts: func() diff.Options {
 				s, err := sum.Parse(tracked().Bytes(), []byte("another-fake-key"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return diff.Options{Sum: s}
+			},
+			notes: []string{"1 secret value not compared: kvsync.sum: KVSYNC_FINGERPRINT_KEY is not the key its fingerprints were made with"},
+		},
+		{
+			name: "a salted record read with a key: written once, then keyed",
+			opts: func() diff.Options {
+				salted := sum.New(nil)
+				id := sum.ID{ControlPlaneID: live().ControlPlane.ID, Store: "my-config-store", Key: "mistral-key"}
+				rec, _ := tracked().Get(id)
+				salted.Set(id, sum.Entry{Fingerprint: salted.Fingerprint(id, "x"), UpdatedAt: rec.UpdatedAt})
+				s, err := sum.Parse(salted.Bytes(), []byte(difftest.FingerprintKey))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -235,6 +235,27 @@ func (f *File) KeyMatches() bool {
 	return f.keyCheck == ""
 }
 
+// ErrKeyMissing and ErrKeyMismatch are what KeyProblem reports.
+var (
+	ErrKeyMissing  = errors.New("its fingerprints were made with " + EnvKey + ", which is not set")
+	ErrKeyMismatch = errors.New(EnvKey + " is not the key its fingerprints were made with")
+)
+
+// KeyProblem says why the file's fingerprints cannot be compared with the
+// ones made now: a keyed file read without its key, or with another key.
+// Such a file must not be written over either, or the fingerprints kept
+// keyed would silently become salted (or keyed by the wrong key).
+func (f *File) KeyProblem() error {
+	switch {
+	case f.keyCheck == "" || f.KeyMatches():
+		return nil
+	case !f.Keyed():
+		return ErrKeyMissing
+	default:
+		return ErrKeyMismatch
+	}
+}
+
 // Comparable reports whether an entry's fingerprint was made the way this
 // file makes them now (same keying, same key): only then does comparing it
 // say anything about the value.
@@ -297,6 +318,9 @@ func orDash(s string) string {
 // Write replaces the file at path atomically (a temporary file beside it,
 // then a rename), so that an interrupted write never leaves half a file.
 func (f *File) Write(path string) error {
+	if err := f.KeyProblem(); err != nil {
+		return fmt.Errorf("sum file %s not written: %w", path, err)
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".kvsync.sum.*")
 	if err != nil {

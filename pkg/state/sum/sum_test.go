@@ -127,3 +127,41 @@ func TestLoadWrite(t *testing.T) {
 		t.Errorf("Load of a bad file = %v, want an error located at %s:1", err, path)
 	}
 }
+
+// A keyed file read without its key, or with another, cannot be compared
+// and is never written over; a salted file may gain a key.
+func TestKeyProblem(t *testing.T) {
+	keyed := New([]byte("fake-key-1"))
+	keyed.Set(ID{"cp", "s", "k"}, Entry{Fingerprint: keyed.Fingerprint(ID{"cp", "s", "k"}, canary)})
+	salted := New(nil)
+	for _, tc := range []struct {
+		name    string
+		file    *File
+		readKey string
+		want    error
+	}{
+		{"keyed, same key", keyed, "fake-key-1", nil},
+		{"keyed, no key", keyed, "", ErrKeyMissing},
+		{"keyed, another key", keyed, "fake-key-2", ErrKeyMismatch},
+		{"salted, no key", salted, "", nil},
+		{"salted, now keyed", salted, "fake-key-1", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Parse(tc.file.Bytes(), []byte(tc.readKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.KeyProblem(); got != tc.want {
+				t.Fatalf("KeyProblem() = %v, want %v", got, tc.want)
+			}
+			path := filepath.Join(t.TempDir(), "kvsync.sum")
+			err = f.Write(path)
+			if (err != nil) != (tc.want != nil) {
+				t.Fatalf("Write: %v, want an error: %v", err, tc.want != nil)
+			}
+			if _, statErr := os.Stat(path); (statErr == nil) == (tc.want != nil) {
+				t.Errorf("file written: %v, want written: %v", statErr == nil, tc.want == nil)
+			}
+		})
+	}
+}
