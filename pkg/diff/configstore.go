@@ -34,17 +34,14 @@ type ConfigStoreOp struct {
 	// ID is the live id (delete).
 	ID   string
 	Name string
-	// Force deletes the store together with the secrets it holds; set on
-	// every store delete. SecretKeys are the secrets the plan saw (and
-	// showed going): only those go, one by one, before the store is
-	// deleted without force, so that a secret added since the plan makes
-	// Konnect refuse and survives.
-	Force      bool
+	// SecretKeys are, for a forced delete (Change.Force), the secrets the
+	// plan saw (and showed going): only those go, one by one, before the
+	// store is deleted without force, so that a secret added since the
+	// plan makes Konnect refuse and survives.
 	SecretKeys []string
 }
 
 func (o *ConfigStoreOp) refs() []*IDRef { return nil }
-func (o *ConfigStoreOp) forced() bool   { return o.Force }
 
 // Apply creates or deletes the store; a create returns the new id.
 func (o *ConfigStoreOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
@@ -74,7 +71,7 @@ func (o *ConfigStoreOp) Apply(ctx context.Context, t *Target, a Action) (Applied
 }
 
 func (o ConfigStoreOp) Format(f fmt.State, verb rune) {
-	_, _ = fmt.Fprintf(f, "diff.ConfigStoreOp{id %q, name %q, force %t}", o.ID, o.Name, o.Force)
+	_, _ = fmt.Fprintf(f, "diff.ConfigStoreOp{id %q, name %q, secrets %q}", o.ID, o.Name, o.SecretKeys)
 }
 
 // storeAddr is the address of the change that creates or deletes a store,
@@ -241,9 +238,9 @@ func planConfigStores(b *builder) {
 		}
 		secrets := len(keys)
 		b.add(&node{
-			c: &Change{Action: Delete, Kind: KindConfigStore, Name: s.Name, ForceSecrets: secrets,
+			c: &Change{Action: Delete, Kind: KindConfigStore, Name: s.Name, Force: true, ForceSecrets: secrets,
 				Fields: []FieldChange{{Path: "name", Old: s.Name, HasOld: true}, {Path: "secrets", Old: secrets, HasOld: true}},
-				Op:     &ConfigStoreOp{ID: s.ID, Name: s.Name, Force: true, SecretKeys: keys}},
+				Op:     &ConfigStoreOp{ID: s.ID, Name: s.Name, SecretKeys: keys}},
 			addrs:       []string{storeAddr(s.Name), storeIDAddr(s.ID)},
 			naturalKeys: []string{"store:" + s.Name},
 		})
@@ -263,7 +260,9 @@ func dumpConfigStores(d *dumper) {
 
 // recordConfigStore forgets the secrets of a store that was deleted.
 func recordConfigStore(s *sum.File, cpID string, c *Change, _ Applied) {
-	if c.Action == Delete {
+	// Only a forced delete took the store's secrets; deleting an empty
+	// duplicate of a store leaves the store, and its record, in place.
+	if c.Action == Delete && c.Force {
 		s.DeleteStore(cpID, c.Name)
 	}
 }

@@ -85,8 +85,8 @@ func (c *Change) MarshalJSON() ([]byte, error) {
 func (c *Change) jsonChange() (jsonChange, error) {
 	jc := jsonChange{ID: c.ID, Action: c.Action, Kind: c.Kind, Name: c.Name, Scope: c.Scope, Reason: c.Reason,
 		DependsOn: append([]int{}, c.DependsOn...), Fields: make([]jsonField, 0, len(c.Fields))}
-	if f, ok := c.Op.(interface{ forced() bool }); ok && c.Action == Delete {
-		jc.Force, jc.ForceSecrets = f.forced(), c.ForceSecrets
+	if c.Action == Delete {
+		jc.Force, jc.ForceSecrets = c.Force, c.ForceSecrets
 	}
 	for _, f := range c.Fields {
 		jf := jsonField{Path: f.Path}

@@ -157,8 +157,10 @@ type Change struct {
 	Fields []FieldChange
 	// DependsOn are IDs of changes that must succeed before this one runs.
 	DependsOn []int
-	// ForceSecrets is, for a forced delete of a config store, the number of
-	// secrets that go with it.
+	// Force marks a delete that takes what the object holds with it (a
+	// config store and its secrets); ForceSecrets is how many secrets go.
+	// Both are part of the plan, saved and reviewed with it.
+	Force        bool
 	ForceSecrets int
 	// Reason says why a secret's value is written ("" for other kinds).
 	Reason Reason

@@ -177,8 +177,17 @@ func (s *SavedPlan) Verify(now *Plan, fp Fingerprints) error {
 	compare(s.Fingerprints.Values, values, "value of %s differs from the reviewed one", "value of %s is no longer in the files", "value of %s is new since the plan was made")
 	reviewed, current := changeTexts(s.Plan), changeTexts(now)
 	for k, c := range current {
-		if c.kind == KindSecret && c.action == Update && unreviewed[c.name] {
+		if c.kind != KindSecret || !unreviewed[c.name] {
+			continue
+		}
+		switch r, planned := reviewed[k]; {
+		case c.action == Update:
 			delete(current, k)
+		case c.action == Create && planned:
+			// The create was reviewed; only its value, shown as unknown
+			// then, reads differently now.
+			c.json = r.json
+			current[k] = c
 		}
 	}
 	for k, r := range reviewed {
@@ -250,7 +259,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	}
 	for _, jc := range in.Changes {
 		c := &Change{ID: jc.ID, Action: jc.Action, Kind: jc.Kind, Name: jc.Name, Scope: jc.Scope,
-			DependsOn: jc.DependsOn, ForceSecrets: jc.ForceSecrets, Reason: jc.Reason}
+			DependsOn: jc.DependsOn, Force: jc.Force, ForceSecrets: jc.ForceSecrets, Reason: jc.Reason}
 		for _, jf := range jc.Fields {
 			f := FieldChange{Path: jf.Path, HasOld: jf.Old != nil, HasNew: jf.New != nil}
 			f.Old, f.New = displayFromJSON(jf.Old), displayFromJSON(jf.New)

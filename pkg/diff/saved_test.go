@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/diff/difftest"
 	"github.com/kvsync/kvsync/pkg/diff/render"
 	"github.com/kvsync/kvsync/pkg/state"
@@ -151,5 +152,93 @@ func TestSavedPlanKeying(t *testing.T) {
 	salted, _ := saveAndRead(t, f, l, sum.New(nil))
 	if _, err := salted.Keyed([]byte(difftest.FingerprintKey)); err != nil {
 		t.Errorf("a salted plan read with a key: %v", err)
+	}
+}
+
+// A plan verified against itself holds, whatever it does: forced store
+// deletes included (their force is part of the saved plan).
+func TestSavedPlanOfEveryChangeHolds(t *testing.T) {
+	f, l := difftest.EveryChange()
+	tracked := difftest.TrackedSum(f, l)
+	saved, _ := saveAndRead(t, f, l, tracked)
+	var forced bool
+	for _, c := range saved.Plan.Changes {
+		forced = forced || c.Force
+	}
+	if !forced {
+		t.Fatal("the saved plan lost the force of its config store delete")
+	}
+	now, err := diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := saved.Keyed([]byte(difftest.FingerprintKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := saved.Verify(now, diff.TakeFingerprints(f, l, keyed)); err != nil {
+		t.Fatalf("Verify of an unchanged plan: %v", err)
+	}
+}
+
+// A secret created by a plan reviewed without its value (a pull request,
+// --allow-missing-env) is applied with whatever value is set by then.
+func TestSavedPlanCreateWithUnreviewedValue(t *testing.T) {
+	withStore := func(v state.Sensitive) *state.File {
+		f := difftest.SeedFile()
+		f.ConfigStores = append(f.ConfigStores, state.ConfigStore{Name: "new-store",
+			Secrets: []state.Secret{{Key: "new-key", Value: v}}})
+		return f
+	}
+	l := difftest.SeededLive()
+	tracked := difftest.TrackedSum(difftest.SeedFile(), l)
+	saved, _ := saveAndRead(t, withStore(unknown(t, "NEW_KEY")), l, tracked)
+	f := withStore(state.NewSensitive("fake-new-value", "NEW_KEY"))
+	now, err := diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := saved.Keyed([]byte(difftest.FingerprintKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := saved.Verify(now, diff.TakeFingerprints(f, l, keyed)); err != nil {
+		t.Fatalf("Verify refused a reviewed create whose value was unknown: %v", err)
+	}
+	// Anything else about the create must still match.
+	f.ConfigStores[len(f.ConfigStores)-1].Secrets[0].Key = "other-key"
+	now, _ = diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
+	if err := saved.Verify(now, diff.TakeFingerprints(f, l, keyed)); err == nil {
+		t.Fatal("Verify passed a create of another secret")
+	}
+}
+
+// Deleting an empty duplicate of a store forgets none of the store's
+// secrets; a forced delete of a store forgets them all.
+func TestRecordSumOfStoreDeletes(t *testing.T) {
+	f, l := difftest.SeedFile(), difftest.SeededLive()
+	l.ConfigStores = append(l.ConfigStores, konnect.ConfigStore{ID: "store-dup", Name: "my-config-store", CreatedAt: "2025-01-02T00:00:00Z"})
+	tracked := difftest.TrackedSum(f, difftest.SeededLive())
+	id := sum.ID{ControlPlaneID: l.ControlPlane.ID, Store: "my-config-store", Key: "mistral-key"}
+	if _, ok := tracked.Get(id); !ok {
+		t.Fatal("the fixture tracks no secret")
+	}
+	p, err := diff.Compute(f, l, diff.Options{Sum: tracked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := func(*diff.Change) (diff.Applied, bool) { return diff.Applied{}, true }
+	diff.RecordSum(tracked, p, all)
+	if _, ok := tracked.Get(id); !ok {
+		t.Error("deleting a duplicate store forgot the real store's secret")
+	}
+	empty := &state.File{}
+	p, err = diff.Compute(empty, difftest.SeededLive(), diff.Options{Sum: tracked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff.RecordSum(tracked, p, all)
+	if _, ok := tracked.Get(id); ok {
+		t.Errorf("a forced store delete kept its secret's record (plan: %v)", p.Changes)
 	}
 }
