@@ -22,16 +22,21 @@ import (
 // env vault that reads nothing anyone sets, carries no select tag, and
 // kvsync leaves it out of every plan. It is removed when the run ends.
 
-// lockDescription is how a lock says who holds it.
-const lockDescription = "kvsync lock: held by %s since %s"
+// lockDescription is how a lock says who holds it, since when, and until
+// when its run may last (the holder's own --max-duration: another run
+// with a shorter one must not think a long run over).
+const lockDescription = "kvsync lock: held by %s since %s until %s"
 
 // LockedError is the error of Lock when another run holds the lock.
 type LockedError struct {
 	ControlPlane string
 	Holder       string
 	Since        time.Time
-	// Stale is set when the lock is older than the longest a run may
-	// take: the run that took it has ended without removing it.
+	// Until is when the holder's run must have ended (zero when the lock
+	// does not say).
+	Until time.Time
+	// Stale is set when the lock has outlived its run's deadline: the run
+	// that took it has ended without removing it.
 	Stale bool
 }
 
@@ -40,16 +45,20 @@ func (e *LockedError) Error() string {
 	if !e.Since.IsZero() {
 		age = "taken " + time.Since(e.Since).Round(time.Second).String() + " ago"
 	}
+	if !e.Until.IsZero() {
+		age += ", to end by " + e.Until.UTC().Format(time.RFC3339)
+	}
 	msg := fmt.Sprintf("control plane %s is locked by another kvsync run (%s, %s)", e.ControlPlane, e.Holder, age)
 	if e.Stale {
-		return msg + ": the lock is older than a run may take, so that run has ended without releasing it; remove it with `kvsync unlock` and run again"
+		return msg + ": the lock has outlived the longest its run may take, so that run has ended without releasing it; remove it with `kvsync unlock` and run again"
 	}
 	return msg + ": wait for it to end and run again (if no run is going on, `kvsync unlock` removes the lock)"
 }
 
 // Lock takes the control plane's lock for holder (a host and process, for
-// the message another run shows). maxAge is how long a run may take at
-// most: an older lock is reported as stale. The returned function releases
+// the message another run shows). maxAge is how long this run may take at
+// most, written in the lock; a lock past its own deadline (or, when it
+// names none, older than maxAge) is reported as stale. The returned function releases
 // the lock; it works on a context of its own, so that an interrupted or
 // timed-out run still releases it.
 func Lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration) (unlock func() error, err error) {
@@ -63,7 +72,8 @@ func LockTakingOver(ctx context.Context, c *konnect.Client, cp konnect.ControlPl
 }
 
 func lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration, onTakeOver func(*LockedError)) (unlock func() error, err error) {
-	desc := fmt.Sprintf(lockDescription, holder, time.Now().UTC().Format(time.RFC3339))
+	now := time.Now().UTC()
+	desc := fmt.Sprintf(lockDescription, holder, now.Format(time.RFC3339), now.Add(maxAge).Format(time.RFC3339))
 	// A PUT at a fresh id creates the vault, or fails on the prefix that
 	// another run's lock holds: the same exclusion as a POST.
 	v, err := c.Vaults.Upsert(ctx, cp.ID, konnect.Vault{ID: konnect.NewUUID(), Name: "env", Prefix: diff.LockPrefix, Description: &desc,
@@ -75,14 +85,19 @@ func lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holde
 		}
 		le := &LockedError{ControlPlane: cp.Name, Holder: "holder unknown"}
 		if held.Description != nil {
-			if h, since, ok := parseLock(*held.Description); ok {
-				le.Holder, le.Since = h, since
+			if h, since, until, ok := parseLock(*held.Description); ok {
+				le.Holder, le.Since, le.Until = h, since, until
 			}
 		}
 		if le.Since.IsZero() && held.CreatedAt > 0 {
 			le.Since = time.Unix(held.CreatedAt, 0)
 		}
-		le.Stale = !le.Since.IsZero() && time.Since(le.Since) > maxAge
+		deadline := le.Until
+		if deadline.IsZero() && !le.Since.IsZero() {
+			deadline = le.Since.Add(maxAge)
+		}
+		// The margin covers clocks of two machines that disagree a little.
+		le.Stale = !deadline.IsZero() && time.Since(deadline) > clockSkew
 		if !le.Stale && !holderEnded(le.Holder) {
 			return nil, le
 		}
@@ -119,36 +134,58 @@ func Unlock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane) err
 	return nil
 }
 
-func parseLock(desc string) (holder string, since time.Time, ok bool) {
+// clockSkew is how far past its deadline a lock must be to count as stale.
+const clockSkew = time.Minute
+
+// parseLock reads a lock's description; until is zero when it names no
+// deadline.
+func parseLock(desc string) (holder string, since, until time.Time, ok bool) {
 	rest, found := strings.CutPrefix(desc, "kvsync lock: held by ")
 	if !found {
-		return "", time.Time{}, false
+		return "", time.Time{}, time.Time{}, false
+	}
+	if i := strings.LastIndex(rest, " until "); i >= 0 {
+		if t, err := time.Parse(time.RFC3339, rest[i+len(" until "):]); err == nil {
+			rest, until = rest[:i], t
+		}
 	}
 	i := strings.LastIndex(rest, " since ")
 	if i < 0 {
-		return "", time.Time{}, false
+		return "", time.Time{}, time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339, rest[i+len(" since "):])
 	if err != nil {
-		return "", time.Time{}, false
+		return "", time.Time{}, time.Time{}, false
 	}
-	return rest[:i], t, true
+	return rest[:i], t, until, true
 }
 
-// Holder names this process for a lock: host and process id.
+// Holder names this process for a lock: host, process id and, where the
+// system tells, the process id namespace (containers on one host, or with
+// one host name, number their processes each from 1).
 func Holder() string {
 	host, err := os.Hostname()
 	if err != nil {
 		host = "unknown host"
 	}
-	return fmt.Sprintf("%s pid %d", host, os.Getpid())
+	h := fmt.Sprintf("%s pid %d", host, os.Getpid())
+	if ns := pidNamespace(); ns != "" {
+		h += " (" + ns + ")"
+	}
+	return h
 }
 
 // holderEnded reports whether a lock's holder is a process of this host
-// that no longer runs: a run cut off (an outage, a kill) left the lock.
+// and pid namespace that no longer runs: a run cut off (an outage, a kill)
+// left the lock. A holder whose namespace is not ours (or not known) may
+// run where no signal of ours reaches: it is never judged ended.
 func holderEnded(holder string) bool {
-	host, pidText, ok := strings.Cut(holder, " pid ")
+	host, rest, ok := strings.Cut(holder, " pid ")
 	if me, err := os.Hostname(); !ok || err != nil || host != me {
+		return false
+	}
+	pidText, ns, _ := strings.Cut(rest, " (")
+	if mine := pidNamespace(); mine == "" || ns != mine+")" {
 		return false
 	}
 	pid, err := strconv.Atoi(pidText)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,27 +18,39 @@ func TestLock(t *testing.T) {
 	ctx := context.Background()
 	cp := konnect.ControlPlane{ID: e.cpID, Name: "my-control-plane"}
 	host, _ := os.Hostname()
-	leave := func(holder string, since time.Time) {
+	leave := func(holder string, since, until time.Time) {
 		t.Helper()
 		desc := fmt.Sprintf("kvsync lock: held by %s since %s", holder, since.UTC().Format(time.RFC3339))
+		if !until.IsZero() {
+			desc += " until " + until.UTC().Format(time.RFC3339)
+		}
 		if _, err := e.c.Vaults.Create(ctx, e.cpID, konnect.Vault{Name: "env", Prefix: diff.LockPrefix, Description: &desc}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	now := time.Now()
+	gone := strings.Replace(apply.Holder(), fmt.Sprintf(" pid %d", os.Getpid()), fmt.Sprintf(" pid %d", 1<<30), 1)
 	tests := []struct {
-		name     string
-		holder   string
-		since    time.Time
-		takeOver bool
+		name         string
+		holder       string
+		since, until time.Time
+		takeOver     bool
 	}{
-		{"a live run holds it", apply.Holder(), time.Now(), false},
-		{"another host's run holds it", "elsewhere.example pid 1", time.Now(), false},
-		{"its run's process has ended", fmt.Sprintf("%s pid %d", host, 1<<30), time.Now(), true},
-		{"older than a run may take", "elsewhere.example pid 1", time.Now().Add(-2 * time.Hour), true},
+		{"a live run holds it", apply.Holder(), now, now.Add(time.Hour), false},
+		{"another host's run holds it", "elsewhere.example pid 1", now, now.Add(time.Hour), false},
+		{"its run's process has ended", gone, now, now.Add(time.Hour), true},
+		{"a process of another pid namespace", fmt.Sprintf("%s pid %d (pid:[1])", host, 1<<30), now, now.Add(time.Hour), false},
+		{"a process of an unknown pid namespace", fmt.Sprintf("%s pid %d", host, 1<<30), now, now.Add(time.Hour), false},
+		{"past its run's deadline", "elsewhere.example pid 1", now.Add(-10 * time.Minute), now.Add(-5 * time.Minute), true},
+		{"a long run within its own deadline", "elsewhere.example pid 1", now.Add(-2 * time.Hour), now.Add(time.Hour), false},
+		{"no deadline, older than a run may take", "elsewhere.example pid 1", now.Add(-2 * time.Hour), time.Time{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			leave(tt.holder, tt.since)
+			if tt.name == "its run's process has ended" && !strings.Contains(tt.holder, "(pid:") {
+				t.Skip("this system names no pid namespace: a holder's process is never judged ended")
+			}
+			leave(tt.holder, tt.since, tt.until)
 			var took *apply.LockedError
 			unlock, err := apply.LockTakingOver(ctx, e.c, cp, apply.Holder(), time.Hour, func(le *apply.LockedError) { took = le })
 			if !tt.takeOver {
