@@ -122,6 +122,31 @@ func TestEndlessListingsEnd(t *testing.T) {
 	}
 }
 
+// TestEndlessPageNumbersEnd: full pages without a total, or with a total
+// that grows as fast as the pages come, end at the page bound.
+func TestEndlessPageNumbersEnd(t *testing.T) {
+	defer func(was int) { maxPages = was }(maxPages)
+	maxPages = 5
+	for _, withTotal := range []bool{false, true} {
+		var n atomic.Int32
+		c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+			i := n.Add(1)
+			meta := `{}`
+			if withTotal {
+				meta = fmt.Sprintf(`{"page": {"total": %d}}`, 2*i+1)
+			}
+			writeJSON(w, http.StatusOK, fmt.Sprintf(`{"data": [{"id": "cp-%d-a", "name": "a"}, {"id": "cp-%d-b", "name": "b"}], "meta": %s}`, i, i, meta))
+		}, func(*Options) {})
+		_, err := c.ControlPlanes.List(context.Background(), "", &ListOptions{PageSize: 2})
+		if err == nil || !strings.Contains(err.Error(), "never ends") {
+			t.Errorf("total %v: %v, want a listing that never ends", withTotal, err)
+		}
+		if got := n.Load(); got != 5 {
+			t.Errorf("total %v: %d pages asked for, want the bound of 5", withTotal, got)
+		}
+	}
+}
+
 // TestInterruptCancelsRetryWaits: a call waiting for a retry (a Retry-After
 // of an hour) stops at once when its stop channel closes: nothing was sent,
 // so there is nothing to finish.

@@ -73,6 +73,10 @@ func listPageNumbers[T any](ctx context.Context, c *Client, path string, query u
 		case len(page.Data) < size:
 			return all, nil
 		}
+		// Full pages without end (no total, or one that grows as fast).
+		if err := endless(path, len(page.Data), number); err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -192,7 +196,7 @@ func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 
 // maxPages bounds any listing: a hundred thousand pages is tens of
 // millions of entities, far past any control plane.
-const maxPages = 100000
+var maxPages = 100000 // a variable only so that a test can lower it
 
 // endless stops a listing that cannot end: an empty page that still points
 // to a next one, or more pages than any real list has. A server handing
