@@ -273,6 +273,10 @@ func edgeKey(e edge) string {
 // the entity, and makes the change that needs the id depend on it.
 func (b *builder) link() error {
 	idx := b.byAddr()
+	nodeOf := make(map[*Change]*node, len(b.nodes))
+	for _, n := range b.nodes {
+		nodeOf[n.c] = n
+	}
 	for _, n := range b.nodes {
 		for _, r := range n.c.Op.refs() {
 			if r.From == nil && r.addr != "" {
@@ -286,10 +290,8 @@ func (b *builder) link() error {
 			if r.From == nil {
 				continue
 			}
-			for _, m := range b.nodes {
-				if m.c == r.From && m != n {
-					n.deps[m] = true
-				}
+			if m := nodeOf[r.From]; m != nil && m != n {
+				n.deps[m] = true
 			}
 		}
 	}
