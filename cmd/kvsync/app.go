@@ -52,6 +52,10 @@ type program struct {
 	// jsonErrors: the command's output is JSON, so an error is written to
 	// standard output as a JSON document too.
 	jsonErrors bool
+	// jsonWritten: the command has written its JSON document (a sync's
+	// report, failures included); an error then adds nothing to standard
+	// output, which must stay one document.
+	jsonWritten bool
 	// interactive reports whether a person can answer a question: standard
 	// input and error are terminals. Tests replace it.
 	interactive func() bool
@@ -81,8 +85,8 @@ func (p *program) run(args []string) int {
 
 // printError writes one line per problem, each prefixed, with secrets
 // scrubbed; under GitHub Actions also one annotation per problem, and with
-// -o json also a JSON document on standard output, so that `| jq` never
-// reads nothing.
+// -o json also a JSON document on standard output (unless the command wrote
+// its own), so that `| jq` never reads nothing, nor two documents.
 func (p *program) printError(err error) {
 	problems := p.problemsOf(err)
 	for _, pr := range problems {
@@ -91,11 +95,17 @@ func (p *program) printError(err error) {
 		}
 	}
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
+		// The runner reads workflow commands from either stream; JSON
+		// output keeps standard output to the document alone.
+		to := p.stdout
+		if p.jsonErrors {
+			to = p.stderr
+		}
 		for _, pr := range problems {
-			fmt.Fprintln(p.stdout, pr.annotation())
+			fmt.Fprintln(to, pr.annotation())
 		}
 	}
-	if p.jsonErrors {
+	if p.jsonErrors && !p.jsonWritten {
 		doc := struct {
 			FormatVersion string `json:"format_version"`
 			Error         struct {

@@ -206,6 +206,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			if err := render.Report(p.stdout, pl.plan, rep, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
 				return err
 			}
+			p.jsonWritten = f == render.JSON
 			if err := p.stepSummary(pl.plan, rep); err != nil {
 				return multierror.Append(runErr, err)
 			}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -64,6 +66,7 @@ func TestScripts(t *testing.T) {
 			"hold":        cmdHold,
 			"holdwait":    cmdHoldWait,
 			"release":     cmdRelease,
+			"jsondoc":     cmdJSONDoc,
 		},
 	})
 }
@@ -142,6 +145,23 @@ func cmdWrites(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: writes N")
 	}
 	checkCount(ts, "writes", count(ts, true), args[0])
+}
+
+// cmdJSONDoc checks that the last command's standard output is exactly one
+// JSON document (what `| jq` or json.load reads).
+func cmdJSONDoc(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "jsondoc")
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile("stdout")))
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		ts.Fatalf("standard output is not a JSON document: %v", err)
+	}
+	if dec.More() {
+		ts.Fatalf("standard output holds more than one JSON document")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		ts.Fatalf("standard output goes on after its JSON document")
+	}
 }
 
 // checkCount compares a count with "N" (exactly) or ">N" (more than).
