@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/kvsync/kvsync/pkg/diff"
-	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/diff/difftest"
 	"github.com/kvsync/kvsync/pkg/diff/render"
+	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/state"
 	"github.com/kvsync/kvsync/pkg/state/sum"
 )
