@@ -32,6 +32,21 @@ func saveAndRead(t *testing.T, desired *state.File, live *diff.Live, keying *sum
 	return saved, buf.Bytes()
 }
 
+// verifyNow plans desired against live again and verifies the saved plan
+// against it, as sync --plan does.
+func verifyNow(t *testing.T, saved *diff.SavedPlan, desired *state.File, live *diff.Live, tracked *sum.File) error {
+	t.Helper()
+	now, err := diff.Compute(desired, live, diff.Options{Sum: tracked, Adopt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := saved.Keyed([]byte(difftest.FingerprintKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saved.Verify(now, diff.TakeFingerprints(desired, live, keyed))
+}
+
 // TestSavedPlanHoldsNoValue: a saved plan, and every rendering of it read
 // back, holds none of the canary values.
 func TestSavedPlanHoldsNoValue(t *testing.T) {
@@ -116,15 +131,7 @@ func TestSavedPlanVerify(t *testing.T) {
 			if tt.change != nil {
 				tt.change(f, l)
 			}
-			now, err := diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			keyed, err := saved.Keyed([]byte(difftest.FingerprintKey))
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = saved.Verify(now, diff.TakeFingerprints(f, l, keyed))
+			err := verifyNow(t, saved, f, l, tracked)
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -168,15 +175,7 @@ func TestSavedPlanOfEveryChangeHolds(t *testing.T) {
 	if !forced {
 		t.Fatal("the saved plan lost the force of its config store delete")
 	}
-	now, err := diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyed, err := saved.Keyed([]byte(difftest.FingerprintKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := saved.Verify(now, diff.TakeFingerprints(f, l, keyed)); err != nil {
+	if err := verifyNow(t, saved, f, l, tracked); err != nil {
 		t.Fatalf("Verify of an unchanged plan: %v", err)
 	}
 }
@@ -194,21 +193,12 @@ func TestSavedPlanCreateWithUnreviewedValue(t *testing.T) {
 	tracked := difftest.TrackedSum(difftest.SeedFile(), l)
 	saved, _ := saveAndRead(t, withStore(unknown(t, "NEW_KEY")), l, tracked)
 	f := withStore(state.NewSensitive("fake-new-value", "NEW_KEY"))
-	now, err := diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyed, err := saved.Keyed([]byte(difftest.FingerprintKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := saved.Verify(now, diff.TakeFingerprints(f, l, keyed)); err != nil {
+	if err := verifyNow(t, saved, f, l, tracked); err != nil {
 		t.Fatalf("Verify refused a reviewed create whose value was unknown: %v", err)
 	}
 	// Anything else about the create must still match.
 	f.ConfigStores[len(f.ConfigStores)-1].Secrets[0].Key = "other-key"
-	now, _ = diff.Compute(f, l, diff.Options{Sum: tracked, Adopt: true})
-	if err := saved.Verify(now, diff.TakeFingerprints(f, l, keyed)); err == nil {
+	if err := verifyNow(t, saved, f, l, tracked); err == nil {
 		t.Fatal("Verify passed a create of another secret")
 	}
 }
