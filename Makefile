@@ -20,8 +20,8 @@ vet:
 
 # The unit, conformance and end-to-end tests (the fuzz targets' seed
 # corpora included), then the go-kong compatibility test (its own module,
-# compat/gokong). Fuzzing itself explores at random, so it is `make fuzz`:
-# a test run must give the same answer every time.
+# compat/gokong). Fuzzing itself explores at random, so it is `make fuzz`
+# (which CI runs too): a test run must give the same answer every time.
 test: vet
 	$(GO) test -count=1 ./...
 	$(MAKE) test-compat
