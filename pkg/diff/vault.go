@@ -98,8 +98,9 @@ func liveVaultStoreID(v konnect.Vault) string {
 }
 
 // LockPrefix is the prefix of the vault that serves as kvsync's lock on a
-// control plane (see pkg/apply's Lock): no plan reads or touches it.
-const LockPrefix = "kvsync-lock"
+// control plane (see pkg/apply's Lock): no plan reads or touches it, and no
+// file may declare it.
+const LockPrefix = state.LockVaultPrefix
 
 func fetchVaults(ctx context.Context, f *fetcher) error {
 	vaults, err := f.c.Vaults.List(ctx, f.cpID, nil)

@@ -10,6 +10,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// LockVaultPrefix is reserved: kvsync's lock on a control plane is a vault
+// with this prefix (pkg/apply), so a file may not declare one.
+const LockVaultPrefix = "kvsync-lock"
+
 // FormatVersion is the only _format_version kvsync reads: decK's format for
 // Kong 3.x, which Konnect runs.
 const FormatVersion = "3.0"
@@ -365,10 +369,13 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 			if problem != kong.PrefixOK {
 				d.rejected["vault:"+s] = true
 			}
-			switch problem {
-			case kong.PrefixReserved:
+			switch {
+			case s == LockVaultPrefix:
+				d.rejected["vault:"+s] = true
+				d.c.add(d.pos(f.value), pp, "%q is reserved: kvsync's lock on a control plane is a vault with this prefix", s)
+			case problem == kong.PrefixReserved:
 				d.c.add(d.pos(f.value), pp, "%q is reserved: a prefix may not be a vault type's name (%s)", s, strings.Join(kong.VaultTypes, ", "))
-			case kong.PrefixInvalid:
+			case problem == kong.PrefixInvalid:
 				d.c.add(d.pos(f.value), pp, "%q is not a valid prefix (lowercase letters, digits and dashes, starting with a letter, ending with a letter or digit, 2 characters at least)", s)
 			default:
 				e.vault.Prefix = s

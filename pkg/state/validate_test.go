@@ -159,13 +159,14 @@ func TestValidationRules(t *testing.T) {
 		// Vaults.
 		{
 			name: "vault prefixes",
-			file: head + "vaults:\n  - {name: env, prefix: My_Vault}\n  - {name: env, prefix: env}\n  - {name: env, prefix: a}\n  - {name: env, prefix: ab-}\n  - {name: env, prefix: 1ab}\n  - {name: env, prefix: a-1}\n",
+			file: head + "vaults:\n  - {name: env, prefix: My_Vault}\n  - {name: env, prefix: env}\n  - {name: env, prefix: a}\n  - {name: env, prefix: ab-}\n  - {name: env, prefix: 1ab}\n  - {name: env, prefix: a-1}\n  - {name: env, prefix: kvsync-lock}\n",
 			want: []string{
 				`kvsync.yaml:3:25: vaults[0].prefix: "My_Vault" is not a valid prefix (lowercase letters, digits and dashes, starting with a letter, ending with a letter or digit, 2 characters at least)`,
 				`kvsync.yaml:4:25: vaults[1].prefix: "env" is reserved: a prefix may not be a vault type's name (konnect, env, aws, gcp, hcv, azure, conjur)`,
 				`kvsync.yaml:5:25: vaults[2].prefix: "a" is not a valid prefix (lowercase letters, digits and dashes, starting with a letter, ending with a letter or digit, 2 characters at least)`,
 				`kvsync.yaml:6:25: vaults[3].prefix: "ab-" is not a valid prefix (lowercase letters, digits and dashes, starting with a letter, ending with a letter or digit, 2 characters at least)`,
 				`kvsync.yaml:7:25: vaults[4].prefix: "1ab" is not a valid prefix (lowercase letters, digits and dashes, starting with a letter, ending with a letter or digit, 2 characters at least)`,
+				`kvsync.yaml:9:25: vaults[6].prefix: "kvsync-lock" is reserved: kvsync's lock on a control plane is a vault with this prefix`,
 			},
 		},
 		{
