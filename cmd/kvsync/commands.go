@@ -172,7 +172,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					}
 				}()
 				shown := pl.plan
-				if pl, err = computePlan(ctx, pl.settings, file, values, noDeletes); err != nil {
+				if pl, err = computePlan(ctx, pl.settings, file, values, noDeletes, pl); err != nil {
 					return err
 				}
 				if reviewed != nil {
@@ -431,7 +431,7 @@ func (p *program) planOnline(c *cli.Context, file *state.File, values *planInput
 		return nil, nil, nil, err
 	}
 	ctx, stop := p.runContext(s.maxDuration)
-	pl, err := computePlan(ctx, s, file, values, noDeletes)
+	pl, err := computePlan(ctx, s, file, values, noDeletes, nil)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err

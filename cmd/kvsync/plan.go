@@ -41,16 +41,23 @@ type planned struct {
 // computePlan fetches the live state the file needs, checks the file
 // against it (references, plugin and vault configs against the schemas)
 // and computes the plan. Any problem stops here: nothing is applied.
-func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, noDeletes bool) (*planned, error) {
+//
+// earlier is this run's earlier plan when it plans again (under the lock):
+// its client, and the pace it learned, go on, and what it read makes the
+// fetch one round trip. nil otherwise.
+func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, noDeletes bool, earlier *planned) (*planned, error) {
 	origins, err := checkTarget(s, f)
 	if err != nil {
 		return nil, err
 	}
-	client, err := s.client()
-	if err != nil {
+	opts := diff.FetchOptions{ControlPlane: s.controlPlane, SelectTags: s.selectTags}
+	var client *konnect.Client
+	if earlier != nil {
+		client, opts.Previous = earlier.client, earlier.live
+	} else if client, err = s.client(); err != nil {
 		return nil, err
 	}
-	live, err := diff.Fetch(ctx, client, f, diff.FetchOptions{ControlPlane: s.controlPlane, SelectTags: s.selectTags})
+	live, err := diff.Fetch(ctx, client, f, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -61,11 +68,11 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *planIn
 	if err := diff.CheckOnline(f, live); err != nil {
 		return nil, err
 	}
-	opts := diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}
+	planOpts := diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}
 	if values != nil {
-		opts.Sum, opts.WriteSecrets, opts.WriteSecret, opts.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
+		planOpts.Sum, planOpts.WriteSecrets, planOpts.WriteSecret, planOpts.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
 	}
-	p, err := diff.Compute(f, live, opts)
+	p, err := diff.Compute(f, live, planOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,12 @@ func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts Fet
 	if cpRef == "" {
 		return nil, errors.New("no control plane given: set _konnect.control_plane_name in the file or pass --konnect-control-plane-name")
 	}
-	cp, err := c.ControlPlanes.Resolve(ctx, cpRef)
+	var cp *konnect.ControlPlane
+	if opts.Previous != nil {
+		cp = &opts.Previous.ControlPlane
+	} else {
+		cp, err = c.ControlPlanes.Resolve(ctx, cpRef)
+	}
 	if err != nil && opts.ControlPlane == "" {
 		// The file named it: say where.
 		defer func() {

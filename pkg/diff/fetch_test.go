@@ -6,11 +6,15 @@ import (
 
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
@@ -272,5 +276,81 @@ func postEntity(t *testing.T, srv *konnecttest.Server, cpID, kind, body string) 
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST %s: %s", kind, resp.Status)
+	}
+}
+
+// TestFetchAgain: a second fetch of a run (the re-plan under the lock)
+// resolves no control plane and lists the secrets of the stores it listed
+// before while the other lists are still on the wire, so it costs one round
+// trip; a store that appeared meanwhile is still listed, and what it reads
+// is what a fresh fetch reads.
+func TestFetchAgain(t *testing.T) {
+	srv, c := seededEmulator(t)
+	ctx := context.Background()
+	desired := difftest.SeedFile()
+	desired.ConfigStores = append(desired.ConfigStores, state.ConfigStore{Name: "late-store"})
+	first, err := diff.Fetch(ctx, c, desired, diff.FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := c.ConfigStores.Create(ctx, first.ControlPlane.ID, "late-store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Secrets.Create(ctx, first.ControlPlane.ID, late.ID, "k", konnect.Plaintext("fake-late")); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := diff.Fetch(ctx, c, desired, diff.FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv.ResetCounts()
+	vaultsArrived, releaseVaults := srv.Hold("GET", "/core-entities/vaults")
+	secretsArrived, releaseSecrets := srv.Hold("GET", "/secrets")
+	defer releaseVaults()
+	defer releaseSecrets()
+	type result struct {
+		live *diff.Live
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		live, err := diff.Fetch(ctx, c, desired, diff.FetchOptions{Previous: first})
+		done <- result{live, err}
+	}()
+	within := func(ch <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s did not happen within 10s", what)
+		}
+	}
+	within(vaultsArrived, "the vault listing")
+	within(secretsArrived, "a secret listing while the vault listing is on the wire")
+	releaseVaults()
+	releaseSecrets()
+	var got result
+	select {
+	case got = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second fetch did not end within 10s")
+	}
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	if n := srv.Counts()["GET /v2/control-planes"]; n != 0 {
+		t.Errorf("the control plane was resolved again (%d requests)", n)
+	}
+	// Schemas are compared by name: they hold derived caches.
+	if diff := cmp.Diff(fresh, got.live, cmpopts.IgnoreFields(diff.Live{}, "Schemas")); diff != "" {
+		t.Errorf("a second fetch reads otherwise than a fresh one (-fresh +again):\n%s", diff)
+	}
+	if !slices.Equal(slices.Sorted(maps.Keys(fresh.Schemas)), slices.Sorted(maps.Keys(got.live.Schemas))) {
+		t.Error("a second fetch reads other plugin schemas")
+	}
+	if keys := got.live.Secrets[late.ID]; len(keys) != 1 {
+		t.Errorf("the store that appeared meanwhile: %d secrets listed, want 1", len(keys))
 	}
 }

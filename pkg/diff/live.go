@@ -36,6 +36,11 @@ type FetchOptions struct {
 	SelectTags []string
 	// All puts every live entity in scope, whatever its tags (dump --all).
 	All bool
+	// Previous is what this run fetched before, when it fetches again (a
+	// sync re-plans under its lock): its control plane is not resolved
+	// again, and its stores' secrets are listed at once, beside the store
+	// listing, so that the second fetch costs one round trip, not three.
+	Previous *Live
 }
 
 // Options tune Compute.

@@ -94,6 +94,7 @@ func secretInStoreAddr(storeID string) string {
 // declared by name, referenced by a vault carrying the select tags (or
 // every store, with All), each store concurrently.
 func fetchSecrets(ctx context.Context, f *fetcher) error {
+	early := f.listEarly(ctx)
 	if err := f.await(ctx, KindConfigStore); err != nil {
 		return err
 	}
@@ -118,7 +119,14 @@ func fetchSecrets(ctx context.Context, f *fetcher) error {
 			continue
 		}
 		g.Go(func() error {
-			secrets, err := f.c.Secrets.List(gctx, f.cpID, s.ID, nil)
+			var secrets []konnect.ConfigStoreSecret
+			var err error
+			if listed, ok := early[s.ID]; ok {
+				<-listed.done
+				secrets, err = listed.secrets, listed.err
+			} else {
+				secrets, err = f.c.Secrets.List(gctx, f.cpID, s.ID, nil)
+			}
 			if err != nil {
 				return fmt.Errorf("listing the secrets of config store %q: %w", s.Name, err)
 			}
@@ -127,6 +135,33 @@ func fetchSecrets(ctx context.Context, f *fetcher) error {
 		})
 	}
 	return g.Wait()
+}
+
+// earlyListing is a store's secret listing started before the stores are
+// known; done is closed when it has ended.
+type earlyListing struct {
+	done    chan struct{}
+	secrets []konnect.ConfigStoreSecret
+	err     error
+}
+
+// listEarly starts listing the secrets of the stores a previous fetch
+// listed (FetchOptions.Previous). A store no longer in scope, or gone, is
+// then not used: its listing, error included, is dropped.
+func (f *fetcher) listEarly(ctx context.Context) map[string]*earlyListing {
+	if f.opts.Previous == nil {
+		return nil
+	}
+	out := make(map[string]*earlyListing, len(f.opts.Previous.Secrets))
+	for id := range f.opts.Previous.Secrets {
+		l := &earlyListing{done: make(chan struct{})}
+		out[id] = l
+		go func() {
+			defer close(l.done)
+			l.secrets, l.err = f.c.Secrets.List(ctx, f.cpID, id, nil)
+		}()
+	}
+	return out
 }
 
 func planSecrets(b *builder) {
