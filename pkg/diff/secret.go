@@ -258,6 +258,9 @@ func (b *builder) valueDrift(id sum.ID, value state.Sensitive, live konnect.Conf
 // error.
 func (b *builder) forcedSecrets() map[string]bool {
 	out := map[string]bool{}
+	if !b.opts.WriteSecrets && len(b.opts.WriteSecret) == 0 {
+		return out // the usual run: no map of every declared secret
+	}
 	declared := map[string]bool{}
 	for _, ds := range b.desired.ConfigStores {
 		for _, sec := range ds.Secrets {
