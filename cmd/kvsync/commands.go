@@ -153,7 +153,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					return err
 				}
 			}
-			if err := p.confirmDeletes(c, pl.plan); err != nil {
+			if err := p.confirmDeletes(c, pl.plan, f != render.JSON); err != nil {
 				return err
 			}
 			if !pl.plan.Empty() {
@@ -225,7 +225,7 @@ func samePlan(a, b *diff.Plan) bool {
 // confirmDeletes asks, on a terminal, before a plan that deletes anything
 // runs; --yes skips the question, and without a terminal there is none (as
 // with Terraform and kongctl).
-func (p *program) confirmDeletes(c *cli.Context, plan *diff.Plan) error {
+func (p *program) confirmDeletes(c *cli.Context, plan *diff.Plan, shown bool) error {
 	deletes := 0
 	var forced []string
 	for _, ch := range plan.Changes {
@@ -238,6 +238,13 @@ func (p *program) confirmDeletes(c *cli.Context, plan *diff.Plan) error {
 	}
 	if deletes == 0 || c.Bool(flagYes) || !p.interactive() {
 		return nil
+	}
+	if !shown {
+		// -o json prints its document at the end: the person asked
+		// must still see what the plan deletes.
+		if err := render.Plan(p.stderr, plan, render.Text, render.Options{}); err != nil {
+			return err
+		}
 	}
 	question := fmt.Sprintf("\nThis deletes %d entit%s from control plane %s", deletes, map[bool]string{true: "y", false: "ies"}[deletes == 1], plan.ControlPlane.Name)
 	if len(forced) > 0 {

@@ -54,6 +54,15 @@ func TestDeletePrompt(t *testing.T) {
 	if writes := countWrites(srv); writes != 0 {
 		t.Errorf("answered no, yet %d writes", writes)
 	}
+	// -o json prints its document at the end: the plan the question is
+	// about goes to standard error first, and standard output stays JSON.
+	code, stdout, stderr := sync("n\n", true, "-o", "json", empty)
+	if code != exitError || !strings.Contains(stderr, "- delete config_store s") || !strings.Contains(stderr, "[y/N]") {
+		t.Errorf("-o json, answered no: exit %d, plan not shown before the question:\n%s", code, stderr)
+	}
+	if strings.Contains(stdout, "delete config_store") || !strings.HasPrefix(strings.TrimSpace(stdout), "{") {
+		t.Errorf("-o json: standard output is not the JSON document alone:\n%s", stdout)
+	}
 	if code, _, stderr = sync("", true, empty); code != exitError {
 		t.Errorf("no answer (end of input) applied: exit %d %s", code, stderr)
 	}
