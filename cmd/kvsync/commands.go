@@ -65,6 +65,7 @@ func (p *program) diffCommand() *cli.Command {
 			if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: useColor(c, p.stdout, f)}); err != nil {
 				return err
 			}
+			p.jsonWritten = f == render.JSON
 			if err := p.stepSummary(pl.plan, nil); err != nil {
 				return err
 			}

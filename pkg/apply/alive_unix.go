@@ -3,6 +3,7 @@
 package apply
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"syscall"
@@ -15,12 +16,19 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// pidNamespace names this process's pid namespace ("pid:[4026531836]" on
-// Linux); "" where the system does not say.
+// pidNamespace names this process's pid namespace and the boot of the
+// machine it runs on ("pid:[4026531836] boot 1c2d…" on Linux): the root
+// namespace has the same number on every Linux machine, so only both
+// together tell that a holder's pid is one of ours. "" where the system
+// does not say.
 func pidNamespace() string {
 	ns, err := os.Readlink("/proc/self/ns/pid")
 	if err != nil {
 		return ""
 	}
-	return ns
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil || len(bytes.TrimSpace(boot)) == 0 {
+		return ""
+	}
+	return ns + " boot " + string(bytes.TrimSpace(boot))
 }

@@ -94,7 +94,11 @@ func secretInStoreAddr(storeID string) string {
 // declared by name, referenced by a vault carrying the select tags (or
 // every store, with All), each store concurrently.
 func fetchSecrets(ctx context.Context, f *fetcher) error {
-	early := f.listEarly(ctx)
+	// Early listings end with this function: a store that left scope is
+	// not listed on, and a failure elsewhere stops them.
+	ectx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	early := f.listEarly(ectx)
 	if err := f.await(ctx, KindConfigStore); err != nil {
 		return err
 	}
@@ -122,8 +126,12 @@ func fetchSecrets(ctx context.Context, f *fetcher) error {
 			var secrets []konnect.ConfigStoreSecret
 			var err error
 			if listed, ok := early[s.ID]; ok {
-				<-listed.done
-				secrets, err = listed.secrets, listed.err
+				select {
+				case <-listed.done:
+					secrets, err = listed.secrets, listed.err
+				case <-gctx.Done():
+					return gctx.Err()
+				}
 			} else {
 				secrets, err = f.c.Secrets.List(gctx, f.cpID, s.ID, nil)
 			}
