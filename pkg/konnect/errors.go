@@ -1,7 +1,6 @@
 package konnect
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -178,16 +177,21 @@ const maxErrorBody = 1 << 20
 // problem+json, Kong's {"message","code","details"} and the gateway's
 // {"message","status"}; anything else (an HTML page from a proxy) is kept as
 // a short printable excerpt in Message.
-func decodeAPIError(method, path string, status int, header http.Header, body []byte) *APIError {
+//
+// Every text it keeps has the secrets of rs replaced. A page that is not
+// JSON is redacted before it is shortened and its whitespace collapsed,
+// either of which could leave a recognisable piece of a secret behind.
+func decodeAPIError(method, path string, status int, header http.Header, body []byte, rs ...*redactor) *APIError {
 	e := &APIError{StatusCode: status, Method: method, Path: path}
 	if d, ok := parseRetryAfter(header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = d
 	}
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil || m == nil {
-		e.Message = excerpt(body)
+		e.Message = excerpt(redactWindow(body, rs))
 		return e
 	}
+	defer e.redact(rs...)
 	e.Title = stringField(m, "title")
 	e.Detail = stringField(m, "detail")
 	e.Instance = stringField(m, "instance")
@@ -246,6 +250,27 @@ func intField(m map[string]any, k string) int {
 	return 0
 }
 
+// excerptWindow is how much of a non-JSON page is read for its excerpt:
+// far more than the excerpt shows, even after collapsing whitespace.
+const excerptWindow = 64 << 10
+
+// redactWindow is the redacted start of a page. Where the page goes on past
+// the window, a secret could straddle its end: the window's last bytes,
+// as many as the longest form, are dropped.
+func redactWindow(body []byte, rs []*redactor) []byte {
+	cut := len(body) > excerptWindow
+	text := string(body[:min(len(body), excerptWindow)])
+	longest := 0
+	for _, r := range rs {
+		text = r.apply(text)
+		longest = max(longest, r.longestForm())
+	}
+	if cut {
+		text = text[:max(0, len(text)-longest)]
+	}
+	return []byte(text)
+}
+
 // excerpt keeps the start of a non-JSON error body, printable and on one
 // line, so an HTML error page does not flood the terminal.
 func excerpt(body []byte) string {
@@ -286,16 +311,12 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// redact replaces every occurrence of the secrets in the error's text fields
-// with a marker, in case a server echoes a submitted value back.
-func (e *APIError) redact(secrets []string) {
-	secrets = longestFirst(secrets)
-	if len(secrets) == 0 {
-		return
-	}
+// redact replaces every form of the secrets in the error's text fields with
+// a marker, in case a server echoes a submitted value back.
+func (e *APIError) redact(rs ...*redactor) {
 	r := func(s string) string {
-		for _, v := range secrets {
-			s = strings.ReplaceAll(s, v, redactedMarker)
+		for _, x := range rs {
+			s = x.apply(s)
 		}
 		return s
 	}
@@ -326,53 +347,4 @@ func redactAny(v any, r func(string) string) any {
 		return out
 	}
 	return v
-}
-
-const redactedMarker = "[REDACTED]"
-
-// longestFirst drops empty values and orders the rest longest first, so a
-// secret that contains another is replaced whole rather than in pieces.
-func longestFirst(secrets []string) []string {
-	out := make([]string, 0, len(secrets))
-	for _, v := range secrets {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
-
-// redactBody replaces the secrets in a raw error body before anything else
-// reads it: an excerpt of a non-JSON page collapses whitespace and cuts at a
-// limit, either of which could leave a recognisable piece of a secret that
-// redacting the excerpt afterwards would miss. A body may carry a value
-// JSON-escaped (a multi-line PEM as "\n", "<" as "\u003c"), so those
-// forms are replaced too.
-func redactBody(body []byte, secrets []string) []byte {
-	secrets = longestFirst(secrets)
-	if len(secrets) == 0 || len(body) == 0 {
-		return body
-	}
-	var forms [][]byte
-	for _, v := range secrets {
-		forms = append(forms, []byte(v))
-		for _, escapeHTML := range []bool{true, false} {
-			var b bytes.Buffer
-			enc := json.NewEncoder(&b)
-			enc.SetEscapeHTML(escapeHTML)
-			if enc.Encode(v) != nil {
-				continue
-			}
-			quoted := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-			if len(quoted) >= 2 {
-				forms = append(forms, quoted[1:len(quoted)-1])
-			}
-		}
-	}
-	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
-	for _, f := range forms {
-		body = bytes.ReplaceAll(body, f, []byte(redactedMarker))
-	}
-	return body
 }

@@ -152,27 +152,16 @@ func hostOf(u *url.URL) string { return u.Scheme + "://" + u.Host }
 // sent remembers every value the client revealed into a request, so that
 // no answer, to that request or to any later one, can put one in an error.
 type sent struct {
-	mu     sync.Mutex
-	values []string
-	seen   map[string]bool
+	once     sync.Once
+	redactor *redactor
 }
 
 func (c *Client) remember(values []string) {
-	c.sent.mu.Lock()
-	defer c.sent.mu.Unlock()
-	if c.sent.seen == nil {
-		c.sent.seen = map[string]bool{}
-	}
-	for _, v := range values {
-		if v != "" && !c.sent.seen[v] {
-			c.sent.seen[v] = true
-			c.sent.values = append(c.sent.values, v)
-		}
-	}
+	c.sentRedactor().add(values...)
 }
 
-func (c *Client) sentSecrets() []string {
-	c.sent.mu.Lock()
-	defer c.sent.mu.Unlock()
-	return append([]string(nil), c.sent.values...)
+// sentRedactor replaces every value the client has sent.
+func (c *Client) sentRedactor() *redactor {
+	c.sent.once.Do(func() { c.sent.redactor = newRedactor() })
+	return c.sent.redactor
 }

@@ -328,9 +328,10 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		secrets := append(secretsFrom(ctx), append(c.sentSecrets(), c.opts.Token)...)
-		apiErr := decodeAPIError(cl.method, path, resp.StatusCode, resp.Header, redactBody(raw, secrets))
-		apiErr.redact(secrets)
+		// The values sent by any call of the client, and this call's own
+		// (a read-back's) and the token.
+		own := newRedactor(append(secretsFrom(ctx), c.opts.Token)...)
+		apiErr := decodeAPIError(cl.method, path, resp.StatusCode, resp.Header, raw, c.sentRedactor(), own)
 		return resp.StatusCode, apiErr
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
