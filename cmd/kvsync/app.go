@@ -63,9 +63,23 @@ type program struct {
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	p := &program{stdin: stdin, stdout: stdout, stderr: stderr}
+	p := &program{stdin: stdin, stdout: &lockedWriter{w: stdout}, stderr: &lockedWriter{w: stderr}}
 	p.interactive = func() bool { return isTerminal(stdin) && isTerminal(stderr) }
 	return p.run(args)
+}
+
+// lockedWriter serialises the writes of a stream that several goroutines
+// print to (progress lines from the apply's results, -v lines from the
+// client's workers), whatever the writer is.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 func (p *program) run(args []string) int {

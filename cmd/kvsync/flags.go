@@ -261,6 +261,9 @@ func (p *program) format(c *cli.Context) (render.Format, error) {
 
 // isTerminal reports whether a stream is a character device (a terminal).
 func isTerminal(stream any) bool {
+	if l, ok := stream.(*lockedWriter); ok {
+		stream = l.w
+	}
 	f, ok := stream.(*os.File)
 	if !ok {
 		return false
