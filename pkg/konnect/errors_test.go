@@ -314,7 +314,8 @@ func TestErrorPagesRedactEveryFormOfASecret(t *testing.T) {
 				}
 			}
 			if !strings.Contains(text, "[REDACTED]") && !strings.Contains(text, "[REDA") {
-				t.Errorf("no redaction marker in %q", text)
+				// The text is not printed: it may hold the value.
+				t.Errorf("no redaction marker in the error (%d bytes)", len(text))
 			}
 		})
 	}

@@ -28,15 +28,16 @@ type redactor struct {
 	// bytes, longest first: values that share a vendor's prefix ("sk-proj-")
 	// still fall into buckets of their own.
 	byPrefix [len(prefixLens)]map[string][]string
-	short    []string // forms shorter than the shortest prefix, longest first
-	seen     map[string]bool
+	short    []string        // forms shorter than the shortest prefix, longest first
+	seen     map[string]bool // forms filed
+	values   map[string]bool // values added, whose forms are filed
 	longest  int
 }
 
 var prefixLens = [...]int{16, 4}
 
 func newRedactor(secrets ...string) *redactor {
-	r := &redactor{seen: map[string]bool{}}
+	r := &redactor{seen: map[string]bool{}, values: map[string]bool{}}
 	for i := range r.byPrefix {
 		r.byPrefix[i] = map[string][]string{}
 	}
@@ -49,6 +50,11 @@ func (r *redactor) add(secrets ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, v := range secrets {
+		// Every call that sends a value adds it: the forms are made once.
+		if r.values[v] {
+			continue
+		}
+		r.values[v] = true
 		for _, form := range echoForms(v) {
 			if form == "" || r.seen[form] {
 				continue

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kvsync/kvsync/pkg/konnect/kong"
@@ -107,7 +108,7 @@ func checkUndeclared(f *File, vaults []*vaultEntry, remote *Remote, rejected map
 	for _, ve := range vaults {
 		v := ve.vault
 		if v.ConfigStore != "" && !stores[v.ConfigStore] && !rejected["store:"+v.ConfigStore] {
-			c.add(v.ConfigStorePos, ve.path+".config.config_store", "no config store %q %s%s", v.ConfigStore, where, declaredList("config stores", keys(stores)))
+			c.add(v.ConfigStorePos, ve.path+".config.config_store", "no config store %q %s%s", v.ConfigStore, where, declaredList("config stores", slices.Sorted(maps.Keys(stores))))
 		}
 	}
 	for _, p := range f.Plugins {
@@ -115,18 +116,9 @@ func checkUndeclared(f *File, vaults []*vaultEntry, remote *Remote, rejected map
 			if prefixes[r.Prefix] || kong.BuiltinVaultPrefix(r.Prefix) || rejected["vault:"+r.Prefix] {
 				continue
 			}
-			c.add(r.Pos, r.Path, "%s: no vault with prefix %q %s%s", r.Ref, r.Prefix, where, declaredList("vaults", keys(prefixes)))
+			c.add(r.Pos, r.Path, "%s: no vault with prefix %q %s%s", r.Ref, r.Prefix, where, declaredList("vaults", slices.Sorted(maps.Keys(prefixes))))
 		}
 	}
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func declaredList(what string, names []string) string {

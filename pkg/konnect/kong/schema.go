@@ -3,7 +3,9 @@ package kong
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -417,7 +419,7 @@ func validateValue(def map[string]any, sub []field, v any, path string, errs *[]
 			return
 		}
 		if vals, ok := def["values"].(map[string]any); ok {
-			for _, k := range sortedKeys(m) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				if m[k] != nil {
 					validateValue(vals, nil, m[k], path+"."+k, errs)
 				}
@@ -495,15 +497,6 @@ func toFloat(v any) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func deepCopy(v any) any {

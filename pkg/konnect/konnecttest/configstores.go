@@ -2,7 +2,9 @@ package konnecttest
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
 )
@@ -95,7 +97,7 @@ func storeName(w http.ResponseWriter, r *http.Request, required bool) (name stri
 		return "", false, false
 	}
 	var params []invalidParam
-	for _, k := range sortedKeys(body) {
+	for _, k := range slices.Sorted(maps.Keys(body)) {
 		if k != "name" {
 			params = append(params, invalidParam{Field: k, Rule: "unknown_property", Source: "body", Reason: "property " + k + " should not exist"})
 		}
@@ -244,7 +246,7 @@ func secretBody(w http.ResponseWriter, r *http.Request, withKey bool) (key, valu
 	}
 	var params []invalidParam
 	allowed := map[string]bool{"value": true, "key": withKey}
-	for _, k := range sortedKeys(body) {
+	for _, k := range slices.Sorted(maps.Keys(body)) {
 		if !allowed[k] {
 			params = append(params, invalidParam{Field: k, Rule: "unknown_property", Source: "body", Reason: "property " + k + " should not exist"})
 		}

@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -224,7 +225,7 @@ func (e *Emulator) createControlPlane(w http.ResponseWriter, r *http.Request) {
 // cloud_gateway, and a null label value removes that label.
 func (cp *controlPlane) apply(body map[string]any, update bool) []invalidParam {
 	var params []invalidParam
-	for _, k := range sortedKeys(body) {
+	for _, k := range slices.Sorted(maps.Keys(body)) {
 		v := body[k]
 		switch k {
 		case "name":
@@ -364,15 +365,6 @@ func (e *Emulator) deleteControlPlane(w http.ResponseWriter, r *http.Request, id
 func unsupportedMediaType(w http.ResponseWriter) {
 	writeProblem(w, http.StatusUnsupportedMediaType, "Unsupported Media Type",
 		"This API only supports requests with `Content-Type: application/json`")
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Cursors and offsets are opaque tokens encoding the sequence number of the
