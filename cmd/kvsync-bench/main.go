@@ -470,7 +470,7 @@ func desiredYAML(sc scenario) string {
 func seed(sc scenario, path string) error {
 	srv := konnecttest.NewServer(konnecttest.Options{Token: token})
 	defer srv.Close()
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: token, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: token, NoPacing: true})
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func noNeg(ts *testscript.TestScript, neg bool, name string) {
 func cmdGateway(ts *testscript.TestScript, neg bool, args []string) {
 	noNeg(ts, neg, "gateway")
 	srv := server(ts)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, NoPacing: true})
 	ts.Check(err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -219,7 +219,7 @@ func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 // my-control-plane.
 func storeOf(ts *testscript.TestScript, name string) (*konnect.Client, string, string) {
 	srv := server(ts)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, NoPacing: true})
 	ts.Check(err)
 	cpID := srv.ControlPlaneID("my-control-plane")
 	stores, err := c.ConfigStores.List(context.Background(), cpID, nil)

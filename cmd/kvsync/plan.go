@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -95,7 +95,7 @@ func checkTarget(s *settings, f *state.File) (diff.Origins, error) {
 	switch {
 	case len(s.selectTags) > 0:
 		o.SelectTags = s.selectTagsFrom
-		if len(f.SelectTags) > 0 && !sameTags(s.selectTags, f.SelectTags) {
+		if len(f.SelectTags) > 0 && !kong.SameTags(s.selectTags, f.SelectTags) {
 			return o, fmt.Errorf("select tags %q (from %s) differ from the file's _info.select_tags %q (%s): remove one, or make them agree",
 				s.selectTags, s.selectTagsFrom, f.SelectTags, f.SelectTagsPos)
 		}
@@ -108,11 +108,4 @@ func checkTarget(s *settings, f *state.File) (diff.Origins, error) {
 func targetConflict(given, from string, f *state.File) error {
 	return fmt.Errorf("control plane %q (from %s) differs from the file's _konnect.control_plane_name %q (%s): remove one, or make them agree",
 		given, from, f.ControlPlaneName, f.ControlPlanePos)
-}
-
-func sameTags(a, b []string) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }

@@ -18,10 +18,11 @@
 // # Convergence
 //
 // A run that stops half-way leaves a state that the next diff sees, so a
-// re-run of sync converges. The operations help (see pkg/diff): deleting
-// something already gone succeeds, a secret created concurrently (409) gets
-// its value written with an idempotent PUT, and a vault whose prefix was
-// taken concurrently is updated in place.
+// re-run of sync converges. The operations help: deleting something already
+// gone succeeds, a secret created concurrently (Konnect refuses the create
+// with a 400; the spec declares no 409) gets its value written with an
+// idempotent PUT, and a vault whose prefix was taken concurrently (409) is
+// updated in place.
 package apply
 
 import (

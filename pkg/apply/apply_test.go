@@ -72,7 +72,7 @@ func newEnv(t *testing.T) *env {
 	srv := konnecttest.NewServer(konnecttest.Options{})
 	t.Cleanup(srv.Close)
 	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token,
-		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 5 * time.Millisecond, RateLimit: -1})
+		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 5 * time.Millisecond, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

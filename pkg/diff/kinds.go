@@ -44,8 +44,9 @@ type descriptor struct {
 }
 
 // kinds is the table, in ranking order: creates and updates run and print
-// in this order, deletes in the reverse. Adding a kind is one descriptor
-// file and one entry here.
+// in this order, deletes in the reverse. Adding a kind takes one
+// descriptor file and one entry here, plus what README's "Adding a kind of
+// entity" lists outside this package.
 var kinds []*descriptor
 
 func init() {

@@ -3,8 +3,6 @@ package diff
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -655,7 +653,7 @@ func dumpPlugins(d *dumper) {
 		cfg := pl.Config
 		if schema := d.live.Schemas[pl.Name]; schema != nil {
 			cfg = pruneDefaults(pl.Config, schema.ConfigDefaults)
-			if !sameSet(pl.Protocols, schema.DefaultProtocols()) {
+			if !kong.SameTags(pl.Protocols, schema.DefaultProtocols()) {
 				dp.Protocols = pl.Protocols
 			}
 			hideCredentials(map[string]any{"config": cfg}, schema.EncryptedPaths())
@@ -667,15 +665,6 @@ func dumpPlugins(d *dumper) {
 		}
 		d.file.Plugins = append(d.file.Plugins, dp)
 	}
-}
-
-// sameSet reports whether two lists hold the same strings, in any order
-// and with any repetition.
-func sameSet(a, b []string) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	sort.Strings(x)
-	sort.Strings(y)
-	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }
 
 // fingerprintPlugins covers the plugins, what they attach to, and the

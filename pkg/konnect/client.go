@@ -38,9 +38,9 @@
 //
 // The rate stays within Options.MinRate and Options.MaxRate. A call whose
 // next slot lies beyond its context's deadline fails at once, without
-// sending. RateLimit < 0 turns pacing off.
+// sending. NoPacing turns pacing off.
 //
-// Retries. GET, PUT and DELETE are retried on 429, 500, 502, 503, 504,
+// Retries. GET, PUT and DELETE are retried on 408, 429, 500, 502, 503, 504,
 // per-attempt timeouts and connection errors, with exponential backoff and
 // full jitter; a Retry-After header (delta-seconds or HTTP-date) on 429 and
 // 503 replaces the computed delay. MaxRetries bounds the retries caused by
@@ -52,8 +52,10 @@
 // before processing) or after reading back whether it took effect: vaults,
 // plugins, routes and services are created with a client-chosen id and read
 // back by it; a secret is read back by key and finished with an idempotent PUT
-// of its value; a config store is read back by name (see
-// ConfigStoresService.Create); a control plane by its unique name. A POST
+// of its value; a config store is read back by name, and never repeated
+// after an attempt that got no answer at all, since Konnect does not keep
+// store names unique (see ConfigStoresService.Create); a control plane by
+// its unique name. A POST
 // whose outcome cannot be known is not repeated: the error says so.
 //
 // Secret values and the token never appear in errors: request bodies are
@@ -126,11 +128,10 @@ type Options struct {
 	// is lower; New fails when MinRate is above MaxRate). Retry-After
 	// pauses and exhausted quotas still hold requests back at any rate.
 	MinRate float64
-	// RateLimit < 0 turns pacing off: no rate, no shared pause (each call
-	// still waits out its own Retry-After). A positive RateLimit is a
-	// ceiling like MaxRate (the lower of the two applies), as it was when
-	// the client had a fixed limiter.
-	RateLimit float64
+	// NoPacing turns pacing off: no rate, no shared pause (each call still
+	// waits out its own Retry-After). Tests and benchmarks that measure the
+	// server, not the client, use it.
+	NoPacing bool
 	// Trace, when set, is called after every attempt and before every wait
 	// for a retry (see Event); calls may come from several goroutines.
 	Trace func(Event)
@@ -271,14 +272,11 @@ func pacingOptions(opts *Options) (bool, error) {
 			return false, fmt.Errorf("konnect: %s must be a positive number of requests per second", f.name)
 		}
 	}
-	if opts.RateLimit < 0 {
+	if opts.NoPacing {
 		return false, nil
 	}
 	if opts.MaxRate == 0 {
 		opts.MaxRate = DefaultMaxRate
-	}
-	if opts.RateLimit > 0 {
-		opts.MaxRate = min(opts.MaxRate, opts.RateLimit)
 	}
 	if opts.MinRate == 0 {
 		opts.MinRate = min(DefaultMinRate, opts.MaxRate)

@@ -48,7 +48,7 @@ func converge(t testing.TB, f konnecttest.Faults, n, parallel int, tweak ...func
 	t.Helper()
 	counter := &statusCounter{next: http.DefaultTransport.(*http.Transport).Clone(), status: http.StatusTooManyRequests}
 	srv, c, cp := setup(t, func(o *konnect.Options) {
-		o.RateLimit = 0 // the default pacer
+		o.NoPacing = false // the default pacer
 		o.HTTPClient = &http.Client{Transport: counter}
 		for _, f := range tweak {
 			f(o)

@@ -58,6 +58,10 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		// The one place where Sensitive values become plain text.
 		wire := reveal(cl.body, func(s string) { cl.secrets = append(cl.secrets, s) })
 		c.remember(cl.secrets)
+		if at := unrevealed(wire); at != "" {
+			// Fail closed: JSON would send the redacted rendering.
+			return fmt.Errorf("konnect: %s %s: encoding request: a sensitive value at %s cannot be revealed (the client reveals only a whole body and the leaves of maps and lists); nothing was sent", cl.method, c.displayPath(cl), at)
+		}
 		b, err := json.Marshal(wire)
 		if err != nil {
 			// json errors name types, never values.

@@ -10,12 +10,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Marshal writes f as a kvsync file that Load reads back (see MarshalEnv).
-func Marshal(f *File) ([]byte, error) {
-	data, _, err := MarshalEnv(f)
-	return data, err
-}
-
 // MarshalEnv writes f as a kvsync file and returns the environment
 // variables it reads, sorted. No secret value is ever written: each secret
 // value, and each config value that came from the environment, becomes a

@@ -2,8 +2,9 @@ package state
 
 import (
 	"fmt"
-	"slices"
 	"strings"
+
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // merge combines the files in order: lists concatenate, top-level scalars
@@ -32,7 +33,7 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 			if tagsAt == nil {
 				f.SelectTags, tagsAt = fe.selectTags, &fe.selectTagsAt
 				f.SelectTagsPos = tagsAt.pos
-			} else if !sameSet(fe.selectTags, f.SelectTags) {
+			} else if !kong.SameTags(fe.selectTags, f.SelectTags) {
 				c.add(fe.selectTagsAt.pos, fe.selectTagsAt.path, "[%s] conflicts with [%s] at %s", strings.Join(fe.selectTags, ", "), strings.Join(f.SelectTags, ", "), tagsAt.pos)
 			}
 		}
@@ -131,11 +132,4 @@ func PluginScope(p Plugin) string {
 		return "globally"
 	}
 	return "on " + strings.Join(parts, ", ")
-}
-
-func sameSet(a, b []string) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(x, y)
 }
