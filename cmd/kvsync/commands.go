@@ -185,7 +185,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					return errors.New("the control plane changed while kvsync took its lock (another run, most likely): nothing was applied; run again to see the new plan")
 				}
 			}
-			var rep *apply.Report
+			var rep *diff.Report
 			var runErr error
 			if !pl.plan.Empty() {
 				prog := newProgress(p.stderr, len(pl.plan.Changes), showProgress(p.stderr, f), p.scrub)
@@ -195,7 +195,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					return runErr
 				}
 			} else {
-				rep = &apply.Report{}
+				rep = &diff.Report{}
 			}
 			// Whatever happened, the sum records exactly what was written.
 			if values.file != nil {
@@ -355,7 +355,7 @@ func (p *program) showCommand() *cli.Command {
 // stepSummary appends the Markdown plan (and the sync's results) to the
 // GitHub Actions job summary, when there is one. The summary is published
 // with the run, so its error texts are scrubbed like the terminal's.
-func (p *program) stepSummary(plan *diff.Plan, rep *apply.Report) error {
+func (p *program) stepSummary(plan *diff.Plan, rep *diff.Report) error {
 	path := os.Getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return nil

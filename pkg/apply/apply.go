@@ -1,9 +1,10 @@
 // Package apply executes a plan from pkg/diff against Konnect: the plan's
 // dependency graph runs with independent branches in parallel, each
-// operation once, in dependency order. Each change's operation (its kind's
-// own, from pkg/diff) knows its calls; apply schedules them and hands each
-// the ids that earlier changes produced, for the IDRefs the plan could not
-// know (a new store's id, which its secrets and vault need).
+// operation once, in dependency order. A plan is plain data: each change's
+// Op says what to send, and this package's operation for its kind
+// (operations.go) sends it; apply schedules them and hands each the ids
+// that earlier changes produced, for the IDRefs the plan could not know (a
+// new store's id, which its secrets and vault need).
 //
 // # Failures and interruptions
 //
@@ -36,68 +37,6 @@ import (
 	"github.com/kvsync/kvsync/pkg/konnect"
 )
 
-// Status is the outcome of one operation.
-type Status string
-
-const (
-	Succeeded Status = "succeeded"
-	Failed    Status = "failed"
-	// Skipped: a change it depends on failed (or was itself skipped).
-	Skipped Status = "skipped"
-	// NotStarted: the run was cancelled before the operation started.
-	NotStarted Status = "not_started"
-)
-
-// Result is the outcome of one change.
-type Result struct {
-	Change   *diff.Change
-	Status   Status
-	Err      error
-	Duration time.Duration
-	// Cause is, for a skipped change, the ID of the failed change it
-	// (transitively) depends on.
-	Cause int
-	// Applied is what Konnect answered of a change that succeeded.
-	Applied diff.Applied
-}
-
-// Report is the outcome of a whole run, one Result per change in plan order.
-type Report struct {
-	Results []Result
-}
-
-// Succeeded returns what Konnect answered of a change, when it succeeded;
-// it suits diff.RecordSum.
-func (r *Report) Succeeded(c *diff.Change) (diff.Applied, bool) {
-	if r == nil {
-		return diff.Applied{}, false
-	}
-	// Results are in plan order, so a plan's change is found at its ID;
-	// recording a sum asks once per change and must not scan.
-	if c.ID >= 0 && c.ID < len(r.Results) && r.Results[c.ID].Change == c {
-		res := r.Results[c.ID]
-		return res.Applied, res.Status == Succeeded
-	}
-	for _, res := range r.Results {
-		if res.Change == c {
-			return res.Applied, res.Status == Succeeded
-		}
-	}
-	return diff.Applied{}, false
-}
-
-// Counts tallies the report's results by status.
-func (r *Report) Counts() map[Status]int {
-	out := map[Status]int{}
-	if r == nil {
-		return out
-	}
-	for _, res := range r.Results {
-		out[res.Status]++
-	}
-	return out
-}
-
 // DefaultParallelism is the number of operations in flight when
 // Options.Parallelism is not set.
 const DefaultParallelism = 8
@@ -113,7 +52,7 @@ type Options struct {
 	// OnResult, if set, is called (serially) as each operation ends. It is
 	// called for every change, skipped and never started ones included, so
 	// that a progress display can count to len(Plan.Changes).
-	OnResult func(Result)
+	OnResult func(diff.Result)
 	// GracePeriod bounds how long the operations in flight may take to
 	// finish once the context is cancelled (default DefaultGracePeriod);
 	// after it their requests are cancelled too. Without it a request
@@ -158,22 +97,12 @@ func (e *RunError) Error() string {
 // Apply executes the plan. It returns the report and an error when any
 // operation failed, was skipped or never started (a *RunError), or when the
 // plan's graph is malformed (then nothing runs).
-func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (*Report, error) {
+func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (*diff.Report, error) {
 	if c == nil {
 		return nil, errors.New("apply: no client")
 	}
 	if p == nil {
 		return nil, errors.New("apply: no plan")
 	}
-	t := diff.Target{Client: c, ControlPlaneID: p.ControlPlane.ID}
-	return run(ctx, p, opts, &t, execute)
-}
-
-// execute runs a change's operation. The Result carries the change, so the
-// error needs no prefix naming it.
-func execute(ctx context.Context, ch *diff.Change, t *diff.Target) (diff.Applied, error) {
-	if ch.Op == nil {
-		return diff.Applied{}, fmt.Errorf("no operation for %s", ch.String())
-	}
-	return ch.Op.Apply(ctx, t, ch.Action)
+	return run(ctx, p, opts, &target{client: c, cpID: p.ControlPlane.ID}, execute)
 }

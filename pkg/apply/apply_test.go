@@ -128,8 +128,8 @@ func (e *env) storeID(name string) string {
 	return ""
 }
 
-func outline(rep *apply.Report) map[string]apply.Status {
-	out := map[string]apply.Status{}
+func outline(rep *diff.Report) map[string]diff.Status {
+	out := map[string]diff.Status{}
 	for _, r := range rep.Results {
 		out[string(r.Change.Action)+" "+string(r.Change.Kind)+" "+r.Change.Name] = r.Status
 	}
@@ -146,7 +146,7 @@ func TestApplySeedConverges(t *testing.T) {
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	if n := rep.Counts()[apply.Succeeded]; n != 4 {
+	if n := rep.Counts()[diff.Succeeded]; n != 4 {
 		t.Errorf("%d succeeded, want 4", n)
 	}
 
@@ -209,11 +209,11 @@ func TestApplyFailureThenConverge(t *testing.T) {
 	if !errors.As(err, &re) || re.Failed != 1 || re.Skipped != 1 {
 		t.Fatalf("error = %v, want 1 failed and 1 skipped", err)
 	}
-	want := map[string]apply.Status{
-		"create config_store my-config-store":       apply.Succeeded,
-		"create secret my-config-store/mistral-key": apply.Succeeded,
-		"create vault mysecretvault":                apply.Failed,
-		"create plugin ai-proxy":                    apply.Skipped,
+	want := map[string]diff.Status{
+		"create config_store my-config-store":       diff.Succeeded,
+		"create secret my-config-store/mistral-key": diff.Succeeded,
+		"create vault mysecretvault":                diff.Failed,
+		"create plugin ai-proxy":                    diff.Skipped,
 	}
 	got := outline(rep)
 	for k, v := range want {
@@ -222,7 +222,7 @@ func TestApplyFailureThenConverge(t *testing.T) {
 		}
 	}
 	for _, r := range rep.Results {
-		if r.Status == apply.Skipped && !strings.Contains(r.Err.Error(), "mysecretvault") {
+		if r.Status == diff.Skipped && !strings.Contains(r.Err.Error(), "mysecretvault") {
 			t.Errorf("skip reason %q does not name the failed vault", r.Err)
 		}
 		if r.Err != nil && strings.Contains(r.Err.Error(), fakeKey) {
@@ -341,7 +341,7 @@ func TestApplyVaultPrefixConflict(t *testing.T) {
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	if rep.Results[0].Status != apply.Succeeded {
+	if rep.Results[0].Status != diff.Succeeded {
 		t.Errorf("vault create: %s", rep.Results[0].Status)
 	}
 	vaults, err := e.c.Vaults.List(ctx, e.cpID, nil)
@@ -471,7 +471,7 @@ func TestForcedDeleteSparesNewSecrets(t *testing.T) {
 	arrived, release := e.srv.Hold("DELETE", "/secrets/mistral-key")
 	defer release()
 	type result struct {
-		rep *apply.Report
+		rep *diff.Report
 		err error
 	}
 	done := make(chan result, 1)
@@ -498,13 +498,13 @@ func TestForcedDeleteSparesNewSecrets(t *testing.T) {
 	if r.err == nil {
 		t.Fatal("apply succeeded although the store held a secret the plan did not show")
 	}
-	var storeResult apply.Result
+	var storeResult diff.Result
 	for _, res := range r.rep.Results {
 		if res.Change.Kind == diff.KindConfigStore {
 			storeResult = res
 		}
 	}
-	if storeResult.Status != apply.Failed || !strings.Contains(storeResult.Err.Error(), "holds secrets the plan did not show") {
+	if storeResult.Status != diff.Failed || !strings.Contains(storeResult.Err.Error(), "holds secrets the plan did not show") {
 		t.Errorf("store delete: %s, %v", storeResult.Status, storeResult.Err)
 	}
 	if _, ok := e.srv.SecretValue(e.cpID, storeID, "added-meanwhile"); !ok {

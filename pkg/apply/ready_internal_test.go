@@ -1,6 +1,10 @@
 package apply
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kvsync/kvsync/pkg/diff"
+)
 
 // TestReadySetOrder pushes indexes in a scrambled order, popping between
 // pushes: every pop is the smallest index held.
@@ -28,5 +32,18 @@ func TestReadySetOrder(t *testing.T) {
 			t.Fatalf("pop gave %d after %d", got, prev)
 		}
 		prev = got
+	}
+}
+
+// TestEveryKindHasAnOperation: a kind added to pkg/diff's table without
+// its executor here fails this test, not a sync.
+func TestEveryKindHasAnOperation(t *testing.T) {
+	for _, k := range diff.Kinds() {
+		if operations[k] == nil {
+			t.Errorf("kind %s has no operation in pkg/apply", k)
+		}
+	}
+	if len(operations) != len(diff.Kinds()) {
+		t.Errorf("%d operations for %d kinds", len(operations), len(diff.Kinds()))
 	}
 }

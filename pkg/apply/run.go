@@ -14,7 +14,7 @@ import (
 // execFunc performs one change on t, whose Produced reads the ids earlier
 // changes produced; it returns what Konnect answered.
 // The scheduler is tested with fakes of it; Apply uses execute.
-type execFunc func(ctx context.Context, ch *diff.Change, t *diff.Target) (diff.Applied, error)
+type execFunc func(ctx context.Context, ch *diff.Change, t *target) (diff.Applied, error)
 
 type done struct {
 	idx     int
@@ -43,7 +43,7 @@ func (p *produced) set(c *diff.Change, id string) {
 }
 
 // run schedules the plan's graph over exec.
-func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, exec execFunc) (*Report, error) {
+func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec execFunc) (*diff.Report, error) {
 	n := len(p.Changes)
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = DefaultParallelism
@@ -56,13 +56,13 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 		return nil, fmt.Errorf("apply: %w", err)
 	}
 	ids := &produced{ids: map[*diff.Change]string{}}
-	t := *target
-	t.Produced = ids.get
+	t := *tgt
+	t.produced = ids.get
 
-	results := make([]Result, n)
+	results := make([]diff.Result, n)
 	settled := make([]bool, n)
 	for i, ch := range p.Changes {
-		results[i] = Result{Change: ch, Status: NotStarted}
+		results[i] = diff.Result{Change: ch, Status: diff.NotStarted}
 	}
 	waiting := make([]int, n) // unfinished dependencies
 	ready := &readySet{}      // popped in plan order
@@ -85,7 +85,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 			if settled[d] {
 				continue
 			}
-			results[d].Status = Skipped
+			results[d].Status = diff.Skipped
 			results[d].Cause = p.Changes[cause].ID
 			results[d].Err = fmt.Errorf("depends on failed %s", p.Changes[cause].String())
 			notify(d)
@@ -145,14 +145,14 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 			r := &results[d.idx]
 			r.Duration = d.dur
 			if d.err != nil {
-				r.Status, r.Err = Failed, d.err
+				r.Status, r.Err = diff.Failed, d.err
 				// Konnect gave up answering: start nothing new.
 				unreachable = unreachable || errors.Is(d.err, konnect.ErrUnreachable)
 				notify(d.idx)
 				skip(d.idx, d.idx)
 				continue
 			}
-			r.Status, r.Applied = Succeeded, d.applied
+			r.Status, r.Applied = diff.Succeeded, d.applied
 			if d.applied.ID != "" {
 				ids.set(p.Changes[d.idx], d.applied.ID)
 			}
@@ -172,15 +172,15 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 			notify(i) // NotStarted
 		}
 		switch results[i].Status {
-		case Failed:
+		case diff.Failed:
 			rerr.Failed++
-		case Skipped:
+		case diff.Skipped:
 			rerr.Skipped++
-		case NotStarted:
+		case diff.NotStarted:
 			rerr.NotStarted++
 		}
 	}
-	rep := &Report{Results: results}
+	rep := &diff.Report{Results: results}
 	if rerr.Failed+rerr.Skipped+rerr.NotStarted > 0 {
 		return rep, rerr
 	}

@@ -43,7 +43,7 @@ func newRecorder(p *diff.Plan, fail ...int) *recorder {
 	return r
 }
 
-func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 	r.mu.Lock()
 	r.calls[ch.ID]++
 	r.order = append(r.order, ch.ID)
@@ -62,8 +62,8 @@ func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *diff.Target) (d
 	return diff.Applied{}, nil
 }
 
-func statuses(rep *Report) map[int]Status {
-	out := map[int]Status{}
+func statuses(rep *diff.Report) map[int]diff.Status {
+	out := map[int]diff.Status{}
 	for _, r := range rep.Results {
 		out[r.Change.ID] = r.Status
 	}
@@ -75,7 +75,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 		name     string
 		plan     *diff.Plan
 		fail     []int
-		want     map[int]Status
+		want     map[int]diff.Status
 		causes   map[int]int // skipped change -> cause
 		failed   int
 		skipped  int
@@ -84,24 +84,24 @@ func TestRunOrderAndFailures(t *testing.T) {
 		{
 			name: "empty plan",
 			plan: plan(),
-			want: map[int]Status{},
+			want: map[int]diff.Status{},
 		},
 		{
 			name: "chain in order",
 			plan: plan(change(0), change(1, 0), change(2, 1)),
-			want: map[int]Status{0: Succeeded, 1: Succeeded, 2: Succeeded},
+			want: map[int]diff.Status{0: diff.Succeeded, 1: diff.Succeeded, 2: diff.Succeeded},
 		},
 		{
 			name:     "diamond, serial",
 			plan:     plan(change(0), change(1, 0), change(2, 0), change(3, 1, 2)),
-			want:     map[int]Status{0: Succeeded, 1: Succeeded, 2: Succeeded, 3: Succeeded},
+			want:     map[int]diff.Status{0: diff.Succeeded, 1: diff.Succeeded, 2: diff.Succeeded, 3: diff.Succeeded},
 			parallel: 1,
 		},
 		{
 			name:    "failure skips dependants transitively, independent branch completes",
 			plan:    plan(change(0), change(1, 0), change(2, 1), change(3), change(4, 3)),
 			fail:    []int{1},
-			want:    map[int]Status{0: Succeeded, 1: Failed, 2: Skipped, 3: Succeeded, 4: Succeeded},
+			want:    map[int]diff.Status{0: diff.Succeeded, 1: diff.Failed, 2: diff.Skipped, 3: diff.Succeeded, 4: diff.Succeeded},
 			causes:  map[int]int{2: 1},
 			failed:  1,
 			skipped: 1,
@@ -110,7 +110,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 			name:    "failed root skips a diamond",
 			plan:    plan(change(0), change(1, 0), change(2, 0), change(3, 1, 2), change(4)),
 			fail:    []int{0},
-			want:    map[int]Status{0: Failed, 1: Skipped, 2: Skipped, 3: Skipped, 4: Succeeded},
+			want:    map[int]diff.Status{0: diff.Failed, 1: diff.Skipped, 2: diff.Skipped, 3: diff.Skipped, 4: diff.Succeeded},
 			causes:  map[int]int{1: 0, 2: 0, 3: 0},
 			failed:  1,
 			skipped: 3,
@@ -119,7 +119,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 			name:    "one branch of a join fails: the join is skipped, the other branch runs",
 			plan:    plan(change(0), change(1), change(2, 0, 1)),
 			fail:    []int{1},
-			want:    map[int]Status{0: Succeeded, 1: Failed, 2: Skipped},
+			want:    map[int]diff.Status{0: diff.Succeeded, 1: diff.Failed, 2: diff.Skipped},
 			causes:  map[int]int{2: 1},
 			failed:  1,
 			skipped: 1,
@@ -128,22 +128,22 @@ func TestRunOrderAndFailures(t *testing.T) {
 			name:   "two independent failures",
 			plan:   plan(change(0), change(1), change(2)),
 			fail:   []int{0, 2},
-			want:   map[int]Status{0: Failed, 1: Succeeded, 2: Failed},
+			want:   map[int]diff.Status{0: diff.Failed, 1: diff.Succeeded, 2: diff.Failed},
 			failed: 2,
 		},
 		{
 			name: "ids need not be indices",
 			plan: &diff.Plan{Changes: []*diff.Change{change(10), change(7, 10), change(3, 7)}},
-			want: map[int]Status{10: Succeeded, 7: Succeeded, 3: Succeeded},
+			want: map[int]diff.Status{10: diff.Succeeded, 7: diff.Succeeded, 3: diff.Succeeded},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := newRecorder(tt.plan, tt.fail...)
 			var notified []int
-			rep, err := run(context.Background(), tt.plan, Options{Parallelism: tt.parallel, OnResult: func(r Result) {
+			rep, err := run(context.Background(), tt.plan, Options{Parallelism: tt.parallel, OnResult: func(r diff.Result) {
 				notified = append(notified, r.Change.ID)
-			}}, &diff.Target{}, rec.exec)
+			}}, &target{}, rec.exec)
 			if got := statuses(rep); fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("statuses = %v, want %v", got, tt.want)
 			}
@@ -162,7 +162,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 				if r.Change != tt.plan.Changes[i] {
 					t.Errorf("result %d is not for change %d", i, i)
 				}
-				if r.Status == Skipped {
+				if r.Status == diff.Skipped {
 					if want, ok := tt.causes[r.Change.ID]; !ok || r.Cause != want {
 						t.Errorf("change %d skipped with cause %d, want %d", r.Change.ID, r.Cause, want)
 					}
@@ -202,7 +202,7 @@ func TestRunParallelismBound(t *testing.T) {
 			var inFlight, peak atomic.Int32
 			started := make(chan int, n)
 			release := make(chan struct{})
-			exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+			exec := func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 				cur := inFlight.Add(1)
 				for {
 					old := peak.Load()
@@ -217,7 +217,7 @@ func TestRunParallelismBound(t *testing.T) {
 			}
 			errc := make(chan error, 1)
 			go func() {
-				_, err := run(context.Background(), plan(changes...), Options{Parallelism: p}, &diff.Target{}, exec)
+				_, err := run(context.Background(), plan(changes...), Options{Parallelism: p}, &target{}, exec)
 				errc <- err
 			}()
 			for range p {
@@ -247,7 +247,7 @@ func TestRunDefaultParallelism(t *testing.T) {
 	started := make(chan struct{}, len(changes))
 	release := make(chan struct{})
 	var peak, inFlight atomic.Int32
-	exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+	exec := func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 		cur := inFlight.Add(1)
 		for old := peak.Load(); cur > old && !peak.CompareAndSwap(old, cur); old = peak.Load() {
 		}
@@ -258,7 +258,7 @@ func TestRunDefaultParallelism(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := run(context.Background(), plan(changes...), Options{}, &diff.Target{}, exec)
+		_, err := run(context.Background(), plan(changes...), Options{}, &target{}, exec)
 		errc <- err
 	}()
 	for range DefaultParallelism {
@@ -282,7 +282,7 @@ func TestRunCancel(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var opCtxErrs []error
-	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+	exec := func(opCtx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 		started <- ch.ID
 		<-release
 		mu.Lock()
@@ -291,12 +291,12 @@ func TestRunCancel(t *testing.T) {
 		return diff.Applied{}, nil
 	}
 	type out struct {
-		rep *Report
+		rep *diff.Report
 		err error
 	}
 	outc := make(chan out, 1)
 	go func() {
-		rep, err := run(ctx, p, Options{Parallelism: 2}, &diff.Target{}, exec)
+		rep, err := run(ctx, p, Options{Parallelism: 2}, &target{}, exec)
 		outc <- out{rep, err}
 	}()
 	first := map[int]bool{recv(t, started): true, recv(t, started): true}
@@ -318,9 +318,9 @@ func TestRunCancel(t *testing.T) {
 		t.Fatalf("error = %v, want an interrupted *RunError", o.err)
 	}
 	for _, r := range o.rep.Results {
-		want := NotStarted
+		want := diff.NotStarted
 		if first[r.Change.ID] {
-			want = Succeeded
+			want = diff.Succeeded
 		}
 		if r.Status != want {
 			t.Errorf("change %d: %s, want %s", r.Change.ID, r.Status, want)
@@ -335,7 +335,7 @@ func TestRunAlreadyCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls := 0
-	rep, err := run(ctx, plan(change(0), change(1)), Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (diff.Applied, error) {
+	rep, err := run(ctx, plan(change(0), change(1)), Options{}, &target{}, func(context.Context, *diff.Change, *target) (diff.Applied, error) {
 		calls++
 		return diff.Applied{}, nil
 	})
@@ -346,7 +346,7 @@ func TestRunAlreadyCancelled(t *testing.T) {
 	if !errors.As(err, &re) || re.NotStarted != 2 || !re.Interrupted {
 		t.Errorf("error = %v, want 2 not started, interrupted", err)
 	}
-	if got := rep.Counts()[NotStarted]; got != 2 {
+	if got := rep.Counts()[diff.NotStarted]; got != 2 {
 		t.Errorf("not started = %d, want 2", got)
 	}
 }
@@ -356,14 +356,14 @@ func TestRunAlreadyCancelled(t *testing.T) {
 func TestRunGracePeriod(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{})
-	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+	exec := func(opCtx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 		close(started)
 		<-opCtx.Done()
 		return diff.Applied{}, opCtx.Err()
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := run(ctx, plan(change(0)), Options{GracePeriod: time.Millisecond}, &diff.Target{}, exec)
+		_, err := run(ctx, plan(change(0)), Options{GracePeriod: time.Millisecond}, &target{}, exec)
 		errc <- err
 	}()
 	recv(t, started)
@@ -385,7 +385,7 @@ func TestRunBadGraph(t *testing.T) {
 	for name, p := range tests {
 		t.Run(name, func(t *testing.T) {
 			calls := 0
-			_, err := run(context.Background(), p, Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (diff.Applied, error) {
+			_, err := run(context.Background(), p, Options{}, &target{}, func(context.Context, *diff.Change, *target) (diff.Applied, error) {
 				calls++
 				return diff.Applied{}, nil
 			})
@@ -408,10 +408,10 @@ func TestRunIDFlow(t *testing.T) {
 	other := &diff.Change{ID: 1, Action: diff.Create, Kind: diff.KindConfigStore, Name: "silent",
 		Op: &diff.ConfigStoreOp{Name: "silent"}}
 	refs := map[int]diff.IDRef{
-		2: diff.ProducedBy(store),
+		2: diff.IDRef{From: store},
 		3: diff.KnownID("old-id"),
-		4: diff.ProducedBy(store),
-		5: diff.ProducedBy(other),
+		4: diff.IDRef{From: store},
+		5: diff.IDRef{From: other},
 	}
 	p := plan(store, other,
 		&diff.Change{ID: 2, Action: diff.Create, Kind: diff.KindSecret, Name: "new/k", DependsOn: []int{0}},
@@ -421,14 +421,14 @@ func TestRunIDFlow(t *testing.T) {
 	)
 	var mu sync.Mutex
 	got := map[int]string{}
-	exec := func(ctx context.Context, ch *diff.Change, target *diff.Target) (diff.Applied, error) {
+	exec := func(ctx context.Context, ch *diff.Change, tgt *target) (diff.Applied, error) {
 		switch ch.ID {
 		case 0:
 			return diff.Applied{ID: "new-id"}, nil
 		case 1:
 			return diff.Applied{}, nil
 		}
-		id, err := refs[ch.ID].Resolve(target)
+		id, err := tgt.resolve(refs[ch.ID])
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -438,7 +438,7 @@ func TestRunIDFlow(t *testing.T) {
 		got[ch.ID] = id
 		return diff.Applied{}, nil
 	}
-	_, err := run(context.Background(), p, Options{}, &diff.Target{}, exec)
+	_, err := run(context.Background(), p, Options{}, &target{}, exec)
 	var re *RunError
 	if !errors.As(err, &re) || re.Failed != 1 {
 		t.Fatalf("error = %v, want one failure (the reference to a change that produced no id)", err)

@@ -286,7 +286,6 @@ func (b *builder) link() error {
 					return fmt.Errorf("diff: %s needs the id of %s, which %d changes create", n.c, r.addr, len(producers))
 				}
 				r.From = producers[0].c
-				r.what = r.From.Kind.Label() + " " + r.From.Name
 			}
 			if r.From == nil {
 				continue

@@ -36,27 +36,6 @@ type PluginOp struct {
 
 func (o *PluginOp) refs() []*IDRef { return nil }
 
-// Apply creates, updates (PUT) or deletes the plugin.
-func (o *PluginOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
-	c, cpID := t.Client, t.ControlPlaneID
-	var p *konnect.Plugin
-	var err error
-	switch a {
-	case Create:
-		p, err = c.Plugins.Create(ctx, cpID, o.Body)
-	case Update:
-		p, err = c.Plugins.Upsert(ctx, cpID, o.Body)
-	case Delete:
-		return Applied{}, c.Plugins.Delete(ctx, cpID, o.Body.ID)
-	default:
-		return Applied{}, fmt.Errorf("a plugin cannot be %sd", a)
-	}
-	if err != nil {
-		return Applied{}, err
-	}
-	return Applied{ID: p.ID}, nil
-}
-
 func (o PluginOp) Format(f fmt.State, verb rune) {
 	_, _ = fmt.Fprintf(f, "diff.PluginOp{id %q, name %q}", o.Body.ID, o.Body.Name)
 }

@@ -39,48 +39,6 @@ type VaultOp struct {
 
 func (o *VaultOp) refs() []*IDRef { return []*IDRef{&o.Store} }
 
-// Apply creates, updates or deletes the vault. A prefix taken since the plan
-// converges by updating that vault in place.
-func (o *VaultOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
-	c, cpID, body := t.Client, t.ControlPlaneID, o.Body
-	if a == Delete {
-		return Applied{}, c.Vaults.Delete(ctx, cpID, body.ID)
-	}
-	if !o.Store.IsZero() {
-		id, err := o.Store.Resolve(t)
-		if err != nil {
-			return Applied{}, err
-		}
-		body.Config = maps.Clone(body.Config)
-		if body.Config == nil {
-			body.Config = map[string]any{}
-		}
-		body.Config["config_store_id"] = id
-	}
-	var v *konnect.Vault
-	var err error
-	switch a {
-	case Create:
-		v, err = c.Vaults.Create(ctx, cpID, body)
-		if konnect.IsConflict(err) {
-			live, gerr := c.Vaults.Get(ctx, cpID, body.Prefix)
-			if gerr != nil {
-				return Applied{}, err
-			}
-			body.ID = live.ID
-			v, err = c.Vaults.Upsert(ctx, cpID, body)
-		}
-	case Update:
-		v, err = c.Vaults.Upsert(ctx, cpID, body)
-	default:
-		return Applied{}, fmt.Errorf("a vault cannot be %sd", a)
-	}
-	if err != nil {
-		return Applied{}, err
-	}
-	return Applied{ID: v.ID}, nil
-}
-
 func (o VaultOp) Format(f fmt.State, verb rune) {
 	_, _ = fmt.Fprintf(f, "diff.VaultOp{id %q, name %q, prefix %q, store %q}", o.Body.ID, o.Body.Name, o.Body.Prefix, o.StoreName)
 }
