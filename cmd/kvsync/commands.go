@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -62,14 +60,14 @@ func (p *program) diffCommand() *cli.Command {
 					return err
 				}
 			}
-			if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: useColor(c, p.stdout, f)}); err != nil {
+			if err := render.Plan(p.stdout, pl.Plan, f, render.Options{Color: useColor(c, p.stdout, f)}); err != nil {
 				return err
 			}
 			p.jsonWritten = f == render.JSON
-			if err := p.stepSummary(pl.plan, nil); err != nil {
+			if err := p.stepSummary(pl.Plan, nil); err != nil {
 				return err
 			}
-			if c.Bool(flagExitCode) && !pl.plan.Empty() {
+			if c.Bool(flagExitCode) && !pl.Plan.Empty() {
 				return errChangesPending
 			}
 			return nil
@@ -79,13 +77,13 @@ func (p *program) diffCommand() *cli.Command {
 
 // savePlan writes the plan and the fingerprints of what it read, keyed as
 // kvsync.sum's values are (with --no-sum, by a fresh salt of its own).
-func savePlan(path string, pl *planned, values *planInputs) error {
+func savePlan(path string, pl *apply.Planned, values *planInputs) error {
 	keying := values.file
 	if keying == nil {
 		keying = sum.New([]byte(os.Getenv(sum.EnvKey)))
 	}
 	var buf bytes.Buffer
-	if err := diff.Save(&buf, pl.plan, diff.TakeFingerprints(pl.file, pl.live, keying), keying); err != nil {
+	if err := diff.Save(&buf, pl.Plan, diff.TakeFingerprints(pl.File, pl.Live, keying), keying); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -138,89 +136,62 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			if err != nil {
 				return err
 			}
-			ctx, stop, pl, err := p.planOnline(c, file, values, noDeletes)
+			s, err := p.readSettings(c)
 			if err != nil {
 				return err
 			}
+			ctx, stop := p.runContext(s.maxDuration)
 			defer stop()
-			if reviewed != nil {
-				if err := checkReviewed(reviewed, pl); err != nil {
-					return err
-				}
-			}
-			color := useColor(c, p.stdout, f)
-			if f != render.JSON {
-				if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: color}); err != nil {
-					return err
-				}
-			}
-			if err := p.confirmDeletes(c, pl.plan, f != render.JSON); err != nil {
+			planOpts, err := planOptions(s, file, values, noDeletes)
+			if err != nil {
 				return err
 			}
-			if !pl.plan.Empty() {
-				// Writes happen under the control plane's lock, from a
-				// plan made under it (two runs never both create), which
-				// must be the plan shown.
-				unlock, err := apply.LockTakingOver(ctx, pl.client, pl.plan.ControlPlane, apply.Holder(), pl.settings.maxDuration, func(le *apply.LockedError) {
-					fmt.Fprintf(p.stderr, "Warning: took over the lock of control plane %s left by %s: that run has ended\n", le.ControlPlane, le.Holder)
-				})
-				if err != nil {
-					return err
-				}
-				defer func() {
-					if uerr := unlock(); uerr != nil {
-						fmt.Fprintln(p.stderr, "Warning: "+p.scrub(uerr.Error()))
+			client, err := s.client()
+			if err != nil {
+				return err
+			}
+			color := useColor(c, p.stdout, f)
+			var prog *progress
+			opts := apply.SyncOptions{
+				PlanOptions:    planOpts,
+				Reviewed:       reviewed,
+				FingerprintKey: []byte(os.Getenv(sum.EnvKey)),
+				MaxDuration:    s.maxDuration,
+				Apply:          apply.Options{Parallelism: workers, OnResult: func(r diff.Result) { prog.update(r) }},
+				Planned: func(pl *apply.Planned) error {
+					if f != render.JSON {
+						if err := render.Plan(p.stdout, pl.Plan, f, render.Options{Color: color}); err != nil {
+							return err
+						}
 					}
-				}()
-				shown := pl.plan
-				if pl, err = computePlan(ctx, pl.settings, file, values, noDeletes, pl); err != nil {
-					return err
-				}
-				if reviewed != nil {
-					if err := checkReviewed(reviewed, pl); err != nil {
+					if err := p.confirmDeletes(c, pl.Plan, f != render.JSON); err != nil {
 						return err
 					}
-				}
-				if !samePlan(shown, pl.plan) {
-					return errors.New("the control plane changed while kvsync took its lock (another run, most likely): nothing was applied; run again to see the new plan")
-				}
+					prog = newProgress(p.stderr, len(pl.Plan.Changes), showProgress(p.stderr, f), p.scrub)
+					return nil
+				},
+				Warn: func(msg string) { fmt.Fprintln(p.stderr, "Warning: "+p.scrub(msg)) },
 			}
-			var rep *diff.Report
-			var runErr error
-			if !pl.plan.Empty() {
-				prog := newProgress(p.stderr, len(pl.plan.Changes), showProgress(p.stderr, f), p.scrub)
-				rep, runErr = apply.Apply(ctx, pl.client, pl.plan, apply.Options{Parallelism: workers, OnResult: prog.update})
-				prog.done()
-				if rep == nil {
-					return runErr
-				}
-			} else {
-				rep = &diff.Report{}
-			}
-			// Whatever happened, the sum records exactly what was written.
 			if values.file != nil {
-				diff.RecordSum(values.file, pl.plan, rep.Succeeded)
-				if err := values.file.Write(values.path); err != nil {
-					return multierror.Append(runErr, err)
-				}
+				opts.SumPath = values.path
 			}
-			if err := render.Report(p.stdout, pl.plan, rep, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
+			res, runErr := apply.Sync(ctx, client, file, opts)
+			if prog != nil {
+				prog.done()
+			}
+			if res == nil || res.SumErr != nil {
+				return targetError(s, file, runErr)
+			}
+			if err := render.Report(p.stdout, res.Planned.Plan, res.Report, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
 				return err
 			}
 			p.jsonWritten = f == render.JSON
-			if err := p.stepSummary(pl.plan, rep); err != nil {
+			if err := p.stepSummary(res.Planned.Plan, res.Report); err != nil {
 				return multierror.Append(runErr, err)
 			}
 			return runErr
 		},
 	}
-}
-
-// samePlan reports whether two plans make the same changes.
-func samePlan(a, b *diff.Plan) bool {
-	x, errA := json.Marshal(a.Changes)
-	y, errB := json.Marshal(b.Changes)
-	return errA == nil && errB == nil && bytes.Equal(x, y)
 }
 
 // confirmDeletes asks, on a terminal, before a plan that deletes anything
@@ -271,21 +242,6 @@ func readSavedPlan(path string) (*diff.SavedPlan, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
-}
-
-// checkReviewed refuses, before any write, a plan that is not the reviewed
-// one, naming everything that moved.
-func checkReviewed(reviewed *diff.SavedPlan, pl *planned) error {
-	keying, err := reviewed.Keyed([]byte(os.Getenv(sum.EnvKey)))
-	if err != nil {
-		return err
-	}
-	err = reviewed.Verify(pl.plan, diff.TakeFingerprints(pl.file, pl.live, keying))
-	var moved *multierror.Error
-	if errors.As(err, &moved) {
-		return multierror.Append(errors.New("the reviewed plan no longer holds; nothing was applied (make and review a new plan):"), moved.Errors...)
-	}
-	return err
 }
 
 func (p *program) unlockCommand() *cli.Command {
@@ -416,7 +372,7 @@ func (p *program) validateCommand() *cli.Command {
 				return err
 			}
 			defer stop()
-			fmt.Fprintf(p.stdout, "%s: valid against control plane %s (%s).\n", what, pl.plan.ControlPlane.Name, changesSummary(pl.plan))
+			fmt.Fprintf(p.stdout, "%s: valid against control plane %s (%s).\n", what, pl.Plan.ControlPlane.Name, changesSummary(pl.Plan))
 			return nil
 		},
 	}
@@ -428,21 +384,4 @@ func changesSummary(p *diff.Plan) string {
 	}
 	s := p.Summary()
 	return fmt.Sprintf("sync would make %d create, %d update, %d delete", s.Create, s.Update, s.Delete)
-}
-
-// planOnline reads the connection settings and computes the plan of a loaded
-// file under a context that Ctrl-C cancels; the caller defers stop. The file
-// is loaded first, by the caller, so that an invalid one makes no request.
-func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, noDeletes bool) (context.Context, func(), *planned, error) {
-	s, err := p.readSettings(c)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ctx, stop := p.runContext(s.maxDuration)
-	pl, err := computePlan(ctx, s, file, values, noDeletes, nil)
-	if err != nil {
-		stop()
-		return nil, nil, nil, err
-	}
-	return ctx, stop, pl, nil
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/konnect/kong"
@@ -29,55 +31,60 @@ func loadFiles(c *cli.Context, stdin io.Reader) (*state.File, error) {
 	return state.Load(paths, opts)
 }
 
-// planned is what the shared pipeline produces.
-type planned struct {
-	settings *settings
-	client   *konnect.Client
-	file     *state.File
-	live     *diff.Live
-	plan     *diff.Plan
+// planOnline reads the connection settings and computes the plan of a loaded
+// file under a context that Ctrl-C cancels; the caller defers stop. The file
+// is loaded first, by the caller, so that an invalid one makes no request.
+func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, noDeletes bool) (context.Context, func(), *apply.Planned, error) {
+	s, err := p.readSettings(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := p.runContext(s.maxDuration)
+	pl, err := computePlan(ctx, s, file, values, noDeletes)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, stop, pl, nil
 }
 
-// computePlan fetches the live state the file needs, checks the file
-// against it (references, plugin and vault configs against the schemas)
-// and computes the plan. Any problem stops here: nothing is applied.
-//
-// earlier is this run's earlier plan when it plans again (under the lock):
-// its client, and the pace it learned, go on, and what it read makes the
-// fetch one round trip. nil otherwise.
-func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, noDeletes bool, earlier *planned) (*planned, error) {
+// computePlan checks the target the flags give against the file's, makes
+// the client and plans (apply.Plan).
+func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, noDeletes bool) (*apply.Planned, error) {
+	opts, err := planOptions(s, f, values, noDeletes)
+	if err != nil {
+		return nil, err
+	}
+	client, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	pl, err := apply.Plan(ctx, client, f, opts, nil)
+	return pl, targetError(s, f, err)
+}
+
+// planOptions are a run's planning inputs, from its settings and flags.
+func planOptions(s *settings, f *state.File, values *planInputs, noDeletes bool) (apply.PlanOptions, error) {
 	origins, err := checkTarget(s, f)
 	if err != nil {
-		return nil, err
+		return apply.PlanOptions{}, err
 	}
-	opts := diff.FetchOptions{ControlPlane: s.controlPlane, SelectTags: s.selectTags}
-	var client *konnect.Client
-	if earlier != nil {
-		client, opts.Previous = earlier.client, earlier.live
-	} else if client, err = s.client(); err != nil {
-		return nil, err
-	}
-	live, err := diff.Fetch(ctx, client, f, opts)
-	if err != nil {
-		return nil, err
-	}
-	// A control plane given by id is checked once its name is known.
-	if f.ControlPlaneName != "" && live.ControlPlane.Name != f.ControlPlaneName {
-		return nil, targetConflict(s.controlPlane, s.controlPlaneFrom, f)
-	}
-	if err := diff.CheckOnline(f, live); err != nil {
-		return nil, err
-	}
-	planOpts := diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}
+	opts := apply.PlanOptions{ControlPlane: s.controlPlane, Origins: origins,
+		Plan: diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}}
 	if values != nil {
-		planOpts.Sum, planOpts.WriteSecrets, planOpts.WriteSecret, planOpts.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
+		opts.Plan.Sum, opts.Plan.WriteSecrets, opts.Plan.WriteSecret, opts.Plan.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
 	}
-	p, err := diff.Compute(f, live, planOpts)
-	if err != nil {
-		return nil, err
+	return opts, nil
+}
+
+// targetError names where a control plane given by id came from, when its
+// name turns out not to be the file's.
+func targetError(s *settings, f *state.File, err error) error {
+	var mismatch *apply.ControlPlaneMismatchError
+	if errors.As(err, &mismatch) {
+		return targetConflict(s.controlPlane, s.controlPlaneFrom, f)
 	}
-	p.Address, p.Origins = client.BaseURL(), origins
-	return &planned{settings: s, client: client, file: f, live: live, plan: p}, nil
+	return err
 }
 
 // checkTarget refuses a control plane or select tags from the command line

@@ -1,4 +1,6 @@
-// Package apply executes a plan from pkg/diff against Konnect: the plan's
+// Package apply runs kvsync's sync workflow for one control plane (Sync:
+// plan, verify a reviewed plan, lock, re-plan, apply, record kvsync.sum),
+// and executes a plan from pkg/diff against Konnect (Apply): the plan's
 // dependency graph runs with independent branches in parallel, each
 // operation once, in dependency order. A plan is plain data: each change's
 // Op says what to send, and this package's operation for its kind
