@@ -532,7 +532,7 @@ func dumpPlugins(d *dumper) {
 			if !kong.SameTags(pl.Protocols, schema.DefaultProtocols()) {
 				dp.Protocols = pl.Protocols
 			}
-			hideCredentials(map[string]any{"config": cfg}, schema.EncryptedPaths())
+			cfg = markSecrets(cfg, schema.EncryptedPaths())
 		} else {
 			dp.Protocols = pl.Protocols
 		}

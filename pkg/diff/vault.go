@@ -353,7 +353,7 @@ func dumpVaults(d *dumper) {
 				dv.ConfigStore = s.Name
 			}
 		}
-		hideCredentials(map[string]any{"config": cfg}, kong.VaultCredentialPaths())
+		cfg = markSecrets(cfg, kong.VaultCredentialPaths())
 		if len(cfg) > 0 {
 			dv.Config = cfg
 		}
