@@ -36,7 +36,7 @@ func (p *program) diffCommand() *cli.Command {
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
-				Usage: "exit 2 when there are changes (0 none, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
+				Usage: "exit 2 when there are changes, 3 when there are none but values were not compared (0 in sync, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
 			&cli.StringFlag{Name: flagOut, Usage: "save the plan to `FILE` for review, to apply later with sync --plan"},
 		}),
 		Action: func(c *cli.Context) error {
@@ -69,8 +69,12 @@ func (p *program) diffCommand() *cli.Command {
 			if err := p.stepSummary(pl.plan, nil); err != nil {
 				return err
 			}
-			if c.Bool(flagExitCode) && !pl.plan.Empty() {
+			switch {
+			case !c.Bool(flagExitCode):
+			case !pl.plan.Empty():
 				return errChangesPending
+			case pl.plan.NotCompared > 0:
+				return errNotCompared
 			}
 			return nil
 		},

@@ -77,6 +77,9 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *planIn
 		return nil, err
 	}
 	p.Address, p.Origins = client.BaseURL(), origins
+	if values != nil && values.file != nil {
+		p.SumFile = values.path
+	}
 	return &planned{settings: s, client: client, file: f, live: live, plan: p}, nil
 }
 

@@ -51,24 +51,64 @@ func loadOptions(c *cli.Context) state.LoadOptions {
 		MaxFileSize: int64(c.Int(flagMaxFileSize)) << 20}
 }
 
-// sumPath is where kvsync.sum lives: --sum, $KVSYNC_SUM, else beside the
-// first state file (in the directory given, or the working directory for
-// standard input).
+// sumPath is where kvsync.sum lives: --sum, $KVSYNC_SUM, else in the state
+// files' common directory (see sumDir), whatever the order of the files.
 func sumPath(c *cli.Context) string {
 	if p := setting(c, flagSum, "KVSYNC_SUM"); p != "" {
 		return p
 	}
-	first := defaultFile
-	if c.NArg() > 0 {
-		first = c.Args().First()
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		args = []string{defaultFile}
 	}
-	if first == "-" {
-		return sum.FileName
+	return filepath.Join(sumDir(args), sum.FileName)
+}
+
+// sumDir is the deepest directory holding every state file argument: a
+// file stands for its directory, a directory for itself, standard input
+// for the working directory. It is relative to the working directory when
+// it is below it, as the arguments usually are, so that plans show the
+// short path.
+func sumDir(args []string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		wd = "."
 	}
-	if fi, err := os.Stat(first); err == nil && fi.IsDir() {
-		return filepath.Join(first, sum.FileName)
+	var common string
+	for i, a := range args {
+		dir := wd
+		if a != "-" {
+			dir = a
+			if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
+				dir = filepath.Dir(a)
+			}
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(wd, dir)
+			}
+		}
+		dir = filepath.Clean(dir)
+		if i == 0 {
+			common = dir
+			continue
+		}
+		for !within(dir, common) {
+			parent := filepath.Dir(common)
+			if parent == common {
+				break
+			}
+			common = parent
+		}
 	}
-	return filepath.Join(filepath.Dir(first), sum.FileName)
+	if rel, err := filepath.Rel(wd, common); err == nil && filepath.IsLocal(rel) || rel == "." {
+		return rel
+	}
+	return common
+}
+
+// within reports whether dir is base or below it.
+func within(dir, base string) bool {
+	rel, err := filepath.Rel(base, dir)
+	return err == nil && (rel == "." || filepath.IsLocal(rel))
 }
 
 // planInputs are a plan's options beyond the target: how secret values are

@@ -130,6 +130,7 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 		Unmanaged:    b.unmanaged,
 		Warnings:     b.warnings,
 		Notes:        b.notes,
+		NotCompared:  b.notCompared,
 	}, nil
 }
 
@@ -161,6 +162,9 @@ type builder struct {
 	unmanaged map[Kind]int
 	warnings  []string
 	notes     []string
+	// notCompared counts the known values that could not be compared
+	// (Plan.NotCompared).
+	notCompared int
 
 	// Indexes of facts several kinds read, each built on first use by the
 	// file of the kind it is about.

@@ -249,7 +249,8 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*p = Plan{ControlPlane: p.ControlPlane, SelectTags: in.SelectTags, Address: in.Address,
-		Unmanaged: map[Kind]int{}, Warnings: in.Warnings, Notes: in.Notes, Changes: []*Change{}}
+		Unmanaged: map[Kind]int{}, Warnings: in.Warnings, Notes: in.Notes, Changes: []*Change{},
+		NotCompared: in.NotCompared, SumFile: in.SumFile}
 	p.ControlPlane.ID, p.ControlPlane.Name = in.ControlPlane.ID, in.ControlPlane.Name
 	if in.Origins != nil {
 		p.Origins = *in.Origins

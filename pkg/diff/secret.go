@@ -200,18 +200,31 @@ func planSecrets(b *builder) {
 				continue
 			}
 			name := ds.Name + "/" + sec.Key
+			id := sum.ID{ControlPlaneID: b.live.ControlPlane.ID, Store: ds.Name, Key: sec.Key}
 			var reason Reason
 			switch {
-			case !sec.Value.Known():
-				b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
-				continue
-			case forced[name]:
+			case forced[name] && sec.Value.Known():
 				reason = ReasonForced
-			case b.opts.Sum == nil || b.opts.Sum.KeyProblem() != nil:
-				notCompared++
+			case b.opts.Sum == nil:
+				if !sec.Value.Known() {
+					b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+				} else {
+					notCompared++
+				}
 				continue
 			default:
-				if reason = b.valueDrift(sum.ID{ControlPlaneID: b.live.ControlPlane.ID, Store: ds.Name, Key: sec.Key}, sec.Value, ls); reason == "" {
+				var compared bool
+				reason, compared = b.valueDrift(id, sec.Value, ls)
+				// A change found without the value (changed outside)
+				// needs no comparison: the plan writes the value anyway.
+				if !compared && reason == "" {
+					if !sec.Value.Known() {
+						b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+					} else {
+						notCompared++
+					}
+				}
+				if reason == "" {
 					continue
 				}
 			}
@@ -236,6 +249,7 @@ func planSecrets(b *builder) {
 			})
 		}
 	}
+	b.notCompared += notCompared
 	switch {
 	case notCompared == 0:
 	case b.opts.Sum == nil:
@@ -246,19 +260,28 @@ func planSecrets(b *builder) {
 }
 
 // valueDrift compares a secret that exists with what kvsync.sum recorded
-// when kvsync last wrote it: "" when nothing moved.
-func (b *builder) valueDrift(id sum.ID, value state.Sensitive, live konnect.ConfigStoreSecret) Reason {
+// when kvsync last wrote it: the reason to write it ("" when nothing
+// moved), and whether its value was compared at all. A write by anybody
+// else shows in Konnect's updated_at, which needs no key: it is found
+// whatever the fingerprint key, and whether the desired value is known.
+// Only comparing the value needs the fingerprint made with the right key.
+func (b *builder) valueDrift(id sum.ID, value state.Sensitive, live konnect.ConfigStoreSecret) (Reason, bool) {
 	s := b.opts.Sum
-	rec, ok := s.Get(id)
+	rec, recorded := s.Get(id)
+	keyOK := s.KeyProblem() == nil
+	comparable := recorded && value.Known() && keyOK && s.Comparable(rec)
 	switch {
-	case !ok || !s.Comparable(rec):
-		return ReasonUntracked
-	case s.Fingerprint(id, value.Reveal()) != rec.Fingerprint:
-		return ReasonValueChanged
-	case live.UpdatedAt != rec.UpdatedAt:
-		return ReasonChangedOutside
+	case comparable && s.Fingerprint(id, value.Reveal()) != rec.Fingerprint:
+		return ReasonValueChanged, true
+	case recorded && live.UpdatedAt != rec.UpdatedAt:
+		return ReasonChangedOutside, comparable
+	case comparable:
+		return "", true
+	case !value.Known() || !keyOK:
+		return "", false
 	}
-	return ""
+	// No record, or one made with another keying: written once more.
+	return ReasonUntracked, true
 }
 
 // forcedSecrets are the "STORE/KEY"s whose values are written whatever
