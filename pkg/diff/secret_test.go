@@ -142,8 +142,8 @@ func TestComputeSecretValues(t *testing.T) {
 			reason: diff.ReasonUntracked,
 		},
 		{
-			name:  "--no-sum compares existence only and says so",
-			opts:  func() diff.Options { return diff.Options{} },
+			name:        "--no-sum compares existence only and says so",
+			opts:        func() diff.Options { return diff.Options{} },
 			notes:       []string{"1 secret value not compared: kvsync.sum is not used (--no-sum); --write-secrets or --write-secret STORE/KEY writes them"},
 			notCompared: 1,
 		},
