@@ -89,7 +89,7 @@ func savePlan(path string, pl *planned, values *planInputs) error {
 		keying = sum.New([]byte(os.Getenv(sum.EnvKey)))
 	}
 	var buf bytes.Buffer
-	if err := diff.Save(&buf, pl.plan, diff.TakeFingerprints(pl.file, pl.live, keying), keying); err != nil {
+	if err := diff.Save(&buf, pl.plan, diff.TakeFingerprints(pl.live, pl.plan, keying), keying); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -113,7 +113,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		Usage:     usage,
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
-			&cli.StringFlag{Name: flagPlan, Usage: "apply only if the plan is still the one saved in `FILE` (diff --out): same changes, same live state, same values"},
+			&cli.StringFlag{Name: flagPlan, Usage: "apply the reviewed changes saved in `FILE` (diff --out) and nothing else, if they still hold: same changes, depending on the same live objects and values"},
 			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
 		}),
 		Action: func(c *cli.Context) error {
@@ -148,7 +148,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			}
 			defer stop()
 			if reviewed != nil {
-				if err := checkReviewed(reviewed, pl); err != nil {
+				if err := keepReviewed(reviewed, pl); err != nil {
 					return err
 				}
 			}
@@ -181,7 +181,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					return err
 				}
 				if reviewed != nil {
-					if err := checkReviewed(reviewed, pl); err != nil {
+					if err := keepReviewed(reviewed, pl); err != nil {
 						return err
 					}
 				}
@@ -277,19 +277,25 @@ func readSavedPlan(path string) (*diff.SavedPlan, error) {
 	return s, nil
 }
 
-// checkReviewed refuses, before any write, a plan that is not the reviewed
-// one, naming everything that moved.
-func checkReviewed(reviewed *diff.SavedPlan, pl *planned) error {
+// keepReviewed narrows the plan to the reviewed changes it still makes
+// (see diff.SavedPlan.Review): what nobody reviewed is left out, and named
+// in the plan's warnings; a plan that no longer holds is refused, before
+// any write, naming everything that moved.
+func keepReviewed(reviewed *diff.SavedPlan, pl *planned) error {
 	keying, err := reviewed.Keyed([]byte(os.Getenv(sum.EnvKey)))
 	if err != nil {
 		return err
 	}
-	err = reviewed.Verify(pl.plan, diff.TakeFingerprints(pl.file, pl.live, keying))
+	r, err := reviewed.Review(pl.plan, diff.TakeFingerprints(pl.live, pl.plan, keying))
 	var moved *multierror.Error
 	if errors.As(err, &moved) {
 		return multierror.Append(errors.New("the reviewed plan no longer holds; nothing was applied (make and review a new plan):"), moved.Errors...)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	pl.plan = r.Plan
+	return nil
 }
 
 func (p *program) unlockCommand() *cli.Command {

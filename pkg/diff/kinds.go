@@ -38,9 +38,10 @@ type descriptor struct {
 	// record keeps kvsync.sum in step with a change of the kind that
 	// succeeded (nil: the kind has nothing there).
 	record func(s *sum.File, controlPlaneID string, c *Change, a Applied)
-	// fingerprint names every live object of the kind a plan read and
-	// every desired value it holds (see Fingerprints).
-	fingerprint func(f *fingerprinter)
+	// fingerprint names what the outcome of a change of the kind depends
+	// on: the live objects it refers to or writes over, and the values it
+	// writes (see Fingerprints).
+	fingerprint func(f *fingerprinter, c *Change)
 }
 
 // kinds is the table, in ranking order: creates and updates run and print

@@ -28,7 +28,7 @@ var pluginKind = &descriptor{
 	plan:            planPlugins,
 	check:           checkPlugins,
 	dump:            dumpPlugins,
-	fingerprint:     fingerprintPlugins,
+	fingerprint:     fingerprintPlugin,
 }
 
 // PluginOp is the operation of a plugin change.
@@ -678,28 +678,49 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }
 
-// fingerprintPlugins covers the plugins, what they attach to, and the
-// schemas whose defaults the plan filled in.
-func fingerprintPlugins(f *fingerprinter) {
-	for _, p := range f.live.Plugins {
-		f.object(fmt.Sprintf("plugin %s (id %s)", p.Name, p.ID), p)
+// fingerprintPlugin: a plugin's create or update depends on its
+// substituted values and on which route, service, consumer and consumer
+// group it is scoped to (their ids and names, not their other fields); an
+// update or delete on which plugin it is.
+func fingerprintPlugin(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*PluginOp)
+	if !ok {
+		return
 	}
-	for ref, r := range f.live.Routes {
-		f.object("route "+ref, r)
+	owner := "plugin " + c.Name + scopeSuffix(c.Scope)
+	if c.Action != Delete {
+		f.configValues(owner, o.Body.Config)
+		b := o.Body
+		scopeIDs := [4]string{foreignID(b.Route), foreignID(b.Service), foreignID(b.Consumer), foreignID(b.ConsumerGroup)}
+		for ref, r := range f.live.Routes {
+			if r.ID == scopeIDs[0] && r.ID != "" {
+				f.object("route "+ref, identity{ID: r.ID, Name: r.Name})
+			}
+		}
+		for ref, s := range f.live.Services {
+			if s.ID == scopeIDs[1] && s.ID != "" {
+				f.object("service "+ref, identity{ID: s.ID, Name: s.Name})
+			}
+		}
+		for ref, u := range f.live.Consumers {
+			if u.ID == scopeIDs[2] && u.ID != "" {
+				f.object("consumer "+ref, identity{ID: u.ID, Name: u.Username})
+			}
+		}
+		for ref, g := range f.live.ConsumerGroups {
+			if g.ID == scopeIDs[3] && g.ID != "" {
+				f.object("consumer group "+ref, identity{ID: g.ID, Name: g.Name})
+			}
+		}
 	}
-	for ref, s := range f.live.Services {
-		f.object("service "+ref, s)
+	if c.Action != Create {
+		f.object(owner, identity{ID: o.Body.ID, Name: o.Body.Name})
 	}
-	for ref, c := range f.live.Consumers {
-		f.object("consumer "+ref, c)
+}
+
+func foreignID(k *konnect.ForeignKey) string {
+	if k == nil {
+		return ""
 	}
-	for ref, g := range f.live.ConsumerGroups {
-		f.object("consumer group "+ref, g)
-	}
-	for name, s := range f.live.Schemas {
-		f.object("plugin schema "+name, s.Fields())
-	}
-	for _, p := range f.desired.Plugins {
-		f.configValues("plugin "+strings.Trim(pluginLabel(p), `"`), p.Config)
-	}
+	return k.ID
 }

@@ -27,7 +27,7 @@ var secretKind = &descriptor{
 	plan:        planSecrets,
 	dump:        dumpSecrets,
 	record:      recordSecret,
-	fingerprint: fingerprintSecrets,
+	fingerprint: fingerprintSecret,
 }
 
 // SecretOp is the operation of a secret change.
@@ -355,21 +355,23 @@ func recordSecret(s *sum.File, cpID string, c *Change, a Applied) {
 	}
 }
 
-// fingerprintSecrets: a live secret is its key and timestamps (Konnect
-// returns nothing more); a desired one its value.
-func fingerprintSecrets(f *fingerprinter) {
-	names := map[string]string{}
-	for _, s := range f.live.ConfigStores {
-		names[s.ID] = s.Name
+// fingerprintSecret: a secret's create or update depends on the value it
+// writes; an update or delete on the live secret it writes over or takes
+// (its key and timestamps, all Konnect returns: a write by anybody else
+// moves its updated_at).
+func fingerprintSecret(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*SecretOp)
+	if !ok {
+		return
 	}
-	for id, secrets := range f.live.Secrets {
-		for _, s := range secrets {
-			f.object("secret "+names[id]+"/"+s.Key, s)
-		}
+	if c.Action != Delete {
+		f.value(c.Name, o.Value)
 	}
-	for _, ds := range f.desired.ConfigStores {
-		for _, sec := range ds.Secrets {
-			f.value(ds.Name+"/"+sec.Key, sec.Value)
+	if c.Action != Create {
+		for _, s := range f.live.Secrets[o.Store.Known] {
+			if s.Key == o.Key {
+				f.object("secret "+c.Name, s)
+			}
 		}
 	}
 }
