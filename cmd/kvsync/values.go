@@ -66,9 +66,8 @@ func sumPath(c *cli.Context) string {
 
 // sumDir is the deepest directory holding every state file argument: a
 // file stands for its directory, a directory for itself, standard input
-// for the working directory. It is relative to the working directory when
-// it is below it, as the arguments usually are, so that plans show the
-// short path.
+// for the working directory. It is relative to the working directory, as
+// the arguments usually are, so that plans show the short path.
 func sumDir(args []string) string {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -99,7 +98,7 @@ func sumDir(args []string) string {
 			common = parent
 		}
 	}
-	if rel, err := filepath.Rel(wd, common); err == nil && filepath.IsLocal(rel) || rel == "." {
+	if rel, err := filepath.Rel(wd, common); err == nil {
 		return rel
 	}
 	return common
@@ -109,6 +108,22 @@ func sumDir(args []string) string {
 func within(dir, base string) bool {
 	rel, err := filepath.Rel(base, dir)
 	return err == nil && (rel == "." || filepath.IsLocal(rel))
+}
+
+// warnMovedSum points at a kvsync.sum left where earlier versions of kvsync read it
+// (beside the first state file argument) when none is where it reads it
+// now: without the hint, every secret would show "value not tracked yet".
+func (p *program) warnMovedSum(c *cli.Context, path string) {
+	if c.IsSet(flagSum) || os.Getenv("KVSYNC_SUM") != "" || c.NArg() < 2 {
+		return
+	}
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	old := filepath.Join(sumDir(c.Args().Slice()[:1]), sum.FileName)
+	if _, err := os.Stat(old); err == nil && old != path {
+		fmt.Fprintf(p.stderr, "Warning: kvsync.sum is read from the state files' common directory, %s, which has none; %s (beside the first file) is not read: move it there, or pass --%s %s\n", path, old, flagSum, old)
+	}
 }
 
 // planInputs are a plan's options beyond the target: how secret values are
@@ -137,6 +152,7 @@ func (p *program) readPlanInputs(c *cli.Context, writes bool) (*planInputs, erro
 	if c.Bool(flagNoSum) {
 		return v, nil
 	}
+	p.warnMovedSum(c, v.path)
 	key := os.Getenv(sum.EnvKey)
 	p.secrets = append(p.secrets, key)
 	f, err := sum.Load(v.path, []byte(key))
