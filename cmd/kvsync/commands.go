@@ -115,6 +115,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.StringFlag{Name: flagPlan, Usage: "apply the reviewed changes saved in `FILE` (diff --out) and nothing else, if they still hold: same changes, depending on the same live objects and values"},
 			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
+			recordOnlyFlag(),
 		}),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
@@ -123,6 +124,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			f, err := p.format(c)
 			if err != nil {
 				return err
+			}
+			if c.Bool(flagRecordOnly) {
+				return p.recordOnly(c, f, noDeletes)
 			}
 			workers, err := parallelism(c)
 			if err != nil {

@@ -355,6 +355,32 @@ func recordSecret(s *sum.File, cpID string, c *Change, a Applied) {
 	}
 }
 
+// RecordUntracked takes over secrets that exist in Konnect but that
+// kvsync.sum does not track (the plan's "value not tracked yet" updates: an
+// adoption, a lost or re-keyed sum file): it records each one's desired
+// value against the updated_at Konnect holds now, without writing it. It
+// is a statement of trust, not a comparison: Konnect never returns a value,
+// so nothing checks that the live value is the desired one. Secrets
+// changed outside kvsync or whose value changed are not recorded: that
+// would hide a write nobody reviewed. It returns the names recorded.
+func RecordUntracked(s *sum.File, p *Plan, live *Live) []string {
+	var out []string
+	for _, c := range p.Changes {
+		o, ok := c.Op.(*SecretOp)
+		if !ok || c.Action != Update || c.Reason != ReasonUntracked || !o.Value.Known() {
+			continue
+		}
+		for _, ls := range live.Secrets[o.Store.Known] {
+			if ls.Key == o.Key {
+				id := sum.ID{ControlPlaneID: p.ControlPlane.ID, Store: o.StoreName, Key: o.Key}
+				s.Set(id, sum.Entry{Fingerprint: s.Fingerprint(id, o.Value.Reveal()), UpdatedAt: ls.UpdatedAt})
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out
+}
+
 // fingerprintSecret: a secret's create or update depends on the value it
 // writes; an update or delete on the live secret it writes over or takes
 // (its key and timestamps, all Konnect returns: a write by anybody else
