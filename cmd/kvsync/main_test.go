@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txtar, each against an emulator of its
 // own. Besides testscript's commands they have:
 //
-//	gateway                       create my-control-plane, example-service, example-route
+//	gateway [CONTROL-PLANE]       create my-control-plane (or that one), example-service, example-route
 //	exitcode N PROG [ARGS...]     run PROG (output kept for stdout/stderr) and require exit status N
 //	requests N                    the emulator served exactly N requests since the last reset (>N: more than N)
 //	writes N                      ... of which exactly N were not GETs (>N: more than N)
@@ -97,7 +97,11 @@ func cmdGateway(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cpID := srv.AddControlPlane("my-control-plane")
+	name := "my-control-plane"
+	if len(args) > 0 {
+		name = args[0]
+	}
+	cpID := srv.AddControlPlane(name)
 	svc, err := c.Services.Create(ctx, cpID, konnect.Service{Name: "example-service", URL: "http://httpbin.konghq.com/anything"})
 	ts.Check(err)
 	_, err = c.Routes.Create(ctx, cpID, konnect.Route{Name: "example-route", Paths: []string{"/anything"},
