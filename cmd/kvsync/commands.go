@@ -44,15 +44,7 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			file, err := loadFiles(c, p.stdin)
-			if err != nil {
-				return err
-			}
-			values, err := p.readPlanInputs(c, false)
-			if err != nil {
-				return err
-			}
-			_, stop, pl, err := p.planOnline(c, file, values, false)
+			values, stop, pl, err := p.planFiles(c, false, false)
 			if err != nil {
 				return err
 			}
@@ -442,6 +434,25 @@ func changesSummary(p *diff.Plan) string {
 	}
 	s := p.Summary()
 	return fmt.Sprintf("sync would make %d create, %d update, %d delete", s.Create, s.Update, s.Delete)
+}
+
+// planFiles loads the command's files, reads kvsync.sum and the plan flags
+// (writes: the run may write the sum), and computes the plan online; the
+// caller defers stop.
+func (p *program) planFiles(c *cli.Context, writes, noDeletes bool) (*planInputs, func(), *planned, error) {
+	file, err := loadFiles(c, p.stdin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	values, err := p.readPlanInputs(c, writes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	_, stop, pl, err := p.planOnline(c, file, values, noDeletes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return values, stop, pl, nil
 }
 
 // planOnline reads the connection settings and computes the plan of a loaded

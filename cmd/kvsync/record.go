@@ -33,15 +33,7 @@ func (p *program) recordOnly(c *cli.Context, f render.Format, noDeletes bool) er
 			return fmt.Errorf("--%s records values in kvsync.sum and writes nothing: it does not go with --%s", flagRecordOnly, other)
 		}
 	}
-	file, err := loadFiles(c, p.stdin)
-	if err != nil {
-		return err
-	}
-	values, err := p.readPlanInputs(c, true)
-	if err != nil {
-		return err
-	}
-	_, stop, pl, err := p.planOnline(c, file, values, noDeletes)
+	values, stop, pl, err := p.planFiles(c, true, noDeletes)
 	if err != nil {
 		return err
 	}

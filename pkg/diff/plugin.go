@@ -690,37 +690,26 @@ func fingerprintPlugin(f *fingerprinter, c *Change) {
 	owner := "plugin " + c.Name + scopeSuffix(c.Scope)
 	if c.Action != Delete {
 		f.configValues(owner, o.Body.Config)
-		b := o.Body
-		scopeIDs := [4]string{foreignID(b.Route), foreignID(b.Service), foreignID(b.Consumer), foreignID(b.ConsumerGroup)}
-		for ref, r := range f.live.Routes {
-			if r.ID == scopeIDs[0] && r.ID != "" {
-				f.object("route "+ref, identity{ID: r.ID, Name: r.Name})
-			}
-		}
-		for ref, s := range f.live.Services {
-			if s.ID == scopeIDs[1] && s.ID != "" {
-				f.object("service "+ref, identity{ID: s.ID, Name: s.Name})
-			}
-		}
-		for ref, u := range f.live.Consumers {
-			if u.ID == scopeIDs[2] && u.ID != "" {
-				f.object("consumer "+ref, identity{ID: u.ID, Name: u.Username})
-			}
-		}
-		for ref, g := range f.live.ConsumerGroups {
-			if g.ID == scopeIDs[3] && g.ID != "" {
-				f.object("consumer group "+ref, identity{ID: g.ID, Name: g.Name})
-			}
-		}
+		ids := liveScope(o.Body)
+		scopeObject(f, "route", f.live.Routes, ids[0], func(r konnect.Route) identity { return identity{r.ID, r.Name} })
+		scopeObject(f, "service", f.live.Services, ids[1], func(s konnect.Service) identity { return identity{s.ID, s.Name} })
+		scopeObject(f, "consumer", f.live.Consumers, ids[2], func(u konnect.Consumer) identity { return identity{u.ID, u.Username} })
+		scopeObject(f, "consumer group", f.live.ConsumerGroups, ids[3], func(g konnect.ConsumerGroup) identity { return identity{g.ID, g.Name} })
 	}
 	if c.Action != Create {
 		f.object(owner, identity{ID: o.Body.ID, Name: o.Body.Name})
 	}
 }
 
-func foreignID(k *konnect.ForeignKey) string {
-	if k == nil {
-		return ""
+// scopeObject fingerprints the entity with that id among the live ones of
+// a scope kind, by the name or id the file used for it.
+func scopeObject[T any](f *fingerprinter, kind string, live map[string]T, id string, identify func(T) identity) {
+	if id == "" {
+		return
 	}
-	return k.ID
+	for ref, e := range live {
+		if who := identify(e); who.ID == id {
+			f.object(kind+" "+ref, who)
+		}
+	}
 }

@@ -22,6 +22,23 @@ func TestComputeSecretValues(t *testing.T) {
 		return l
 	}
 	tracked := func() *sum.File { return difftest.TrackedSum(difftest.SeedFile(), live()) }
+	// readWith is a sum file as a run with that fingerprint key (nil: none)
+	// reads it.
+	readWith := func(s *sum.File, key []byte) diff.Options {
+		read, err := sum.Parse(s.Bytes(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return diff.Options{Sum: read}
+	}
+	// keyedRecord is a record made with the fingerprint key, of a value
+	// written at updatedAt.
+	keyedRecord := func(updatedAt string) *sum.File {
+		keyed := sum.New([]byte(difftest.FingerprintKey))
+		keyed.Set(id, sum.Entry{Fingerprint: keyed.Fingerprint(id, "Bearer x"), UpdatedAt: updatedAt})
+		return keyed
+	}
+	const outside = "2024-12-31T00:00:00.000Z"
 	tests := []struct {
 		name    string
 		desired func() *state.File
@@ -67,14 +84,8 @@ func TestComputeSecretValues(t *testing.T) {
 		},
 		{
 			// A sync refuses such a sum; a diff says why it compared nothing.
-			name: "a record made with another fingerprint key is not compared",
-			opts: func() diff.Options {
-				s, err := sum.Parse(tracked().Bytes(), []byte("another-fake-key"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return diff.Options{Sum: s}
-			},
+			name:        "a record made with another fingerprint key is not compared",
+			opts:        func() diff.Options { return readWith(tracked(), []byte("another-fake-key")) },
 			notes:       []string{"1 secret value not compared: kvsync.sum: KVSYNC_FINGERPRINT_KEY is not the key its fingerprints were made with"},
 			notCompared: 1,
 		},
@@ -85,42 +96,24 @@ func TestComputeSecretValues(t *testing.T) {
 			opts: func() diff.Options {
 				t0 := tracked()
 				e, _ := t0.Get(id)
-				e.UpdatedAt = "2024-12-31T00:00:00.000Z"
+				e.UpdatedAt = outside
 				t0.Set(id, e)
-				s, err := sum.Parse(t0.Bytes(), []byte("another-fake-key"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return diff.Options{Sum: s}
+				return readWith(t0, []byte("another-fake-key"))
 			},
 			want:   []string{"0 update secret my-config-store/mistral-key (changed outside kvsync)"},
 			reason: diff.ReasonChangedOutside,
 		},
 		{
-			name: "written outside kvsync, read without the fingerprint key",
-			opts: func() diff.Options {
-				keyed := sum.New([]byte(difftest.FingerprintKey))
-				keyed.Set(id, sum.Entry{Fingerprint: keyed.Fingerprint(id, "Bearer x"), UpdatedAt: "2024-12-31T00:00:00.000Z"})
-				s, err := sum.Parse(keyed.Bytes(), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return diff.Options{Sum: s}
-			},
+			name:   "written outside kvsync, read without the fingerprint key",
+			opts:   func() diff.Options { return readWith(keyedRecord(outside), nil) },
 			want:   []string{"0 update secret my-config-store/mistral-key (changed outside kvsync)"},
 			reason: diff.ReasonChangedOutside,
 		},
 		{
 			name: "a keyed record read without the key, unchanged: not compared",
 			opts: func() diff.Options {
-				keyed := sum.New([]byte(difftest.FingerprintKey))
 				rec, _ := tracked().Get(id)
-				keyed.Set(id, sum.Entry{Fingerprint: keyed.Fingerprint(id, "Bearer x"), UpdatedAt: rec.UpdatedAt})
-				s, err := sum.Parse(keyed.Bytes(), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return diff.Options{Sum: s}
+				return readWith(keyedRecord(rec.UpdatedAt), nil)
 			},
 			notes:       []string{"1 secret value not compared: kvsync.sum: its fingerprints were made with KVSYNC_FINGERPRINT_KEY, which is not set"},
 			notCompared: 1,
@@ -186,7 +179,7 @@ func TestComputeSecretValues(t *testing.T) {
 			opts: func() diff.Options {
 				s := tracked()
 				e, _ := s.Get(id)
-				e.UpdatedAt = "2024-12-31T00:00:00.000Z"
+				e.UpdatedAt = outside
 				s.Set(id, e)
 				return diff.Options{Sum: s}
 			},
