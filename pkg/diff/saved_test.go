@@ -181,6 +181,16 @@ func TestSavedPlanReview(t *testing.T) {
 			want: []string{"secret my-config-store/mistral-key changed since the plan was made"},
 		},
 		{
+			// The store the reviewed secret create goes into was deleted
+			// behind kvsync's back: its create nobody reviewed is needed.
+			name: "a reviewed change that needs a create nobody reviewed",
+			review: func(f *state.File, _ *diff.Live) {
+				f.ConfigStores[0].Secrets = append(f.ConfigStores[0].Secrets, state.Secret{Key: "new-key", Value: state.NewSensitive("fake-new-value", "NEW_KEY")})
+			},
+			change: func(_ *state.File, l *diff.Live) { l.ConfigStores, l.Secrets = nil, map[string][]konnect.ConfigStoreSecret{} },
+			want:   []string{"the reviewed change create secret my-config-store/new-key needs create config_store my-config-store, which is not in the reviewed plan"},
+		},
+		{
 			name: "another control plane",
 			change: func(_ *state.File, l *diff.Live) {
 				l.ControlPlane.ID, l.ControlPlane.Name = "cp-2", "other"
