@@ -187,8 +187,10 @@ func TestSavedPlanReview(t *testing.T) {
 			review: func(f *state.File, _ *diff.Live) {
 				f.ConfigStores[0].Secrets = append(f.ConfigStores[0].Secrets, state.Secret{Key: "new-key", Value: state.NewSensitive("fake-new-value", "NEW_KEY")})
 			},
-			change: func(_ *state.File, l *diff.Live) { l.ConfigStores, l.Secrets = nil, map[string][]konnect.ConfigStoreSecret{} },
-			want:   []string{"the reviewed change create secret my-config-store/new-key needs create config_store my-config-store, which is not in the reviewed plan"},
+			change: func(_ *state.File, l *diff.Live) {
+				l.ConfigStores, l.Secrets = nil, map[string][]konnect.ConfigStoreSecret{}
+			},
+			want: []string{"the reviewed change create secret my-config-store/new-key needs create config_store my-config-store, which is not in the reviewed plan"},
 		},
 		{
 			name: "another control plane",
