@@ -26,6 +26,11 @@ var configStoreKind = &descriptor{
 	plan:            planConfigStores,
 	dump:            dumpConfigStores,
 	record:          recordConfigStore,
+	managed:         func(b *builder) int { return len(b.live.ConfigStores) },
+	sortDump: func(f *state.File) {
+		slices.SortStableFunc(f.ConfigStores, func(a, b state.ConfigStore) int { return strings.Compare(a.Name, b.Name) })
+	},
+	dumped: func(f *state.File) int { return len(f.ConfigStores) },
 	fingerprint:     fingerprintConfigStore,
 }
 

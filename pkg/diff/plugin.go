@@ -26,6 +26,8 @@ var pluginKind = &descriptor{
 	plan:            planPlugins,
 	check:           checkPlugins,
 	dump:            dumpPlugins,
+	managed:         func(b *builder) int { return len(b.live.Plugins) },
+	dumped:          func(f *state.File) int { return len(f.Plugins) },
 	fingerprint:     fingerprintPlugin,
 }
 

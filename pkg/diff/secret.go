@@ -27,6 +27,14 @@ var secretKind = &descriptor{
 	plan:        planSecrets,
 	dump:        dumpSecrets,
 	record:      recordSecret,
+	// The secrets of the declared stores that exist.
+	managed: func(b *builder) int {
+		n := 0
+		for _, id := range b.stores().liveID {
+			n += len(b.live.Secrets[id])
+		}
+		return n
+	},
 	fingerprint: fingerprintSecret,
 }
 

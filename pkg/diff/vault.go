@@ -25,6 +25,11 @@ var vaultKind = &descriptor{
 	plan:            planVaults,
 	check:           checkVaults,
 	dump:            dumpVaults,
+	managed:         func(b *builder) int { return len(b.live.Vaults) },
+	sortDump: func(f *state.File) {
+		slices.SortStableFunc(f.Vaults, func(a, b state.Vault) int { return strings.Compare(a.Prefix, b.Prefix) })
+	},
+	dumped: func(f *state.File) int { return len(f.Vaults) },
 	fingerprint:     fingerprintVault,
 }
 
