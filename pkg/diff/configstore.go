@@ -30,8 +30,8 @@ var configStoreKind = &descriptor{
 	sortDump: func(f *state.File) {
 		slices.SortStableFunc(f.ConfigStores, func(a, b state.ConfigStore) int { return strings.Compare(a.Name, b.Name) })
 	},
-	dumped: func(f *state.File) int { return len(f.ConfigStores) },
-	fingerprint:     fingerprintConfigStore,
+	dumped:      func(f *state.File) int { return len(f.ConfigStores) },
+	fingerprint: fingerprintConfigStore,
 }
 
 // ConfigStoreOp is the operation of a config store change.

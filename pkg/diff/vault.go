@@ -29,8 +29,8 @@ var vaultKind = &descriptor{
 	sortDump: func(f *state.File) {
 		slices.SortStableFunc(f.Vaults, func(a, b state.Vault) int { return strings.Compare(a.Prefix, b.Prefix) })
 	},
-	dumped: func(f *state.File) int { return len(f.Vaults) },
-	fingerprint:     fingerprintVault,
+	dumped:      func(f *state.File) int { return len(f.Vaults) },
+	fingerprint: fingerprintVault,
 }
 
 // VaultOp is the operation of a vault change. When the vault names its
