@@ -233,7 +233,7 @@ func (p *program) confirmDeletes(c *cli.Context, plan *diff.Plan, shown bool) er
 		if ch.Action == diff.Delete {
 			deletes++
 			if ch.ForceSecrets > 0 {
-				forced = append(forced, fmt.Sprintf("config store %s takes %d secret%s with it", ch.Name, ch.ForceSecrets, diff.Plural(ch.ForceSecrets)))
+				forced = append(forced, fmt.Sprintf("config store %s: %s", ch.Name, ch.ForceText()))
 			}
 		}
 	}

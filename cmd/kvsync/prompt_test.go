@@ -47,7 +47,7 @@ func TestDeletePrompt(t *testing.T) {
 
 	srv.ResetCounts()
 	code, _, stderr := sync("n\n", true, empty)
-	if code != exitError || !strings.Contains(stderr, "This deletes 2 entities from control plane my-control-plane (config store s takes 1 secret with it). Apply the plan? [y/N]") ||
+	if code != exitError || !strings.Contains(stderr, "This deletes 2 entities from control plane my-control-plane (config store s: its 1 secret first, sparing any added since). Apply the plan? [y/N]") ||
 		!strings.Contains(stderr, "nothing applied: the deletes were not confirmed") {
 		t.Errorf("answered no: exit %d\n%s", code, stderr)
 	}

@@ -229,7 +229,7 @@ func TestCompute(t *testing.T) {
 				"0 create config_store mistral-store",
 				"1 create secret mistral-store/mistral-key after 0",
 				"2 update vault mysecretvault after 0",
-				"3 delete config_store my-config-store (force, takes 2 secrets) after 2",
+				"3 delete config_store my-config-store (its 2 secrets first, sparing any added since) after 2",
 			},
 			fields: map[int][]string{
 				2: {`config.config_store_id: "store-1" -> (id of new config_store mistral-store)`},
@@ -244,7 +244,7 @@ func TestCompute(t *testing.T) {
 			want: []string{
 				"0 delete plugin ai-proxy (route example-route)",
 				"1 delete vault mysecretvault after 0",
-				"2 delete config_store my-config-store (force, takes 1 secret) after 1",
+				"2 delete config_store my-config-store (its 1 secret first, sparing any added since) after 1",
 			},
 			warnings: []string{"this plan deletes 3 of the 3 entities kvsync manages here: are all the files given? (kvsync apply never deletes)"},
 		},
@@ -475,7 +475,7 @@ func TestCompute(t *testing.T) {
 			live: difftest.SeededLive,
 			want: []string{
 				"0 update vault mysecretvault",
-				"1 delete config_store my-config-store (force, takes 1 secret) after 0",
+				"1 delete config_store my-config-store (its 1 secret first, sparing any added since) after 0",
 			},
 			fields: map[int][]string{0: {
 				`config.base64_decode: (absent) -> false`,
