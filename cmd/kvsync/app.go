@@ -274,6 +274,9 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 		return nil, err
 	}
 	p.secrets = append(p.secrets, s.token)
+	for _, w := range s.warnings {
+		fmt.Fprintln(p.stderr, "Warning: "+w)
+	}
 	verbose := c.Bool(flagVerbose)
 	{
 		var mu sync.Mutex

@@ -142,6 +142,8 @@ type settings struct {
 	// maxDuration bounds the run; unreachableAfter ends it when Konnect
 	// stops answering.
 	maxDuration, unreachableAfter time.Duration
+	// warnings are said once the settings are read (p.readSettings).
+	warnings []string
 }
 
 func readSettings(c *cli.Context) (*settings, error) {
@@ -154,8 +156,11 @@ func readSettings(c *cli.Context) (*settings, error) {
 		// The value is not echoed: a token pasted here must not show.
 		return nil, fmt.Errorf("--%s (from %s) needs a scheme: https://HOST, or http://127.0.0.1:PORT for the emulator", flagAddr, s.addrFrom)
 	}
-	if u, err := url.Parse(s.addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !c.Bool(flagAllowHTTP) {
-		return nil, fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, s.addrFrom, u.Hostname(), flagAllowHTTP)
+	if u, err := url.Parse(s.addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if !c.Bool(flagAllowHTTP) {
+			return nil, fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, s.addrFrom, u.Hostname(), flagAllowHTTP)
+		}
+		s.warnings = append(s.warnings, fmt.Sprintf("--%s: the Konnect token and every secret value go to %s in clear (http://): anyone on the way can read them", flagAllowHTTP, u.Hostname()))
 	}
 	for _, d := range []struct {
 		flag, env string

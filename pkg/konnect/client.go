@@ -190,6 +190,9 @@ func New(opts Options) (*Client, error) {
 	if strings.TrimSpace(opts.Token) == "" {
 		return nil, errors.New("konnect: a token is required")
 	}
+	if err := checkToken(opts.Token); err != nil {
+		return nil, err
+	}
 	base, err := parseBaseURL(opts.BaseURL)
 	if err != nil {
 		return nil, err
@@ -291,6 +294,23 @@ func pacingOptions(opts *Options) (bool, error) {
 	}
 	opts.InitialRate = min(max(opts.InitialRate, opts.MinRate), opts.MaxRate)
 	return true, nil
+}
+
+// checkToken refuses a token that no HTTP request can carry (a line break,
+// a space, any control character, as a token file with two lines or a
+// pasted header gives): sent, it would fail every attempt the same way, so
+// it fails here, before any request. The token itself is never echoed.
+func checkToken(token string) error {
+	for i := 0; i < len(token); i++ {
+		if b := token[i]; b <= ' ' || b == 0x7f {
+			what := "a space or control character"
+			if b == '\n' || b == '\r' {
+				what = "a line break"
+			}
+			return fmt.Errorf("konnect: the token holds %s (at byte %d): no request can carry it; check the file or variable it came from", what, i+1)
+		}
+	}
+	return nil
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {
