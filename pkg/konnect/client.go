@@ -139,6 +139,18 @@ type Options struct {
 	// up on Konnect: every call then fails at once with ErrUnreachable.
 	// Default DefaultUnreachableAfter; negative never gives up.
 	UnreachableAfter time.Duration
+	// MaxListItems and MaxListDuration bound one listing (all the pages
+	// of one List call): more items, or a longer time, and it fails as a
+	// listing that never ends; so does an item sent twice in one listing.
+	// Defaults DefaultMaxListItems and DefaultMaxListDuration; negative
+	// means no bound.
+	MaxListItems    int
+	MaxListDuration time.Duration
+	// ThrottleBudget bounds how long Konnect may answer nothing but 429
+	// (see throttle): past it, every call fails with ErrThrottled.
+	// Default DefaultThrottleBudget; negative means no bound (the
+	// context's deadline still holds).
+	ThrottleBudget time.Duration
 }
 
 // Event is one HTTP attempt, or one wait before the next attempt, for a
@@ -171,6 +183,11 @@ type Client struct {
 	breaker *breaker
 	sent    sent
 	randN   func(n int64) int64
+	// now is the clock of the listings' and the throttling's bounds.
+	now      func() time.Time
+	throttle *throttle
+	// inflight is what the client waits for, for a heartbeat (Waiting).
+	inflight waits
 
 	ControlPlanes  *ControlPlanesService
 	ConfigStores   *ConfigStoresService
@@ -233,6 +250,25 @@ func New(opts Options) (*Client, error) {
 		baseURL: base,
 		sleep:   sleepContext,
 		randN:   rand.Int64N,
+		now:     time.Now,
+	}
+	switch {
+	case opts.MaxListItems == 0:
+		c.opts.MaxListItems = DefaultMaxListItems
+	case opts.MaxListItems < 0:
+		c.opts.MaxListItems = 0
+	}
+	switch {
+	case opts.MaxListDuration == 0:
+		c.opts.MaxListDuration = DefaultMaxListDuration
+	case opts.MaxListDuration < 0:
+		c.opts.MaxListDuration = 0
+	}
+	if opts.ThrottleBudget == 0 {
+		c.opts.ThrottleBudget = DefaultThrottleBudget
+	}
+	if c.opts.ThrottleBudget > 0 {
+		c.throttle = newThrottle(c.opts.ThrottleBudget, func() time.Time { return c.now() })
 	}
 	if opts.UnreachableAfter == 0 {
 		opts.UnreachableAfter = DefaultUnreachableAfter
