@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,11 +60,14 @@ type program struct {
 	// interactive reports whether a person can answer a question: standard
 	// input and error are terminals. Tests replace it.
 	interactive func() bool
+	// beat is the run's heartbeat while one runs (outside a terminal).
+	beat atomic.Pointer[heartbeat]
 }
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	p := &program{stdin: stdin, stdout: &lockedWriter{w: stdout}, stderr: &lockedWriter{w: stderr}}
+	p := &program{stdin: stdin}
+	p.stdout, p.stderr = &lockedWriter{w: stdout, wrote: p.wrote}, &lockedWriter{w: stderr, wrote: p.wrote}
 	p.interactive = func() bool { return isTerminal(stdin) && isTerminal(stderr) }
 	return p.run(args)
 }
@@ -74,11 +78,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+	// wrote, when set, is told of every write (the heartbeat).
+	wrote func()
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.wrote != nil {
+		defer l.wrote()
+	}
 	return l.w.Write(b)
 }
 
@@ -274,6 +283,7 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 		return nil, err
 	}
 	p.secrets = append(p.secrets, s.token)
+	s.created = p.watchClient
 	for _, w := range s.warnings {
 		fmt.Fprintln(p.stderr, "Warning: "+w)
 	}
@@ -329,6 +339,11 @@ func (p *program) runContext(maxDuration time.Duration) (context.Context, func()
 		prev := cancel
 		cancel = func() { cancelTimeout(); prev() }
 	}
+	var deadline time.Time
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d
+	}
+	stopBeat := p.startHeartbeat(deadline)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -342,6 +357,7 @@ func (p *program) runContext(maxDuration time.Duration) (context.Context, func()
 		}
 	}()
 	return ctx, func() {
+		stopBeat()
 		signal.Stop(sigs)
 		close(done)
 		cancel()

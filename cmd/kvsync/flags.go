@@ -84,7 +84,7 @@ func settingFrom(c *cli.Context, name string, vars ...string) (value, from strin
 // connectionFlags reach Konnect. The token flag has no default, so its
 // value never shows in help.
 func connectionFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: flagAddr, Usage: "Konnect API address (region)" + envHint(envs(flagAddr)...), Value: konnect.DefaultBaseURL},
 		&cli.StringFlag{Name: flagToken, Usage: "Konnect personal or system account token" + envHint(envs(flagToken)...)},
 		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)" + envHint(envs(flagTokenFile)...)},
@@ -97,7 +97,7 @@ func connectionFlags() []cli.Flag {
 		&cli.Float64Flag{Name: flagRPS, Usage: "requests per second to start at; the pace adapts to what Konnect accepts" + envHint("KVSYNC_RPS"), Value: konnect.DefaultInitialRate},
 		&cli.Float64Flag{Name: flagRPSMax, Usage: "requests per second never to exceed" + envHint("KVSYNC_RPS_MAX"), Value: konnect.DefaultMaxRate},
 		&cli.Float64Flag{Name: flagRPSMin, Usage: "requests per second a 429 never cuts below" + envHint("KVSYNC_RPS_MIN"), Value: konnect.DefaultMinRate},
-	}
+	}, boundFlags()...)
 }
 
 func selectTagFlag() cli.Flag {
@@ -144,6 +144,10 @@ type settings struct {
 	maxDuration, unreachableAfter time.Duration
 	// warnings are said once the settings are read (p.readSettings).
 	warnings []string
+	bounds   bounds
+	// created, when set, is told of the client once it exists (the
+	// heartbeat reports its requests).
+	created func(*konnect.Client)
 }
 
 func readSettings(c *cli.Context) (*settings, error) {
@@ -187,6 +191,9 @@ func readSettings(c *cli.Context) (*settings, error) {
 		if t = strings.TrimSpace(t); t != "" {
 			s.selectTags = append(s.selectTags, t)
 		}
+	}
+	if s.bounds, err = readBounds(c); err != nil {
+		return nil, err
 	}
 	if s.timeout, err = parseTimeout(setting(c, flagTimeout, envs(flagTimeout)...)); err != nil {
 		return nil, err
@@ -235,7 +242,7 @@ func parseTimeout(v string) (time.Duration, error) {
 }
 
 func (s *settings) client() (*konnect.Client, error) {
-	c, err := konnect.New(konnect.Options{
+	opts := konnect.Options{
 		BaseURL:          s.addr,
 		Token:            s.token,
 		UserAgent:        "kvsync/" + version,
@@ -245,9 +252,14 @@ func (s *settings) client() (*konnect.Client, error) {
 		InitialRate:      s.rps,
 		MaxRate:          s.rpsMax,
 		MinRate:          s.rpsMin,
-	})
+	}
+	s.bounds.apply(&opts)
+	c, err := konnect.New(opts)
 	if err != nil {
 		return nil, err
+	}
+	if s.created != nil {
+		s.created(c)
 	}
 	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestTokenWithLineBreakFailsAtOnce: a token that no request can carry (a
@@ -46,5 +47,44 @@ func TestAllowHTTPWarns(t *testing.T) {
 	_, _, stderr = runIn(t, "", "diff", "--konnect-addr", srv.URL, "--allow-http", file)
 	if strings.Contains(stderr, "in clear") {
 		t.Errorf("a loopback address was warned about:\n%s", stderr)
+	}
+}
+
+// TestThrottledRunSaysSoAndEnds: a server that answers 429 with
+// Retry-After: 1 forever, on a run outside a terminal: the heartbeat says
+// what the run waits for (shortened here from 10 s), and the throttling
+// budget ends the run, saying Konnect kept throttling, long before
+// --max-duration.
+func TestThrottledRunSaysSoAndEnds(t *testing.T) {
+	defer func(was time.Duration) { heartbeatAfter = was }(heartbeatAfter)
+	heartbeatAfter = 500 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	t.Cleanup(srv.Close)
+	file := storesFile(t, 1)
+	t.Setenv("KVSYNC_KONNECT_ADDR", srv.URL)
+	t.Setenv("KVSYNC_KONNECT_TOKEN", testToken)
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, stderr := runIn(t, "", "diff", "--throttle-budget", "2500ms", "--max-duration", "10m", file)
+		done <- result{code, stderr}
+	}()
+	select {
+	case r := <-done:
+		if r.code != exitError || !strings.Contains(r.stderr, "Konnect kept throttling: it answered nothing but 429") {
+			t.Errorf("exit %d, want 1 and Konnect kept throttling:\n%s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "kvsync: still running, nothing printed for") || !strings.Contains(r.stderr, "GET /v2/control-planes") ||
+			!strings.Contains(r.stderr, "left before --max-duration") {
+			t.Errorf("no heartbeat naming the request and the time left:\n%s", r.stderr)
+		}
+	case <-timeout():
+		t.Fatal("the run did not end")
 	}
 }

@@ -114,7 +114,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 
 	finished := make(chan done)
 	inFlight := 0
-	interrupted, unreachable := false, false
+	interrupted, unreachable, throttled := false, false, false
 	cancelled := ctx.Done()
 	interrupt := func() {
 		interrupted, cancelled = true, nil
@@ -124,7 +124,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 		if !interrupted && ctx.Err() != nil {
 			interrupt()
 		}
-		for !interrupted && !unreachable && inFlight < opts.Parallelism && ready.len() > 0 {
+		for !interrupted && !unreachable && !throttled && inFlight < opts.Parallelism && ready.len() > 0 {
 			i := ready.pop()
 			ch := p.Changes[i]
 			inFlight++
@@ -148,6 +148,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 				r.Status, r.Err = Failed, d.err
 				// Konnect gave up answering: start nothing new.
 				unreachable = unreachable || errors.Is(d.err, konnect.ErrUnreachable)
+				throttled = throttled || errors.Is(d.err, konnect.ErrThrottled)
 				notify(d.idx)
 				skip(d.idx, d.idx)
 				continue
@@ -166,7 +167,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 		}
 	}
 
-	rerr := &RunError{Interrupted: interrupted, Unreachable: unreachable, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded)}
+	rerr := &RunError{Interrupted: interrupted, Unreachable: unreachable, Throttled: throttled, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded)}
 	for i := range results {
 		if !settled[i] {
 			notify(i) // NotStarted

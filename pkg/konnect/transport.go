@@ -142,6 +142,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			return err
 		case failRateLimit:
 			c.inflight.update(cl.wait, func(w *Wait) { w.Throttled++ })
+			c.inflight.count429()
 			wait = c.backoff(throttled)
 			throttled++
 		case failRetry, failUnknown:

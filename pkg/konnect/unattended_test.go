@@ -194,6 +194,9 @@ func TestThrottlingBudget(t *testing.T) {
 			if got := attempts.Load(); got != tt.wantAttempts {
 				t.Errorf("%d attempts, want %d", got, tt.wantAttempts)
 			}
+			if got := c.Activity().Throttled; int32(got) != tt.wantAttempts {
+				t.Errorf("Activity counts %d 429s, want %d", got, tt.wantAttempts)
+			}
 			// Once tripped, every call fails at once.
 			before := attempts.Load()
 			if _, err := c.Plugins.List(context.Background(), "cp", nil); !errors.Is(err, ErrThrottled) || attempts.Load() != before {
