@@ -101,6 +101,9 @@ func (p *program) run(args []string) int {
 		return exitOK
 	case errors.Is(err, errChangesPending):
 		return exitChanges
+	case isDeletesLeftOut(err):
+		p.printError(err)
+		return exitDeletesLeftOut
 	}
 	p.printError(err)
 	return exitError

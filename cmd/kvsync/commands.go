@@ -52,7 +52,7 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			_, stop, pl, err := p.planOnline(c, file, values, false)
+			_, stop, pl, err := p.planOnline(c, file, values, "")
 			if err != nil {
 				return err
 			}
@@ -138,7 +138,13 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			if err != nil {
 				return err
 			}
-			ctx, stop, pl, err := p.planOnline(c, file, values, noDeletes)
+			leaveOut := ""
+			if noDeletes {
+				leaveOut = "apply never deletes (sync would)"
+			} else if !p.deleteConsent(c, reviewed != nil) {
+				leaveOut = noConsentWhy
+			}
+			ctx, stop, pl, err := p.planOnline(c, file, values, leaveOut)
 			if err != nil {
 				return err
 			}
@@ -173,7 +179,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					}
 				}()
 				shown := pl.plan
-				if pl, err = computePlan(ctx, pl.settings, file, values, noDeletes, pl); err != nil {
+				if pl, err = computePlan(ctx, pl.settings, file, values, leaveOut, pl); err != nil {
 					return err
 				}
 				if reviewed != nil {
@@ -210,6 +216,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			p.jsonWritten = f == render.JSON
 			if err := p.stepSummary(pl.plan, rep); err != nil {
 				return multierror.Append(runErr, err)
+			}
+			if runErr == nil && leaveOut == noConsentWhy && pl.plan.LeftOut > 0 {
+				return &deletesLeftOut{n: pl.plan.LeftOut}
 			}
 			return runErr
 		},
@@ -411,7 +420,7 @@ func (p *program) validateCommand() *cli.Command {
 				fmt.Fprintf(p.stdout, "%s: valid (offline; --online also checks against the control plane).\n", what)
 				return nil
 			}
-			_, stop, pl, err := p.planOnline(c, file, nil, false)
+			_, stop, pl, err := p.planOnline(c, file, nil, "")
 			if err != nil {
 				return err
 			}
@@ -433,13 +442,15 @@ func changesSummary(p *diff.Plan) string {
 // planOnline reads the connection settings and computes the plan of a loaded
 // file under a context that Ctrl-C cancels; the caller defers stop. The file
 // is loaded first, by the caller, so that an invalid one makes no request.
-func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, noDeletes bool) (context.Context, func(), *planned, error) {
+//
+// leaveOut, when set, leaves every delete out of the plan, saying why.
+func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, leaveOut string) (context.Context, func(), *planned, error) {
 	s, err := p.readSettings(c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, stop := p.runContext(s.maxDuration)
-	pl, err := computePlan(ctx, s, file, values, noDeletes, nil)
+	pl, err := computePlan(ctx, s, file, values, leaveOut, nil)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err

@@ -45,7 +45,7 @@ type planned struct {
 // earlier is this run's earlier plan when it plans again (under the lock):
 // its client, and the pace it learned, go on, and what it read makes the
 // fetch one round trip. nil otherwise.
-func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, noDeletes bool, earlier *planned) (*planned, error) {
+func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, leaveOut string, earlier *planned) (*planned, error) {
 	origins, err := checkTarget(s, f)
 	if err != nil {
 		return nil, err
@@ -68,7 +68,7 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *planIn
 	if err := diff.CheckOnline(f, live); err != nil {
 		return nil, err
 	}
-	planOpts := diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}
+	planOpts := diff.Options{SelectTags: s.selectTags, NoDeletes: leaveOut != "", NoDeletesWhy: leaveOut}
 	if values != nil {
 		planOpts.Sum, planOpts.WriteSecrets, planOpts.WriteSecret, planOpts.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
 	}

@@ -1,6 +1,13 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -86,5 +93,75 @@ func TestThrottledRunSaysSoAndEnds(t *testing.T) {
 		}
 	case <-timeout():
 		t.Fatal("the run did not end")
+	}
+}
+
+// TestSharedControlPlaneNeedsConsent: two teams share a control plane and
+// the default select tag. Team A's file does not declare team B's vault:
+// a sync in CI (no terminal) without consent leaves the deletes out, warns
+// that the bare default tag is shared, exits 3, and team B's vault, store
+// and secrets survive. With a reviewed plan the deletes are consented to.
+func TestSharedControlPlaneNeedsConsent(t *testing.T) {
+	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
+	t.Cleanup(srv.Close)
+	srv.AddControlPlane("my-control-plane")
+	t.Setenv("KVSYNC_KONNECT_ADDR", srv.URL)
+	t.Setenv("KVSYNC_KONNECT_TOKEN", testToken)
+	dir := t.TempDir()
+	team := func(name string) string {
+		path := filepath.Join(dir, name+".yaml")
+		content := fmt.Sprintf("_format_version: \"3.0\"\n_konnect:\n  control_plane_name: my-control-plane\nconfig_stores:\n  - name: %[1]s-store\n    secrets:\n", name)
+		for _, k := range []string{"k1", "k2", "k3"} {
+			content += fmt.Sprintf("      - key: %s\n        value: fake-%s-%s\n", k, name, k)
+		}
+		content += fmt.Sprintf("vaults:\n  - name: konnect\n    prefix: %[1]s\n    config:\n      config_store: %[1]s-store\n", name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a, b := team("team-a"), team("team-b")
+	if code, _, stderr := runIn(t, "", "sync", "--yes", "--no-sum", b); code != exitOK {
+		t.Fatalf("team B's sync: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := runIn(t, "", "sync", "--no-sum", a)
+	if code != exitDeletesLeftOut {
+		t.Errorf("team A's sync without consent: exit %d, want %d\n%s%s", code, exitDeletesLeftOut, stdout, stderr)
+	}
+	for _, want := range []string{
+		`the select tag is the bare default "kvsync", and 1 vault or plugin carrying it is not declared in the files, so sync deletes them`,
+		"2 deletes left out: without a terminal to ask",
+	} {
+		if !strings.Contains(stdout+stderr, want) {
+			t.Errorf("the run does not say %q:\n%s%s", want, stdout, stderr)
+		}
+	}
+	cp := srv.ControlPlaneID("my-control-plane")
+	client, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vaultsOf := func() []konnect.Vault {
+		t.Helper()
+		v, err := client.Vaults.List(context.Background(), cp, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if vaults := vaultsOf(); len(vaults) != 2 {
+		t.Errorf("%d vaults after team A's sync, want both teams'", len(vaults))
+	}
+
+	// A reviewed plan is consent: what it shows is applied, deletes too.
+	plan := filepath.Join(dir, "plan.json")
+	if code, _, stderr := runIn(t, "", "diff", "--no-sum", "--out", plan, a); code != exitOK {
+		t.Fatalf("diff --out: exit %d\n%s", code, stderr)
+	}
+	if code, stdout, stderr := runIn(t, "", "sync", "--no-sum", "--plan", plan, a); code != exitOK || !strings.Contains(stdout, "succeeded") {
+		t.Errorf("sync --plan: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if vaults := vaultsOf(); len(vaults) != 1 {
+		t.Errorf("%d vaults after the reviewed sync, want team A's alone", len(vaults))
 	}
 }

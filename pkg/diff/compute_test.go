@@ -246,7 +246,8 @@ func TestCompute(t *testing.T) {
 				"1 delete vault mysecretvault after 0",
 				"2 delete config_store my-config-store (its 1 secret first, sparing any added since) after 1",
 			},
-			warnings: []string{"this plan deletes 3 of the 3 entities kvsync manages here: are all the files given? (kvsync apply never deletes)"},
+			warnings: []string{"this plan deletes 3 of the 3 entities kvsync manages here: are all the files given? (kvsync apply never deletes)",
+				`the select tag is the bare default "kvsync", and 2 vaults or plugins carrying it are not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
 		},
 		{
 			name: "untagged live entities are unmanaged and never deleted",
@@ -409,6 +410,7 @@ func TestCompute(t *testing.T) {
 				"0 delete plugin rate-limiting (instance shared-name, route example-route)",
 				"1 create plugin ai-proxy (instance shared-name, route example-route) after 0",
 			},
+			warnings: []string{`the select tag is the bare default "kvsync", and 1 vault or plugin carrying it is not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
 		},
 		{
 			name: "a plugin matched by instance_name moves to another route as an update",
@@ -460,7 +462,7 @@ func TestCompute(t *testing.T) {
 			},
 			want:      []string{"0 delete vault mysecretvault"},
 			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1, diff.KindVault: 1},
-			warnings:  []string{"config store my-config-store is also used by vault decks, which kvsync does not manage: left alone"},
+			warnings:  []string{"config store my-config-store is also used by vault decks, which kvsync does not manage: left alone", `the select tag is the bare default "kvsync", and 1 vault or plugin carrying it is not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
 		},
 		{
 			name: "a vault changing type keeps its identity (prefix) and is an update",

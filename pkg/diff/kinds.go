@@ -108,6 +108,7 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 	if err := b.errs.ErrorOrNil(); err != nil {
 		return nil, err
 	}
+	shared := b.sharedTagWarning()
 	if opts.NoDeletes {
 		b.dropDeletes()
 	}
@@ -118,6 +119,9 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 	sort.Strings(b.warnings)
 	if w := b.massDeleteWarning(); w != "" {
 		b.warnings = append([]string{w}, b.warnings...)
+	}
+	if shared != "" {
+		b.warnings = append(b.warnings, shared)
 	}
 	changes, err := order(b.nodes)
 	if err != nil {
@@ -130,6 +134,7 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 		Unmanaged:    b.unmanaged,
 		Warnings:     b.warnings,
 		Notes:        b.notes,
+		LeftOut:      b.leftOut,
 	}, nil
 }
 
@@ -161,6 +166,7 @@ type builder struct {
 	unmanaged map[Kind]int
 	warnings  []string
 	notes     []string
+	leftOut   int
 
 	// Indexes of facts several kinds read, each built on first use by the
 	// file of the kind it is about.
@@ -236,8 +242,13 @@ func (b *builder) dropDeletes() {
 		kept = append(kept, n)
 	}
 	b.nodes = kept
+	b.leftOut = dropped
+	why := b.opts.NoDeletesWhy
+	if why == "" {
+		why = "apply never deletes (sync would)"
+	}
 	if dropped > 0 {
-		b.note("%d delete%s left out: apply never deletes (sync would)", dropped, Plural(dropped))
+		b.note("%d delete%s left out: %s", dropped, Plural(dropped), why)
 	}
 }
 

@@ -139,6 +139,8 @@ type Plan struct {
 	// Notes say what the plan could not compare: secret values not
 	// tracked (--no-sum), values unknown (--allow-missing-env).
 	Notes []string
+	// LeftOut counts the deletes left out of the plan (Options.NoDeletes).
+	LeftOut int
 }
 
 // Change is one operation of the plan.
