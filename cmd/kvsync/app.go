@@ -62,6 +62,8 @@ type program struct {
 	interactive func() bool
 	// beat is the run's heartbeat while one runs (outside a terminal).
 	beat atomic.Pointer[heartbeat]
+	// quitting is what a second interrupt does before the process ends.
+	quitting quitHooks
 }
 
 // run is the whole program; it returns the exit status.
@@ -332,8 +334,9 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 const longWait = 3 * time.Second
 
 // runContext is cancelled by the first SIGINT or SIGTERM, which it
-// announces (after that the default handling is back, so a second signal
-// ends the process at once), and ends at maxDuration when that is set.
+// announces; a second one ends the process at once, releasing the lock on
+// its way out when that takes under a second (see quit). It ends at
+// maxDuration when that is set.
 func (p *program) runContext(maxDuration time.Duration) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	if maxDuration > 0 {
@@ -353,9 +356,15 @@ func (p *program) runContext(maxDuration time.Duration) (context.Context, func()
 	go func() {
 		select {
 		case s := <-sigs:
-			signal.Stop(sigs)
 			fmt.Fprintf(p.stderr, "\nkvsync: %v: starting nothing new, finishing what is in flight (interrupt again to quit at once)\n", s)
 			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			signal.Stop(sigs)
+			p.quit()
 		case <-done:
 		}
 	}()

@@ -173,7 +173,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 				if err != nil {
 					return err
 				}
+				forget := p.atQuit(func() { _ = unlock() })
 				defer func() {
+					forget()
 					if uerr := unlock(); uerr != nil {
 						fmt.Fprintln(p.stderr, "Warning: "+p.scrub(uerr.Error()))
 					}
