@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 
@@ -163,5 +166,57 @@ func TestSharedControlPlaneNeedsConsent(t *testing.T) {
 	}
 	if vaults := vaultsOf(); len(vaults) != 1 {
 		t.Errorf("%d vaults after the reviewed sync, want team A's alone", len(vaults))
+	}
+}
+
+// TestSilentSecretWrite: a server that takes a secret's writes and never
+// answers them (everything else is answered): the sync fails in bounded
+// time, --timeout + --unreachable-after per write, having sent the value
+// at most twice, and says which write failed; it used to send it nine
+// times over five minutes.
+func TestSilentSecretWrite(t *testing.T) {
+	emu := konnecttest.NewServer(konnecttest.Options{Token: testToken})
+	t.Cleanup(emu.Close)
+	emu.AddControlPlane("my-control-plane")
+	target, _ := url.Parse(emu.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var sends atomic.Int32
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && strings.Contains(r.URL.Path, "/secrets") {
+			sends.Add(1)
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(silent.Close)
+	t.Setenv("KVSYNC_KONNECT_ADDR", silent.URL)
+	t.Setenv("KVSYNC_KONNECT_TOKEN", testToken)
+	file := storesFile(t, 1)
+	done := make(chan struct {
+		code   int
+		stderr string
+	}, 1)
+	go func() {
+		code, _, stderr := runIn(t, "", "sync", "--no-sum", "--timeout", "200ms", "--unreachable-after", "500ms", file)
+		done <- struct {
+			code   int
+			stderr string
+		}{code, stderr}
+	}()
+	select {
+	case r := <-done:
+		if r.code != exitError || !strings.Contains(r.stderr, "failed create secret store-00/k") {
+			t.Errorf("exit %d, want 1 naming the secret's write:\n%s", r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr, "fake-0") {
+			t.Error("the output holds the value")
+		}
+	case <-time.After(200*time.Millisecond + 500*time.Millisecond + 30*time.Second):
+		t.Fatal("the sync did not end")
+	}
+	if n := sends.Load(); n < 1 || n > 2 {
+		t.Errorf("the value was sent %d times, want at most 2", n)
 	}
 }
