@@ -11,8 +11,11 @@ import (
 
 // exitDeletesLeftOut ends a sync that applied everything but its deletes,
 // which nobody consented to (no terminal to ask, no --yes, no reviewed
-// plan).
-const exitDeletesLeftOut = 3
+// plan). 3 is diff's exitNotCompared.
+const exitDeletesLeftOut = 4
+
+// applyNeverDeletes is the plan's note for the deletes apply leaves out.
+const applyNeverDeletes = "apply never deletes (sync would)"
 
 // noConsentWhy is the plan's note for the deletes a sync left out.
 const noConsentWhy = "without a terminal to ask, sync deletes only with --yes (KVSYNC_YES=true) or a reviewed plan (--plan)"
@@ -26,7 +29,7 @@ func (p *program) deleteConsent(c *cli.Context, reviewed bool) bool {
 }
 
 // deletesLeftOut ends a sync whose deletes were left out for want of
-// consent: exit 3, after everything else was applied.
+// consent: exit 4, after everything else was applied.
 type deletesLeftOut struct{ n int }
 
 func (e *deletesLeftOut) Error() string {

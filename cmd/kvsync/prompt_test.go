@@ -13,7 +13,7 @@ import (
 // TestDeletePrompt: on a terminal, a sync that deletes asks first, naming
 // what a forced store delete takes; "n" applies nothing, "y" applies,
 // --yes does not ask, and without a terminal nobody is asked: the deletes
-// are left out (exit 3) unless --yes or KVSYNC_YES consents.
+// are left out (exit 4) unless --yes or KVSYNC_YES consents.
 func TestDeletePrompt(t *testing.T) {
 	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
 	t.Cleanup(srv.Close)
@@ -99,7 +99,7 @@ func TestDeletePrompt(t *testing.T) {
 	if code != exitDeletesLeftOut || strings.Contains(stderr, "[y/N]") ||
 		!strings.Contains(stdout, "2 deletes left out: without a terminal to ask, sync deletes only with --yes (KVSYNC_YES=true) or a reviewed plan (--plan)") ||
 		!strings.Contains(stderr, "Error: 2 deletes left out:") {
-		t.Errorf("no terminal, no consent: exit %d, want 3\n%s%s", code, stdout, stderr)
+		t.Errorf("no terminal, no consent: exit %d, want 4\n%s%s", code, stdout, stderr)
 	}
 	if writes := countWrites(srv); writes != 0 {
 		t.Errorf("no consent, yet %d writes", writes)

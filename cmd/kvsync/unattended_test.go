@@ -102,7 +102,7 @@ func TestThrottledRunSaysSoAndEnds(t *testing.T) {
 // TestSharedControlPlaneNeedsConsent: two teams share a control plane and
 // the default select tag. Team A's file does not declare team B's vault:
 // a sync in CI (no terminal) without consent leaves the deletes out, warns
-// that the bare default tag is shared, exits 3, and team B's vault, store
+// that the bare default tag is shared, exits 4, and team B's vault, store
 // and secrets survive. With a reviewed plan the deletes are consented to.
 func TestSharedControlPlaneNeedsConsent(t *testing.T) {
 	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
