@@ -39,7 +39,7 @@ func (r *recorder) got() []time.Duration {
 
 // newTestClient starts handler and returns a client for it whose backoff
 // delays are recorded, not spent, and whose jitter always draws the ceiling.
-func newTestClient(t *testing.T, handler http.HandlerFunc, tweak ...func(*Options)) (*Client, *recorder) {
+func newTestClient(t testing.TB, handler http.HandlerFunc, tweak ...func(*Options)) (*Client, *recorder) {
 	t.Helper()
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)

@@ -69,11 +69,11 @@ func (t *throttle) allows(d time.Duration) error {
 	if t == nil {
 		return nil
 	}
+	if err := t.check(); err != nil {
+		return err
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.open {
-		return t.errLocked()
-	}
 	if t.count == 0 || t.now().Add(d).Sub(t.since) <= t.budget {
 		return nil
 	}
