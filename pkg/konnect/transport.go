@@ -42,6 +42,9 @@ type call struct {
 	// RequestTimeout (a write that got no answer has only what is left
 	// of its window).
 	timeout time.Duration
+	// answerBy: a write that got no answer is settled by then (reading
+	// back included, see noAnswerWindow), or fails.
+	answerBy time.Time
 }
 
 // maxValueSends is how often one change may send a value (a request whose
@@ -103,9 +106,6 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	retries := 0       // retries spent on errors that count
 	throttled := 0     // consecutive 429s, to grow their backoff
 	uncertain := false // an earlier POST attempt may have taken effect
-	// answerBy: a write that got no answer is settled by then (see
-	// noAnswerWindow), or fails.
-	var answerBy time.Time
 	for {
 		if err := c.breaker.check(); err != nil {
 			return fmt.Errorf("konnect: %s %s: %w", cl.method, c.displayPath(cl), err)
@@ -131,7 +131,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		// back once more before reporting the conflict.
 		if kind == failFinal && uncertain && cl.readBack != nil &&
 			(status == http.StatusBadRequest || status == http.StatusConflict) {
-			if done, rbErr := cl.readBack(ctx); rbErr == nil && done {
+			if done, rbErr := c.readBack(ctx, cl); rbErr == nil && done {
 				return nil
 			}
 		}
@@ -156,10 +156,10 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			if sends != nil && sends.Load() >= maxValueSends {
 				return c.giveUp(ctx, cl, kind, fmt.Errorf("%w (not sent again: one change sends a value at most %d times)", err, maxValueSends), retries)
 			}
-			if cl.method != http.MethodGet && reached && status == 0 && answerBy.IsZero() {
+			if cl.method != http.MethodGet && reached && status == 0 && cl.answerBy.IsZero() {
 				// A write that got no answer: what follows (reading
 				// back, trying again) fits in the window.
-				answerBy = c.now().Add(c.noAnswerWindow())
+				cl.answerBy = c.now().Add(c.noAnswerWindow())
 			}
 			wait = c.backoff(retries)
 			retries++
@@ -177,8 +177,8 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 				return fmt.Errorf("%w (%w)", err, terr)
 			}
 		}
-		if !answerBy.IsZero() {
-			left := answerBy.Sub(c.now()) - wait
+		if !cl.answerBy.IsZero() {
+			left := cl.answerBy.Sub(c.now()) - wait
 			if left <= 0 {
 				return c.giveUp(ctx, cl, kind, fmt.Errorf("%w (no answer, and no time left to try again within --unreachable-after)", err), retries)
 			}
@@ -202,7 +202,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		}
 		if kind == failUnknown {
 			uncertain = true
-			done, rbErr := cl.readBack(ctx)
+			done, rbErr := c.readBack(ctx, cl)
 			if rbErr != nil {
 				return fmt.Errorf("%w (the request may or may not have taken effect, and reading back failed: %w)", err, rbErr)
 			}
@@ -215,6 +215,27 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			}
 		}
 	}
+}
+
+// readBack runs the call's read-back, within what is left of its window
+// when a write got no answer. A read-back cut off by the window fails with
+// an error of its own, not the context's deadline (which would read as
+// the run's --max-duration).
+func (c *Client) readBack(ctx context.Context, cl *call) (bool, error) {
+	if cl.answerBy.IsZero() {
+		return cl.readBack(ctx)
+	}
+	left := cl.answerBy.Sub(c.now())
+	if left <= 0 {
+		return false, errors.New("no time left within --unreachable-after to read back")
+	}
+	rctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	done, err := cl.readBack(rctx)
+	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+		return false, fmt.Errorf("reading back took longer than what was left of --unreachable-after (%s)", left.Round(time.Millisecond))
+	}
+	return done, err
 }
 
 // noAnswerWindow is how long a write that got no answer may still take to
@@ -241,7 +262,7 @@ func reachedServer(status int, err error) bool {
 // land is not reported as failed.
 func (c *Client) giveUp(ctx context.Context, cl *call, kind outcome, err error, retries int) error {
 	if kind == failUnknown {
-		done, rbErr := cl.readBack(ctx)
+		done, rbErr := c.readBack(ctx, cl)
 		switch {
 		case rbErr != nil:
 			return fmt.Errorf("%w (the request may or may not have taken effect, and reading back failed: %w)", err, rbErr)
