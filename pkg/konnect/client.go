@@ -47,7 +47,9 @@
 // server errors and connection failures. A 429 is different: it says "not
 // now", never "no", so rate-limit answers are retried for as long as the
 // context lives and never use up MaxRetries; bound a call with a context
-// deadline. A POST is retried only when it provably did not reach the server
+// deadline. Options.ThrottleBudget bounds them for the whole client: once
+// Konnect has answered nothing but 429 for that long, every call fails with
+// ErrThrottled. A POST is retried only when it provably did not reach the server
 // (the connection was never established, or a 429, which Konnect answers
 // before processing) or after reading back whether it took effect: vaults,
 // plugins, routes and services are created with a client-chosen id and read
@@ -55,6 +57,15 @@
 // of its value; a config store is read back by name (see
 // ConfigStoresService.Create); a control plane by its unique name. A POST
 // whose outcome cannot be known is not repeated: the error says so.
+//
+// A write that gets no answer at all (a timeout, a connection broken after
+// sending) is settled, read-back and one more attempt included, within
+// Options.UnreachableAfter; and a call that sends a value (a Sensitive in
+// its body) sends it at most twice, read-backs included, 429s aside.
+//
+// Listings end with an error when they cannot be real: an item twice, more
+// than Options.MaxListItems items, longer than Options.MaxListDuration (see
+// listing.go).
 //
 // Secret values and the token never appear in errors: request bodies are
 // never quoted, and a secret value the server might echo is redacted.

@@ -145,7 +145,8 @@ func IsNotFound(err error) bool { return statusIs(err, http.StatusNotFound) }
 func IsUnauthorized(err error) bool { return statusIs(err, http.StatusUnauthorized) }
 
 // IsRateLimited reports whether err is a 429 from Konnect. The client retries
-// those until the context ends, so callers see one only with a dead context.
+// those until the context ends or Options.ThrottleBudget is spent, so callers
+// see one only then.
 func IsRateLimited(err error) bool { return statusIs(err, http.StatusTooManyRequests) }
 
 // IsBadRequest reports a 400: the request was refused as invalid. Konnect
