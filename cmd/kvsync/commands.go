@@ -106,7 +106,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.StringFlag{Name: flagPlan, Usage: "apply the reviewed changes saved in `FILE` (diff --out) and nothing else, if they still hold: same changes, depending on the same live objects and values"},
-			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
+			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "consent to the plan's deletes: on a terminal, do not ask; without one, apply them (without --yes or --plan they are left out, exit 4)", EnvVars: []string{"KVSYNC_YES"}},
 			recordOnlyFlag(),
 		}),
 		Action: func(c *cli.Context) error {
