@@ -84,7 +84,7 @@ func settingFrom(c *cli.Context, name string, vars ...string) (value, from strin
 // connectionFlags reach Konnect. The token flag has no default, so its
 // value never shows in help.
 func connectionFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: flagAddr, Usage: "Konnect API address (region)" + envHint(envs(flagAddr)...), Value: konnect.DefaultBaseURL},
 		&cli.StringFlag{Name: flagToken, Usage: "Konnect personal or system account token" + envHint(envs(flagToken)...)},
 		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)" + envHint(envs(flagTokenFile)...)},
@@ -97,7 +97,7 @@ func connectionFlags() []cli.Flag {
 		&cli.Float64Flag{Name: flagRPS, Usage: "requests per second to start at; the pace adapts to what Konnect accepts" + envHint("KVSYNC_RPS"), Value: konnect.DefaultInitialRate},
 		&cli.Float64Flag{Name: flagRPSMax, Usage: "requests per second never to exceed" + envHint("KVSYNC_RPS_MAX"), Value: konnect.DefaultMaxRate},
 		&cli.Float64Flag{Name: flagRPSMin, Usage: "requests per second a 429 never cuts below" + envHint("KVSYNC_RPS_MIN"), Value: konnect.DefaultMinRate},
-	}
+	}, boundFlags()...)
 }
 
 func selectTagFlag() cli.Flag {
@@ -142,6 +142,12 @@ type settings struct {
 	// maxDuration bounds the run; unreachableAfter ends it when Konnect
 	// stops answering.
 	maxDuration, unreachableAfter time.Duration
+	// warnings are said once the settings are read (p.readSettings).
+	warnings []string
+	bounds   bounds
+	// created, when set, is told of the client once it exists (the
+	// heartbeat reports its requests).
+	created func(*konnect.Client)
 }
 
 func readSettings(c *cli.Context) (*settings, error) {
@@ -154,8 +160,11 @@ func readSettings(c *cli.Context) (*settings, error) {
 		// The value is not echoed: a token pasted here must not show.
 		return nil, fmt.Errorf("--%s (from %s) needs a scheme: https://HOST, or http://127.0.0.1:PORT for the emulator", flagAddr, s.addrFrom)
 	}
-	if u, err := url.Parse(s.addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !c.Bool(flagAllowHTTP) {
-		return nil, fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, s.addrFrom, u.Hostname(), flagAllowHTTP)
+	if u, err := url.Parse(s.addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if !c.Bool(flagAllowHTTP) {
+			return nil, fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, s.addrFrom, u.Hostname(), flagAllowHTTP)
+		}
+		s.warnings = append(s.warnings, fmt.Sprintf("--%s: the Konnect token and every secret value go to %s in clear (http://): anyone on the way can read them", flagAllowHTTP, u.Hostname()))
 	}
 	for _, d := range []struct {
 		flag, env string
@@ -182,6 +191,9 @@ func readSettings(c *cli.Context) (*settings, error) {
 		if t = strings.TrimSpace(t); t != "" {
 			s.selectTags = append(s.selectTags, t)
 		}
+	}
+	if s.bounds, err = readBounds(c); err != nil {
+		return nil, err
 	}
 	if s.timeout, err = parseTimeout(setting(c, flagTimeout, envs(flagTimeout)...)); err != nil {
 		return nil, err
@@ -230,7 +242,7 @@ func parseTimeout(v string) (time.Duration, error) {
 }
 
 func (s *settings) client() (*konnect.Client, error) {
-	c, err := konnect.New(konnect.Options{
+	opts := konnect.Options{
 		BaseURL:          s.addr,
 		Token:            s.token,
 		UserAgent:        "kvsync/" + version,
@@ -240,9 +252,14 @@ func (s *settings) client() (*konnect.Client, error) {
 		InitialRate:      s.rps,
 		MaxRate:          s.rpsMax,
 		MinRate:          s.rpsMin,
-	})
+	}
+	s.bounds.apply(&opts)
+	c, err := konnect.New(opts)
 	if err != nil {
 		return nil, err
+	}
+	if s.created != nil {
+		s.created(c)
 	}
 	return c, nil
 }
