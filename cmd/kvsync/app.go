@@ -27,6 +27,10 @@ const (
 	exitOK      = 0
 	exitError   = 1
 	exitChanges = 2
+	// exitSomeEnvironmentsFailed: a run over environments in which some
+	// failed while the others were planned or applied (3 is diff's
+	// "values not compared").
+	exitSomeEnvironmentsFailed = 4
 )
 
 // errChangesPending ends a diff --exit-code that found changes: exit 2, no
@@ -92,6 +96,11 @@ func (p *program) run(args []string) int {
 		return exitOK
 	case errors.Is(err, errChangesPending):
 		return exitChanges
+	}
+	var some *errSomeEnvironmentsFailed
+	if errors.As(err, &some) {
+		p.printError(err)
+		return exitSomeEnvironmentsFailed
 	}
 	p.printError(err)
 	return exitError

@@ -32,7 +32,7 @@ func (p *program) diffCommand() *cli.Command {
 		Aliases:   []string{"plan"},
 		Usage:     "show the changes sync would make (plan is the same command)",
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), environmentFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
 				Usage: "exit 2 when there are changes (0 none, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
 			&cli.StringFlag{Name: flagOut, Usage: "save the plan to `FILE` for review, to apply later with sync --plan"},
@@ -41,6 +41,9 @@ func (p *program) diffCommand() *cli.Command {
 			f, err := p.format(c)
 			if err != nil {
 				return err
+			}
+			if path := environmentsPath(c); path != "" {
+				return p.diffEnvironments(c, path, f)
 			}
 			file, err := loadFiles(c, p.stdin)
 			if err != nil {
@@ -106,7 +109,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		Name:      name,
 		Usage:     usage,
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), environmentFlags(), []cli.Flag{
 			&cli.StringFlag{Name: flagPlan, Usage: "apply only if the plan is still the one saved in `FILE` (diff --out): same changes, same live state, same values"},
 			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
 		}),
@@ -121,6 +124,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			workers, err := parallelism(c)
 			if err != nil {
 				return err
+			}
+			if path := environmentsPath(c); path != "" {
+				return p.syncEnvironments(c, path, f, noDeletes, workers)
 			}
 			var reviewed *diff.SavedPlan
 			if path := c.String(flagPlan); path != "" {
@@ -325,11 +331,16 @@ func (p *program) stepSummary(plan *diff.Plan, rep *diff.Report) error {
 			return err
 		}
 	}
+	return appendStepSummary(path, buf.Bytes())
+}
+
+// appendStepSummary appends a Markdown text to the job summary file.
+func appendStepSummary(path string, md []byte) error {
 	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
 	}
-	_, err = fh.Write(append(buf.Bytes(), '\n'))
+	_, err = fh.Write(append(md, '\n'))
 	if cerr := fh.Close(); err == nil {
 		err = cerr
 	}

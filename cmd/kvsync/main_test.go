@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 //	hold METHOD PATH-PART         park the next matching request until release
 //	holdwait                      wait (bounded) until the held request has arrived
 //	release                       let the held request go on
+//	controlplanes NAME...         create control planes; $CP_NAME (- as _) holds each one's id
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
@@ -56,17 +57,18 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"gateway":     cmdGateway,
-			"exitcode":    cmdExitCode,
-			"requests":    cmdRequests,
-			"writes":      cmdWrites,
-			"faults":      cmdFaults,
-			"secretvalue": cmdSecretValue,
-			"putsecret":   cmdPutSecret,
-			"hold":        cmdHold,
-			"holdwait":    cmdHoldWait,
-			"release":     cmdRelease,
-			"jsondoc":     cmdJSONDoc,
+			"gateway":       cmdGateway,
+			"exitcode":      cmdExitCode,
+			"requests":      cmdRequests,
+			"writes":        cmdWrites,
+			"faults":        cmdFaults,
+			"secretvalue":   cmdSecretValue,
+			"putsecret":     cmdPutSecret,
+			"hold":          cmdHold,
+			"holdwait":      cmdHoldWait,
+			"release":       cmdRelease,
+			"jsondoc":       cmdJSONDoc,
+			"controlplanes": cmdControlPlanes,
 		},
 	})
 }
@@ -78,6 +80,13 @@ func server(ts *testscript.TestScript) *konnecttest.Server {
 func noNeg(ts *testscript.TestScript, neg bool, name string) {
 	if neg {
 		ts.Fatalf("%s does not support !", name)
+	}
+}
+
+func cmdControlPlanes(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "controlplanes")
+	for _, name := range args {
+		ts.Setenv("CP_"+strings.ReplaceAll(name, "-", "_"), server(ts).AddControlPlane(name))
 	}
 }
 
