@@ -305,7 +305,15 @@ func (p *program) showCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return fmt.Errorf("show takes one saved plan file")
 			}
-			saved, err := readSavedPlan(c.Args().First())
+			path := c.Args().First()
+			if set, order, err := readSavedSet(path); err == nil {
+				var secs []render.Section
+				for _, name := range order {
+					secs = append(secs, render.Section{Name: name, Plan: set[name].Plan})
+				}
+				return render.Environments(p.stdout, secs, false, f, render.Options{Color: useColor(c, p.stdout, f)})
+			}
+			saved, err := readSavedPlan(path)
 			if err != nil {
 				return err
 			}

@@ -274,12 +274,9 @@ func saveEnvironmentPlans(path string, runs []*envRun) error {
 func (p *program) syncEnvironments(c *cli.Context, path string, f render.Format, noDeletes bool, workers int) error {
 	var reviewed map[string]*diff.SavedPlan
 	if planPath := c.String(flagPlan); planPath != "" {
-		data, err := os.ReadFile(planPath)
-		if err != nil {
-			return fmt.Errorf("--%s: %w", flagPlan, err)
-		}
-		if reviewed, _, err = diff.ReadSavedSet(bytes.NewReader(data)); err != nil {
-			return fmt.Errorf("%s: %w", planPath, err)
+		var err error
+		if reviewed, _, err = readSavedSet(planPath); err != nil {
+			return err
 		}
 	}
 	runs, s, err := p.prepareEnvironments(c, path, true, noDeletes)
@@ -371,4 +368,19 @@ func (pw *prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// readSavedSet reads the saved plans of environments (diff
+// --environments --out).
+func readSavedSet(path string) (map[string]*diff.SavedPlan, []string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--%s: %w", flagPlan, err)
+	}
+	defer fh.Close()
+	set, order, err := diff.ReadSavedSet(fh)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return set, order, nil
 }
