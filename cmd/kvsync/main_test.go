@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 //	holdwait                      wait (bounded) until the held request has arrived
 //	release                       let the held request go on
 //	controlplanes NAME...         create control planes; $CP_NAME (- as _) holds each one's id
+//	cpgroup NAME MEMBER...        create a control plane group with those members (created too)
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
@@ -69,6 +70,7 @@ func TestScripts(t *testing.T) {
 			"release":       cmdRelease,
 			"jsondoc":       cmdJSONDoc,
 			"controlplanes": cmdControlPlanes,
+			"cpgroup":       cmdControlPlaneGroup,
 		},
 	})
 }
@@ -88,6 +90,14 @@ func cmdControlPlanes(ts *testscript.TestScript, neg bool, args []string) {
 	for _, name := range args {
 		ts.Setenv("CP_"+strings.ReplaceAll(name, "-", "_"), server(ts).AddControlPlane(name))
 	}
+}
+
+func cmdControlPlaneGroup(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "cpgroup")
+	if len(args) < 1 {
+		ts.Fatalf("usage: cpgroup NAME MEMBER...")
+	}
+	server(ts).AddControlPlaneGroup(args[0], args[1:]...)
 }
 
 func cmdGateway(ts *testscript.TestScript, neg bool, args []string) {
