@@ -230,10 +230,15 @@ func (p *program) diffEnvironments(c *cli.Context, path string, f render.Format)
 		return err
 	}
 	if c.Bool(flagExitCode) {
+		notCompared := false
 		for _, r := range runs {
 			if !r.planned.Plan.Empty() {
 				return errChangesPending
 			}
+			notCompared = notCompared || r.planned.Plan.NotCompared > 0
+		}
+		if notCompared {
+			return errNotCompared
 		}
 	}
 	return nil
@@ -252,7 +257,7 @@ func saveEnvironmentPlans(path string, runs []*envRun) error {
 			keying = sum.New([]byte(os.Getenv(sum.EnvKey)))
 		}
 		var buf bytes.Buffer
-		if err := diff.Save(&buf, r.planned.Plan, diff.TakeFingerprints(r.planned.File, r.planned.Live, keying), keying); err != nil {
+		if err := diff.Save(&buf, r.planned.Plan, diff.TakeFingerprints(r.planned.Live, r.planned.Plan, keying), keying); err != nil {
 			return fmt.Errorf("environment %s: %w", r.env.Name, err)
 		}
 		envs = append(envs, diff.SavedEnvironment{Name: r.env.Name, Saved: bytes.TrimSpace(buf.Bytes())})
@@ -311,9 +316,6 @@ func (p *program) syncEnvironments(c *cli.Context, path string, f render.Format,
 				return nil
 			},
 			Warn: func(msg string) { fmt.Fprintln(p.stderr, "Warning: environment "+name+": "+p.scrub(msg)) },
-		}
-		if r.values.file != nil {
-			opts.SumPath = r.values.path
 		}
 		res, err := apply.Sync(ctx, r.client, r.file, opts)
 		if prog != nil {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -64,31 +63,6 @@ func (d *dumper) extraTags(have []string) []string {
 		}
 	}
 	return out
-}
-
-// hideCredentials turns the non-empty strings at or below the given paths
-// (encrypted schema fields, vault credential fields) into Sensitive values,
-// so that a written file gets placeholders instead of the credentials;
-// vault references stay as they are.
-func hideCredentials(tree map[string]any, paths []kong.Path) {
-	var walk func(p kong.Path, v any, set func(any))
-	walk = func(p kong.Path, v any, set func(any)) {
-		switch t := v.(type) {
-		case map[string]any:
-			for k, e := range t {
-				walk(p.With(k), e, func(n any) { t[k] = n })
-			}
-		case []any:
-			for i, e := range t {
-				walk(p.With(i), e, func(n any) { t[i] = n })
-			}
-		case string:
-			if t != "" && !kong.IsVaultRef(t) && p.Within(paths) {
-				set(state.NewSensitive(t))
-			}
-		}
-	}
-	walk(nil, tree, nil)
 }
 
 // pruneDefaults returns a copy of a live config without the fields that

@@ -244,13 +244,13 @@ func New(opts Options) (*Client, error) {
 	c.ControlPlanes = &ControlPlanesService{c}
 	c.ConfigStores = &ConfigStoresService{c}
 	c.Secrets = &SecretsService{c}
-	c.Vaults = &VaultsService{c}
-	c.Plugins = &PluginsService{c}
+	c.Vaults = newCore[Vault](c, "vaults", "vault", "id or prefix")
+	c.Plugins = newCore[Plugin](c, "plugins", "plugin", "plugin id")
 	c.PluginSchemas = &PluginSchemasService{c}
-	c.Routes = &RoutesService{c}
-	c.Services = &ServicesService{c}
-	c.Consumers = &ConsumersService{c}
-	c.ConsumerGroups = &ConsumerGroupsService{c}
+	c.Routes = newCore[Route](c, "routes", "route", "id or name")
+	c.Services = newCore[Service](c, "services", "service", "id or name")
+	c.Consumers = newCore[Consumer](c, "consumers", "consumer", "id or username")
+	c.ConsumerGroups = &ConsumerGroupsService{newCore[ConsumerGroup](c, "consumer_groups", "consumer group", "id or name")}
 	return c, nil
 }
 

@@ -508,13 +508,10 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 		e.instanceAt = located{d.pos(instN), path + ".instance_name"}
 	}
 	e.plugin.FieldPos = map[string]Position{}
-	for _, ref := range []struct {
-		key string
-		to  *string
-	}{{"route", &e.plugin.Route}, {"service", &e.plugin.Service}, {"consumer", &e.plugin.Consumer}, {"consumer_group", &e.plugin.ConsumerGroup}} {
+	for _, f := range kong.ScopeFields {
 		var n *yaml.Node
-		if *ref.to, n = nonEmpty(ref.key); n != nil {
-			e.plugin.FieldPos[ref.key] = d.pos(n)
+		if *e.plugin.ScopeRef(f), n = nonEmpty(f.Key()); n != nil {
+			e.plugin.FieldPos[f.Key()] = d.pos(n)
 		}
 	}
 	if f, ok := got["enabled"]; ok {

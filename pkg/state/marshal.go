@@ -8,6 +8,8 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // MarshalEnv writes f as a kvsync file and returns the environment
@@ -89,12 +91,12 @@ func MarshalEnv(f *File) ([]byte, []string, error) {
 		for i, p := range f.Plugins {
 			pn := mapNode()
 			addPair(pn, "name", w.str(p.Name))
-			for _, kv := range [][2]string{
-				{"instance_name", p.InstanceName}, {"route", p.Route}, {"service", p.Service},
-				{"consumer", p.Consumer}, {"consumer_group", p.ConsumerGroup},
-			} {
-				if kv[1] != "" {
-					addPair(pn, kv[0], w.str(kv[1]))
+			if p.InstanceName != "" {
+				addPair(pn, "instance_name", w.str(p.InstanceName))
+			}
+			for _, f := range kong.ScopeFields {
+				if ref := *p.ScopeRef(f); ref != "" {
+					addPair(pn, f.Key(), w.str(ref))
 				}
 			}
 			if p.Enabled != nil {

@@ -86,7 +86,8 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 	for _, fe := range files {
 		for _, pe := range fe.plugins {
 			p := pe.plugin
-			id := strings.Join([]string{p.Name, p.Route, p.Service, p.Consumer, p.ConsumerGroup}, "\x00")
+			scope := p.Scope()
+			id := p.Name + "\x00" + strings.Join(scope[:], "\x00")
 			if first, dup := scopes[id]; dup {
 				c.add(p.Pos, pe.path, "duplicate plugin %q %s (first at %s)", p.Name, PluginScope(p), first.plugin.Pos)
 				continue
@@ -121,11 +122,9 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 // "globally" or e.g. "on route example-route, consumer alice".
 func PluginScope(p Plugin) string {
 	var parts []string
-	for _, s := range []struct{ kind, v string }{
-		{"route", p.Route}, {"service", p.Service}, {"consumer", p.Consumer}, {"consumer_group", p.ConsumerGroup},
-	} {
-		if s.v != "" {
-			parts = append(parts, fmt.Sprintf("%s %q", s.kind, s.v))
+	for f, ref := range p.Scope() {
+		if ref != "" {
+			parts = append(parts, fmt.Sprintf("%s %q", kong.ScopeField(f).Key(), ref))
 		}
 	}
 	if len(parts) == 0 {
