@@ -165,7 +165,7 @@ func environmentsMarkdown(w *bytes.Buffer, sections []Section, sync bool, opts O
 	fmt.Fprintf(w, "## kvsync %s: %d environment%s\n\n", what, len(sections), diff.Plural(len(sections)))
 	w.WriteString("| Environment | Control plane | Outcome | Create | Update | Delete |\n| --- | --- | --- | ---: | ---: | ---: |\n")
 	for _, s := range sections {
-		cp, counts := "", "| | |"
+		cp, counts := "-", "- | - | -"
 		if s.Plan != nil {
 			sum := s.Plan.Summary()
 			cp, counts = mdEscape(s.Plan.ControlPlane.Name), fmt.Sprintf("%d | %d | %d", sum.Create, sum.Update, sum.Delete)
