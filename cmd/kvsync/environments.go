@@ -291,6 +291,9 @@ func (p *program) syncEnvironments(c *cli.Context, path string, f render.Format,
 	ctx, stop := p.runContext(s.maxDuration)
 	defer stop()
 	var ask sync.Mutex
+	// --parallelism bounds the run's operations in flight, over every
+	// environment: one machine, one organisation.
+	slots := apply.NewSlots(workers)
 	each(runs, func(r *envRun) {
 		name := r.env.Name
 		if reviewed != nil {
@@ -305,7 +308,7 @@ func (p *program) syncEnvironments(c *cli.Context, path string, f render.Format,
 			Reviewed:       r.reviewed,
 			FingerprintKey: []byte(os.Getenv(sum.EnvKey)),
 			MaxDuration:    s.maxDuration,
-			Apply:          apply.Options{Parallelism: workers, OnResult: func(res diff.Result) { prog.update(res) }},
+			Apply:          apply.Options{Parallelism: workers, Slots: slots, OnResult: func(res diff.Result) { prog.update(res) }},
 			Planned: func(pl *apply.Planned) error {
 				ask.Lock()
 				defer ask.Unlock()
