@@ -102,6 +102,15 @@ func (p *program) applyCommand() *cli.Command {
 	return p.applyingCommand("apply", "create and update only: like sync, but never delete", true)
 }
 
+// deleteFlags: --yes, for the command that deletes (apply never does, so
+// its help does not offer it).
+func deleteFlags(noDeletes bool) []cli.Flag {
+	if noDeletes {
+		return nil
+	}
+	return []cli.Flag{&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}}}
+}
+
 // applyingCommand is sync, or apply (no deletes).
 func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Command {
 	return &cli.Command{
@@ -110,8 +119,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.StringFlag{Name: flagPlan, Usage: "apply only if the plan is still the one saved in `FILE` (diff --out): same changes, same live state, same values"},
-			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
-		}),
+		}, deleteFlags(noDeletes)),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
 				return fmt.Errorf("%s refuses --%s: it would write values nobody knows (use it with diff, to review without the secrets)", name, flagAllowMissingEnv)
