@@ -185,18 +185,24 @@ func (k *konnectState) modelName(t *testing.T) string {
 	return ""
 }
 
-// touchVault changes the vault's description out of band: the live state
-// a reviewed plan read has moved.
-func (k *konnectState) touchVault(t *testing.T, description string) {
+// touchPlugin changes the ai-proxy plugin's model out of band (someone in
+// the UI): the live state a reviewed plan read has moved.
+func (k *konnectState) touchPlugin(t *testing.T, model string) {
 	t.Helper()
-	v, err := k.client.Vaults.Get(context.Background(), k.cpID, "mysecretvault")
+	plugins, err := k.client.Plugins.List(context.Background(), k.cpID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v.Description = &description
-	if _, err := k.client.Vaults.Upsert(context.Background(), k.cpID, *v); err != nil {
-		t.Fatal(err)
+	for _, p := range plugins {
+		if m, ok := p.Config["model"].(map[string]any); ok && p.Name == "ai-proxy" {
+			m["name"] = model
+			if _, err := k.client.Plugins.Upsert(context.Background(), k.cpID, p); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
 	}
+	t.Fatal("no ai-proxy plugin in Konnect")
 }
 
 // repo is the user's repository: a work clone and its origin.
@@ -209,6 +215,8 @@ func newRepo(t *testing.T, files map[string]string) *repo {
 	root := t.TempDir()
 	r := &repo{dir: filepath.Join(root, "work"), origin: filepath.Join(root, "origin.git")}
 	run(t, root, nil, "git", "init", "-q", "--bare", "-b", "main", r.origin)
+	// As GitLab does: push options (-o ci.skip).
+	run(t, r.origin, nil, "git", "config", "receive.advertisePushOptions", "true")
 	run(t, root, nil, "git", "init", "-q", "-b", "main", r.dir)
 	run(t, r.dir, nil, "git", "config", "user.name", "Test")
 	run(t, r.dir, nil, "git", "config", "user.email", "test@example.com")
@@ -267,6 +275,12 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 		t.Fatalf("the example file has %d copies of %q, want 1", n, old)
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+// refused reports whether a log shows sync --plan refusing a plan whose
+// live state moved since the review.
+func refused(log string) bool {
+	return strings.Contains(log, "changed since the plan was made") || strings.Contains(log, "differs from the reviewed one")
 }
 
 // must fails the test when a step of the scenario did not hold.
