@@ -99,6 +99,15 @@ func (p *program) applyCommand() *cli.Command {
 	return p.applyingCommand("apply", "create and update only: like sync, but never delete", true)
 }
 
+// deleteFlags: --yes, for the command that deletes (apply never does, so
+// its help does not offer it).
+func deleteFlags(noDeletes bool) []cli.Flag {
+	if noDeletes {
+		return nil
+	}
+	return []cli.Flag{&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}}}
+}
+
 // applyingCommand is sync, or apply (no deletes).
 func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Command {
 	return &cli.Command{
@@ -107,9 +116,8 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), environmentFlags(), []cli.Flag{
 			&cli.StringFlag{Name: flagPlan, Usage: "apply the reviewed changes saved in `FILE` (diff --out) and nothing else, if they still hold: same changes, depending on the same live objects and values"},
-			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
 			recordOnlyFlag(),
-		}),
+		}, deleteFlags(noDeletes)),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
 				return fmt.Errorf("%s refuses --%s: it would write values nobody knows (use it with diff, to review without the secrets)", name, flagAllowMissingEnv)

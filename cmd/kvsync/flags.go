@@ -258,7 +258,7 @@ func (s *settings) client() (*konnect.Client, error) {
 	c, err := konnect.New(konnect.Options{
 		BaseURL:          s.addr,
 		Token:            s.token,
-		UserAgent:        "kvsync/" + version,
+		UserAgent:        "kvsync/" + kvsyncVersion(),
 		RequestTimeout:   s.timeout,
 		UnreachableAfter: s.unreachableAfter,
 		Trace:            s.trace,
