@@ -129,7 +129,7 @@ type konnectState struct {
 func newKonnect(t *testing.T) *konnectState {
 	srv := konnecttest.NewServer(konnecttest.Options{Token: konnectToken, Preload: "tutorial"})
 	t.Cleanup(srv.Close)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: konnectToken, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: konnectToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
