@@ -75,13 +75,13 @@ func (g *glcRunner) mergeRequest(name string, mr int) (string, int) {
 	return log, code
 }
 
-func (g *glcRunner) merge(name, branch string, mr int) (string, int) {
+func (g *glcRunner) merge(name, branch string, mr int, extra ...string) (string, int) {
 	g.t.Helper()
 	run(g.t, g.repo.dir, nil, "git", "checkout", "-q", "main")
 	run(g.t, g.repo.dir, nil, "git", "merge", "-q", "--no-ff", "-m", fmt.Sprintf("Merge branch '%s' into 'main' (!%d)", branch, mr), branch)
 	run(g.t, g.repo.dir, nil, "git", "push", "-q", "origin", "main")
 	g.lab.merged(run(g.t, g.repo.dir, nil, "git", "rev-parse", "HEAD"), mr)
-	return g.run(name, "push")
+	return g.run(name, "push", extra...)
 }
 
 func TestGitLabFileUnderGitLabCILocal(t *testing.T) {

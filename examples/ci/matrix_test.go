@@ -163,7 +163,10 @@ func TestGitLabMatrixUnderGitLabCILocal(t *testing.T) {
 	// 1. A merge request: one plan job per environment, each plan kept.
 	git("checkout", "-q", "-b", "environments")
 	g.repo.commit(t, "three environments", environmentsFiles(t, srv.URL))
-	log, code := g.run("matrix-mr", "merge_request_event")
+	// Each job in its own copy of the repository, as a runner gives it
+	// (the shell executor would otherwise share one directory).
+	isolated := "--shell-isolation"
+	log, code := g.run("matrix-mr", "merge_request_event", isolated)
 	must(t, code == 0, "the merge request's plan jobs failed (exit %d):\n%s", code, tail(log, 60))
 	plans := map[string][]byte{}
 	found, _ := filepath.Glob(filepath.Join(g.repo.dir, ".gitlab-ci-local", "artifacts", "*", "plan.json"))
@@ -190,7 +193,7 @@ func TestGitLabMatrixUnderGitLabCILocal(t *testing.T) {
 
 	// 2. The merge: each environment applies its reviewed plan and records
 	// its kvsync.NAME.sum, none lost.
-	log, code = g.merge("matrix-merge", "environments", 1)
+	log, code = g.merge("matrix-merge", "environments", 1, isolated)
 	must(t, code == 0, "the apply jobs of the merge failed (exit %d):\n%s", code, tail(log, 60))
 	for env, model := range map[string]string{"dev": "mistral-tiny", "staging": "mistral-small", "prod": "mistral-large"} {
 		must(t, strings.Contains(log, "the plan of "+env+" reviewed in merge request !1"), "the %s job did not fetch its reviewed plan:\n%s", env, tail(log, 60))
@@ -201,6 +204,6 @@ func TestGitLabMatrixUnderGitLabCILocal(t *testing.T) {
 	}
 
 	// 3. Each environment's drift check: green.
-	log, code = g.run("matrix-drift", "schedule")
+	log, code = g.run("matrix-drift", "schedule", isolated)
 	must(t, code == 0, "the drift checks failed on control planes that match the files (exit %d):\n%s", code, tail(log, 60))
 }
