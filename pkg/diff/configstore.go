@@ -26,7 +26,12 @@ var configStoreKind = &descriptor{
 	plan:            planConfigStores,
 	dump:            dumpConfigStores,
 	record:          recordConfigStore,
-	fingerprint:     fingerprintConfigStore,
+	managed:         func(b *builder) int { return len(b.live.ConfigStores) },
+	sortDump: func(f *state.File) {
+		slices.SortStableFunc(f.ConfigStores, func(a, b state.ConfigStore) int { return strings.Compare(a.Name, b.Name) })
+	},
+	dumped:      func(f *state.File) int { return len(f.ConfigStores) },
+	fingerprint: fingerprintConfigStore,
 }
 
 // ConfigStoreOp is the operation of a config store change.

@@ -3,6 +3,7 @@ package diff
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 
@@ -36,9 +37,26 @@ func Dump(live *Live, opts DumpOptions) *state.File {
 			k.dump(d)
 		}
 	}
-	sort.SliceStable(d.file.Vaults, func(i, j int) bool { return d.file.Vaults[i].Prefix < d.file.Vaults[j].Prefix })
-	sort.SliceStable(d.file.ConfigStores, func(i, j int) bool { return d.file.ConfigStores[i].Name < d.file.ConfigStores[j].Name })
+	for _, k := range kinds {
+		if k.sortDump != nil {
+			k.sortDump(d.file)
+		}
+	}
 	return d.file
+}
+
+// DumpSummary counts the entities of a dumped file by kind, in the
+// table's order ("1 config store", "2 vaults", …), and in all.
+func DumpSummary(f *state.File) (parts []string, total int) {
+	for _, k := range kinds {
+		if k.dumped == nil {
+			continue
+		}
+		n := k.dumped(f)
+		parts = append(parts, fmt.Sprintf("%d %s%s", n, k.label, Plural(n)))
+		total += n
+	}
+	return parts, total
 }
 
 // dumper is one Dump in progress.

@@ -21,12 +21,20 @@ import (
 const KindSecret Kind = "secret"
 
 var secretKind = &descriptor{
-	kind:        KindSecret,
-	label:       "secret",
-	fetch:       fetchSecrets,
-	plan:        planSecrets,
-	dump:        dumpSecrets,
-	record:      recordSecret,
+	kind:   KindSecret,
+	label:  "secret",
+	fetch:  fetchSecrets,
+	plan:   planSecrets,
+	dump:   dumpSecrets,
+	record: recordSecret,
+	// The secrets of the declared stores that exist.
+	managed: func(b *builder) int {
+		n := 0
+		for _, id := range b.stores().liveID {
+			n += len(b.live.Secrets[id])
+		}
+		return n
+	},
 	fingerprint: fingerprintSecret,
 }
 
