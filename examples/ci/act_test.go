@@ -52,18 +52,29 @@ func (a *actRunner) run(name, event string, extra ...string) (string, int) {
 
 func (a *actRunner) review(name string, number int, head string) (string, int) {
 	a.t.Helper()
+	return a.pullRequest(name, number, head, false)
+}
+
+// pullRequest runs the workflow for a push to pull request number, from a
+// fork or not; a fork's run gets no secrets, as on GitHub.
+func (a *actRunner) pullRequest(name string, number int, head string, fork bool) (string, int) {
+	a.t.Helper()
+	var extra []string
+	if fork {
+		extra = []string{"-s", "KONNECT_READ_TOKEN=", "-s", "KONNECT_TOKEN=", "-s", "KVSYNC_FINGERPRINT_KEY=", "-s", "MISTRAL_API_KEY="}
+	}
 	event := filepath.Join(a.t.TempDir(), "event.json")
 	writeJSON(a.t, event, map[string]any{
 		"number": number,
 		"pull_request": map[string]any{
 			"number": number,
-			"head":   map[string]any{"sha": head, "repo": map[string]any{"fork": false, "full_name": "acme/konnect-config"}},
+			"head":   map[string]any{"sha": head, "repo": map[string]any{"fork": fork, "full_name": "acme/konnect-config"}},
 			"base":   map[string]any{"ref": "main"},
 		},
 		"repository": map[string]any{"full_name": "acme/konnect-config", "name": "konnect-config", "owner": map[string]any{"login": "acme"}},
 	})
-	log, code := a.run(name, "pull_request", "-e", event)
-	if code == 0 {
+	log, code := a.run(name, "pull_request", append([]string{"-e", event}, extra...)...)
+	if code == 0 && !fork {
 		a.gh.succeeded(a.runID, "pull_request", head)
 	}
 	return log, code
@@ -121,4 +132,13 @@ func TestGitHubWorkflowUnderAct(t *testing.T) {
 	wf := replaceOnce(t, string(workflow), "KVSYNC_KONNECT_ADDR: https://us.api.konghq.com", "KVSYNC_KONNECT_ADDR: "+k.srv.URL)
 	a.repo = newRepo(t, map[string]string{".github/workflows/kvsync.yml": wf, ".gitignore": "kvsync.sum\nplan.json\nplan.md\n"})
 	runScenario(t, a, k, a.repo)
+
+	// A pull request from a fork: no token, so the offline checks and a
+	// job summary that says why; no comment (its token could not write).
+	run(t, a.repo.dir, nil, "git", "checkout", "-q", "-b", "fork", "main")
+	head := a.repo.commit(t, "from a fork", map[string]string{"kvsync.yaml": stateFile("mistral-fork")})
+	log, code := a.pullRequest("fork", 3, head, true)
+	must(t, code == 0, "a fork's pull request failed (exit %d):\n%s", code, tail(log, 40))
+	must(t, strings.Contains(log, "no plan: this run has no Konnect token"), "a fork's run does not say why it has no plan:\n%s", tail(log, 40))
+	must(t, len(a.gh.commentsOn(3)) == 0, "a fork's pull request got a comment")
 }
