@@ -100,7 +100,7 @@ func TestGitHubMatrixUnderAct(t *testing.T) {
 	// its own marker.
 	git("checkout", "-q", "-b", "environments")
 	head := a.repo.commit(t, "three environments", environmentsFiles(t, srv.URL))
-	log, code := a.pullRequest("matrix-pr", 1, head)
+	log, code := a.pullRequest("matrix-pr", 1, head, false)
 	must(t, code == 0, "the pull request's plan jobs failed (exit %d):\n%s", code, tail(log, 60))
 	comments := a.gh.commentsOn(1)
 	must(t, len(comments) == 3, "pull request #1 has %d comments, want one per environment (3):\n%s", len(comments), tail(log, 60))
@@ -118,7 +118,7 @@ func TestGitHubMatrixUnderAct(t *testing.T) {
 
 	// 2. The merge: each environment's reviewed plan applied by its own
 	// job, each kvsync.NAME.sum recorded on the branch.
-	log, code = a.mergePR("matrix-merge", "environments", 1)
+	log, code = a.merge("matrix-merge", "environments", 1)
 	must(t, code == 0, "the apply jobs of the merge failed (exit %d):\n%s", code, tail(log, 60))
 	for env, model := range map[string]string{"dev": "mistral-tiny", "staging": "mistral-small", "prod": "mistral-large"} {
 		must(t, strings.Contains(log, "downloaded artifact kvsync-plan-"+env+"-"+head), "the %s job did not apply its reviewed plan:\n%s", env, tail(log, 60))
@@ -193,7 +193,8 @@ func TestGitLabMatrixUnderGitLabCILocal(t *testing.T) {
 
 	// 2. The merge: each environment applies its reviewed plan and records
 	// its kvsync.NAME.sum, none lost.
-	log, code = g.merge("matrix-merge", "environments", 1, isolated)
+	g.lab.merged(g.repo.merge(t, "environments", "Merge branch 'environments' into 'main' (!1)"), 1)
+	log, code = g.run("matrix-merge", "push", isolated)
 	must(t, code == 0, "the apply jobs of the merge failed (exit %d):\n%s", code, tail(log, 60))
 	for env, model := range map[string]string{"dev": "mistral-tiny", "staging": "mistral-small", "prod": "mistral-large"} {
 		must(t, strings.Contains(log, "the plan of "+env+" reviewed in merge request !1"), "the %s job did not fetch its reviewed plan:\n%s", env, tail(log, 60))
