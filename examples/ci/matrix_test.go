@@ -163,10 +163,12 @@ func TestGitLabMatrixUnderGitLabCILocal(t *testing.T) {
 	// 1. A merge request: one plan job per environment, each plan kept.
 	git("checkout", "-q", "-b", "environments")
 	g.repo.commit(t, "three environments", environmentsFiles(t, srv.URL))
-	// Each job in its own copy of the repository, as a runner gives it
-	// (the shell executor would otherwise share one directory).
-	isolated := "--shell-isolation"
-	log, code := g.run("matrix-mr", "merge_request_event", isolated)
+	// gitlab-ci-local's shell executor runs every job in the one work
+	// clone (and with --shell-isolation, the after_script found no sum
+	// file): the jobs run one at a time here. Jobs pushing their sum files
+	// at once are exercised under act.
+	oneAtATime := "--concurrency=1"
+	log, code := g.run("matrix-mr", "merge_request_event", oneAtATime)
 	must(t, code == 0, "the merge request's plan jobs failed (exit %d):\n%s", code, tail(log, 60))
 	plans := map[string][]byte{}
 	found, _ := filepath.Glob(filepath.Join(g.repo.dir, ".gitlab-ci-local", "artifacts", "*", "plan.json"))
@@ -194,7 +196,7 @@ func TestGitLabMatrixUnderGitLabCILocal(t *testing.T) {
 	// 2. The merge: each environment applies its reviewed plan and records
 	// its kvsync.NAME.sum, none lost.
 	g.lab.merged(g.repo.merge(t, "environments", "Merge branch 'environments' into 'main' (!1)"), 1)
-	log, code = g.run("matrix-merge", "push", isolated)
+	log, code = g.run("matrix-merge", "push", oneAtATime)
 	must(t, code == 0, "the apply jobs of the merge failed (exit %d):\n%s", code, tail(log, 60))
 	for env, model := range map[string]string{"dev": "mistral-tiny", "staging": "mistral-small", "prod": "mistral-large"} {
 		must(t, strings.Contains(log, "the plan of "+env+" reviewed in merge request !1"), "the %s job did not fetch its reviewed plan:\n%s", env, tail(log, 60))
@@ -205,6 +207,6 @@ func TestGitLabMatrixUnderGitLabCILocal(t *testing.T) {
 	}
 
 	// 3. Each environment's drift check: green.
-	log, code = g.run("matrix-drift", "schedule", isolated)
+	log, code = g.run("matrix-drift", "schedule", oneAtATime)
 	must(t, code == 0, "the drift checks failed on control planes that match the files (exit %d):\n%s", code, tail(log, 60))
 }
