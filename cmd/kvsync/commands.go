@@ -36,7 +36,7 @@ func (p *program) diffCommand() *cli.Command {
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
-				Usage: "exit 2 when there are changes (0 none, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
+				Usage: "exit 2 when there are changes, 3 when there are none but values were not compared (0 in sync, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
 			&cli.StringFlag{Name: flagOut, Usage: "save the plan to `FILE` for review, to apply later with sync --plan"},
 		}),
 		Action: func(c *cli.Context) error {
@@ -44,15 +44,7 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			file, err := loadFiles(c, p.stdin)
-			if err != nil {
-				return err
-			}
-			values, err := p.readPlanInputs(c, false)
-			if err != nil {
-				return err
-			}
-			_, stop, pl, err := p.planOnline(c, file, values, false)
+			values, stop, pl, err := p.planFiles(c, false, false)
 			if err != nil {
 				return err
 			}
@@ -69,8 +61,12 @@ func (p *program) diffCommand() *cli.Command {
 			if err := p.stepSummary(pl.plan, nil); err != nil {
 				return err
 			}
-			if c.Bool(flagExitCode) && !pl.plan.Empty() {
+			switch {
+			case !c.Bool(flagExitCode):
+			case !pl.plan.Empty():
 				return errChangesPending
+			case pl.plan.NotCompared > 0:
+				return errNotCompared
 			}
 			return nil
 		},
@@ -85,7 +81,7 @@ func savePlan(path string, pl *planned, values *planInputs) error {
 		keying = sum.New([]byte(os.Getenv(sum.EnvKey)))
 	}
 	var buf bytes.Buffer
-	if err := diff.Save(&buf, pl.plan, diff.TakeFingerprints(pl.file, pl.live, keying), keying); err != nil {
+	if err := diff.Save(&buf, pl.plan, diff.TakeFingerprints(pl.live, pl.plan, keying), keying); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -118,7 +114,8 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		Usage:     usage,
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
-			&cli.StringFlag{Name: flagPlan, Usage: "apply only if the plan is still the one saved in `FILE` (diff --out): same changes, same live state, same values"},
+			&cli.StringFlag{Name: flagPlan, Usage: "apply the reviewed changes saved in `FILE` (diff --out) and nothing else, if they still hold: same changes, depending on the same live objects and values"},
+			recordOnlyFlag(),
 		}, deleteFlags(noDeletes)),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
@@ -127,6 +124,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			f, err := p.format(c)
 			if err != nil {
 				return err
+			}
+			if c.Bool(flagRecordOnly) {
+				return p.recordOnly(c, f, noDeletes)
 			}
 			workers, err := parallelism(c)
 			if err != nil {
@@ -152,7 +152,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			}
 			defer stop()
 			if reviewed != nil {
-				if err := checkReviewed(reviewed, pl); err != nil {
+				if err := keepReviewed(reviewed, pl); err != nil {
 					return err
 				}
 			}
@@ -185,7 +185,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					return err
 				}
 				if reviewed != nil {
-					if err := checkReviewed(reviewed, pl); err != nil {
+					if err := keepReviewed(reviewed, pl); err != nil {
 						return err
 					}
 				}
@@ -281,19 +281,25 @@ func readSavedPlan(path string) (*diff.SavedPlan, error) {
 	return s, nil
 }
 
-// checkReviewed refuses, before any write, a plan that is not the reviewed
-// one, naming everything that moved.
-func checkReviewed(reviewed *diff.SavedPlan, pl *planned) error {
+// keepReviewed narrows the plan to the reviewed changes it still makes
+// (see diff.SavedPlan.Review): what nobody reviewed is left out, and named
+// in the plan's warnings; a plan that no longer holds is refused, before
+// any write, naming everything that moved.
+func keepReviewed(reviewed *diff.SavedPlan, pl *planned) error {
 	keying, err := reviewed.Keyed([]byte(os.Getenv(sum.EnvKey)))
 	if err != nil {
 		return err
 	}
-	err = reviewed.Verify(pl.plan, diff.TakeFingerprints(pl.file, pl.live, keying))
+	r, err := reviewed.Review(pl.plan, diff.TakeFingerprints(pl.live, pl.plan, keying))
 	var moved *multierror.Error
 	if errors.As(err, &moved) {
 		return multierror.Append(errors.New("the reviewed plan no longer holds; nothing was applied (make and review a new plan):"), moved.Errors...)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	pl.plan = r.Plan
+	return nil
 }
 
 func (p *program) unlockCommand() *cli.Command {
@@ -436,6 +442,25 @@ func changesSummary(p *diff.Plan) string {
 	}
 	s := p.Summary()
 	return fmt.Sprintf("sync would make %d create, %d update, %d delete", s.Create, s.Update, s.Delete)
+}
+
+// planFiles loads the command's files, reads kvsync.sum and the plan flags
+// (writes: the run may write the sum), and computes the plan online; the
+// caller defers stop.
+func (p *program) planFiles(c *cli.Context, writes, noDeletes bool) (*planInputs, func(), *planned, error) {
+	file, err := loadFiles(c, p.stdin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	values, err := p.readPlanInputs(c, writes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	_, stop, pl, err := p.planOnline(c, file, values, noDeletes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return values, stop, pl, nil
 }
 
 // planOnline reads the connection settings and computes the plan of a loaded

@@ -82,6 +82,16 @@ func (p *program) dumpCommand() *cli.Command {
 				summary = "Wrote " + out + ": " + what + "."
 			}
 			fmt.Fprintln(p.stderr, summary)
+			if empty := len(f.ConfigStores)+len(f.Vaults)+len(f.Plugins) == 0; empty && !c.Bool(flagAll) {
+				// Nothing carries the select tags: most likely a control
+				// plane kvsync has not managed yet.
+				everything := diff.Dump(live, diff.DumpOptions{SelectTags: tags, All: true})
+				if n := len(everything.ConfigStores) + len(everything.Vaults) + len(everything.Plugins); n > 0 {
+					fmt.Fprintf(p.stderr, "Nothing on control plane %s is in scope (vaults and plugins tagged %s, and the config stores they use); %s, %s and %s are not: --%s dumps everything (kvsync then adopts what the file declares).\n",
+						f.ControlPlaneName, strings.Join(tags, ", "), countOf(len(everything.ConfigStores), "config store"),
+						countOf(len(everything.Vaults), "vault"), countOf(len(everything.Plugins), "plugin"), flagAll)
+				}
+			}
 			if len(envNames) > 0 {
 				fmt.Fprintf(p.stderr, "Konnect never returns secret values: set %s before diff or sync.\n", strings.Join(envNames, ", "))
 			}

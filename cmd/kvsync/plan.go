@@ -77,6 +77,9 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *planIn
 		return nil, err
 	}
 	p.Address, p.Origins = client.BaseURL(), origins
+	if values != nil && values.file != nil {
+		p.SumFile = values.path
+	}
 	return &planned{settings: s, client: client, file: f, live: live, plan: p}, nil
 }
 
@@ -105,9 +108,15 @@ func checkTarget(s *settings, f *state.File) (diff.Origins, error) {
 	return o, nil
 }
 
+// targetConflict refuses a control plane that a flag or variable gives and
+// the file contradicts, and says how to target another control plane with
+// the same files: never by overriding the file.
 func targetConflict(given, from string, f *state.File) error {
-	return fmt.Errorf("control plane %q (from %s) differs from the file's _konnect.control_plane_name %q (%s): remove one, or make them agree",
-		given, from, f.ControlPlaneName, f.ControlPlanePos)
+	return fmt.Errorf("control plane %q (from %s) differs from the file's _konnect.control_plane_name %q (%s): "+
+		"a flag or variable never overrides the file's control plane; remove one, or make them agree. "+
+		"To use the same files with another control plane, take _konnect.control_plane_name out of them and pass --%s (or set KVSYNC_KONNECT_CONTROL_PLANE_NAME), "+
+		"or keep it in a small file per control plane given with the shared ones (kvsync diff shared/ prod.yaml)",
+		given, from, f.ControlPlaneName, f.ControlPlanePos, flagControlPlane)
 }
 
 func sameTags(a, b []string) bool {

@@ -26,7 +26,7 @@ var configStoreKind = &descriptor{
 	plan:            planConfigStores,
 	dump:            dumpConfigStores,
 	record:          recordConfigStore,
-	fingerprint:     fingerprintConfigStores,
+	fingerprint:     fingerprintConfigStore,
 }
 
 // ConfigStoreOp is the operation of a config store change.
@@ -267,8 +267,15 @@ func recordConfigStore(s *sum.File, cpID string, c *Change, _ Applied) {
 	}
 }
 
-func fingerprintConfigStores(f *fingerprinter) {
-	for _, s := range f.live.ConfigStores {
-		f.object("config store "+s.Name, s)
+// fingerprintConfigStore: a store's delete depends on which store it is
+// and on the secrets it takes (a create depends on nothing live).
+func fingerprintConfigStore(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*ConfigStoreOp)
+	if !ok || c.Action != Delete {
+		return
+	}
+	f.object("config store "+o.Name, identity{ID: o.ID, Name: o.Name})
+	for _, sec := range f.live.Secrets[o.ID] {
+		f.object("secret "+o.Name+"/"+sec.Key, sec)
 	}
 }

@@ -38,9 +38,10 @@ type descriptor struct {
 	// record keeps kvsync.sum in step with a change of the kind that
 	// succeeded (nil: the kind has nothing there).
 	record func(s *sum.File, controlPlaneID string, c *Change, a Applied)
-	// fingerprint names every live object of the kind a plan read and
-	// every desired value it holds (see Fingerprints).
-	fingerprint func(f *fingerprinter)
+	// fingerprint names what the outcome of a change of the kind depends
+	// on: the live objects it refers to or writes over, and the values it
+	// writes (see Fingerprints).
+	fingerprint func(f *fingerprinter, c *Change)
 }
 
 // kinds is the table, in ranking order: creates and updates run and print
@@ -130,6 +131,7 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 		Unmanaged:    b.unmanaged,
 		Warnings:     b.warnings,
 		Notes:        b.notes,
+		NotCompared:  b.notCompared,
 	}, nil
 }
 
@@ -161,6 +163,9 @@ type builder struct {
 	unmanaged map[Kind]int
 	warnings  []string
 	notes     []string
+	// notCompared counts the known values that could not be compared
+	// (Plan.NotCompared).
+	notCompared int
 
 	// Indexes of facts several kinds read, each built on first use by the
 	// file of the kind it is about.

@@ -28,7 +28,7 @@ var pluginKind = &descriptor{
 	plan:            planPlugins,
 	check:           checkPlugins,
 	dump:            dumpPlugins,
-	fingerprint:     fingerprintPlugins,
+	fingerprint:     fingerprintPlugin,
 }
 
 // PluginOp is the operation of a plugin change.
@@ -678,28 +678,38 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }
 
-// fingerprintPlugins covers the plugins, what they attach to, and the
-// schemas whose defaults the plan filled in.
-func fingerprintPlugins(f *fingerprinter) {
-	for _, p := range f.live.Plugins {
-		f.object(fmt.Sprintf("plugin %s (id %s)", p.Name, p.ID), p)
+// fingerprintPlugin: a plugin's create or update depends on its
+// substituted values and on which route, service, consumer and consumer
+// group it is scoped to (their ids and names, not their other fields); an
+// update or delete on which plugin it is.
+func fingerprintPlugin(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*PluginOp)
+	if !ok {
+		return
 	}
-	for ref, r := range f.live.Routes {
-		f.object("route "+ref, r)
+	owner := "plugin " + c.Name + scopeSuffix(c.Scope)
+	if c.Action != Delete {
+		f.configValues(owner, o.Body.Config)
+		ids := liveScope(o.Body)
+		scopeObject(f, "route", f.live.Routes, ids[0], func(r konnect.Route) identity { return identity{r.ID, r.Name} })
+		scopeObject(f, "service", f.live.Services, ids[1], func(s konnect.Service) identity { return identity{s.ID, s.Name} })
+		scopeObject(f, "consumer", f.live.Consumers, ids[2], func(u konnect.Consumer) identity { return identity{u.ID, u.Username} })
+		scopeObject(f, "consumer group", f.live.ConsumerGroups, ids[3], func(g konnect.ConsumerGroup) identity { return identity{g.ID, g.Name} })
 	}
-	for ref, s := range f.live.Services {
-		f.object("service "+ref, s)
+	if c.Action != Create {
+		f.object(owner, identity{ID: o.Body.ID, Name: o.Body.Name})
 	}
-	for ref, c := range f.live.Consumers {
-		f.object("consumer "+ref, c)
+}
+
+// scopeObject fingerprints the entity with that id among the live ones of
+// a scope kind, by the name or id the file used for it.
+func scopeObject[T any](f *fingerprinter, kind string, live map[string]T, id string, identify func(T) identity) {
+	if id == "" {
+		return
 	}
-	for ref, g := range f.live.ConsumerGroups {
-		f.object("consumer group "+ref, g)
-	}
-	for name, s := range f.live.Schemas {
-		f.object("plugin schema "+name, s.Fields())
-	}
-	for _, p := range f.desired.Plugins {
-		f.configValues("plugin "+strings.Trim(pluginLabel(p), `"`), p.Config)
+	for ref, e := range live {
+		if who := identify(e); who.ID == id {
+			f.object(kind+" "+ref, who)
+		}
 	}
 }

@@ -25,7 +25,7 @@ var vaultKind = &descriptor{
 	plan:            planVaults,
 	check:           checkVaults,
 	dump:            dumpVaults,
-	fingerprint:     fingerprintVaults,
+	fingerprint:     fingerprintVault,
 }
 
 // VaultOp is the operation of a vault change. When the vault names its
@@ -403,11 +403,21 @@ func dumpVaults(d *dumper) {
 	}
 }
 
-func fingerprintVaults(f *fingerprinter) {
-	for _, v := range f.live.Vaults {
-		f.object("vault "+v.Prefix, v)
+// fingerprintVault: a vault's create or update depends on its substituted
+// values and on which store it points at; an update or delete on which
+// vault it is.
+func fingerprintVault(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*VaultOp)
+	if !ok {
+		return
 	}
-	for _, v := range f.desired.Vaults {
-		f.configValues("vault "+v.Prefix, v.Config)
+	if c.Action != Delete {
+		f.configValues("vault "+c.Name, o.Body.Config)
+		if s, ok := f.storeByID(o.Store.Known); ok {
+			f.object("config store "+s.Name, identity{ID: s.ID, Name: s.Name})
+		}
+	}
+	if c.Action != Create {
+		f.object("vault "+c.Name, identity{ID: o.Body.ID, Name: o.Body.Prefix})
 	}
 }
