@@ -84,7 +84,7 @@ var flagCategories = map[string]string{
 
 	flagAllowEmptyEnv: categoryFiles, flagAllowMissingEnv: categoryFiles, flagMaxFileSize: categoryFiles,
 
-	flagParallelism: categoryApply, flagPlan: categoryApply, flagYes: categoryApply,
+	flagParallelism: categoryApply, flagPlan: categoryApply, flagYes: categoryApply, flagRecordOnly: categoryApply,
 }
 
 // categorize files each flag of the commands under its category.
