@@ -80,7 +80,7 @@ var flagCategories = map[string]string{
 	flagOutput: categoryOutput, flagNoColor: categoryOutput, flagExitCode: categoryOutput,
 	flagOut: categoryOutput, flagOutputFile: categoryOutput,
 
-	flagRecordOnly: categoryValues, flagSum: categoryValues, flagNoSum: categoryValues, flagWriteSecrets: categoryValues, flagWriteSecret: categoryValues,
+	flagSum: categoryValues, flagNoSum: categoryValues, flagWriteSecrets: categoryValues, flagWriteSecret: categoryValues,
 
 	flagAllowEmptyEnv: categoryFiles, flagAllowMissingEnv: categoryFiles, flagMaxFileSize: categoryFiles,
 
