@@ -98,7 +98,7 @@ func (p *program) readPlanInputs(c *cli.Context, writes bool) (*planInputs, erro
 		return v, nil
 	}
 	key := os.Getenv(sum.EnvKey)
-	p.secrets = append(p.secrets, key)
+	p.keepSecret(key)
 	f, err := sum.Load(v.path, []byte(key))
 	if err != nil {
 		return nil, fmt.Errorf("%w (fix or remove it; removing it makes kvsync write every secret value once more)", err)
