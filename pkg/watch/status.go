@@ -110,7 +110,8 @@ h2 { font-size: 1.1rem; margin: 0; overflow-wrap: anywhere; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .75rem; margin: .5rem 0; font-size: .9rem; }
 dt { color: #555; } dd { margin: 0; overflow-wrap: anywhere; }
 pre { background: #f3f3f3; padding: .5rem; border-radius: .3rem; overflow-x: auto; font-size: .8rem; white-space: pre-wrap; overflow-wrap: anywhere; }
-.err { color: #cf222e; }
+.err { color: #cf222e; overflow-wrap: anywhere; }
+.note { color: #555; font-size: .85rem; margin-bottom: 0; }
 </style>
 </head>
 <body>
@@ -125,7 +126,7 @@ pre { background: #f3f3f3; padding: .5rem; border-radius: .3rem; overflow-x: aut
 {{if .Remediated}}<dt>Remediated</dt><dd>{{.Remediated}} change{{if ne .Remediated 1}}s{{end}} in the last cycle</dd>{{end}}
 </dl>
 {{if .Err}}<p class="err">Check failed: {{.Err}}</p>{{end}}
-{{if .Plan}}<pre>{{.Plan}}</pre>{{else if eq .State "in sync"}}<p>No changes.</p>{{end}}
+{{if .Plan}}{{if .Err}}<p class="note">Pending at the last successful check:</p>{{end}}<pre>{{.Plan}}</pre>{{else if eq .State "in sync"}}<p>No changes.</p>{{end}}
 </section>
 {{end}}
 </body>
