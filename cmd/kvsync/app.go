@@ -23,16 +23,23 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// Exit statuses. diff --exit-code uses exitChanges; errors win over it.
+// Exit statuses. diff --exit-code uses exitChanges and exitNotCompared;
+// errors win over both.
 const (
-	exitOK      = 0
-	exitError   = 1
-	exitChanges = 2
+	exitOK          = 0
+	exitError       = 1
+	exitChanges     = 2
+	exitNotCompared = 3
 )
 
 // errChangesPending ends a diff --exit-code that found changes: exit 2, no
-// message (the plan was printed).
-var errChangesPending = errors.New("changes pending")
+// message (the plan was printed). errNotCompared ends one that found none
+// but could not compare every value it was asked to: exit 3, as silent (the
+// plan's verdict and notes say why).
+var (
+	errChangesPending = errors.New("changes pending")
+	errNotCompared    = errors.New("values not compared")
+)
 
 func init() {
 	// -v is --verbose on the commands; the version is --version alone.
@@ -95,6 +102,8 @@ func (p *program) run(args []string) int {
 		return exitOK
 	case errors.Is(err, errChangesPending):
 		return exitChanges
+	case errors.Is(err, errNotCompared):
+		return exitNotCompared
 	}
 	p.printError(err)
 	return exitError

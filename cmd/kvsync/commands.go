@@ -34,7 +34,7 @@ func (p *program) diffCommand() *cli.Command {
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
-				Usage: "exit 2 when there are changes (0 none, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
+				Usage: "exit 2 when there are changes, 3 when there are none but values were not compared (0 in sync, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
 			&cli.StringFlag{Name: flagOut, Usage: "save the plan to `FILE` for review, to apply later with sync --plan"},
 		}),
 		Action: func(c *cli.Context) error {
@@ -42,15 +42,7 @@ func (p *program) diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			file, err := loadFiles(c, p.stdin)
-			if err != nil {
-				return err
-			}
-			values, err := p.readPlanInputs(c, false)
-			if err != nil {
-				return err
-			}
-			_, stop, pl, err := p.planOnline(c, file, values, false)
+			values, stop, pl, err := p.planFiles(c, false, false)
 			if err != nil {
 				return err
 			}
@@ -67,8 +59,12 @@ func (p *program) diffCommand() *cli.Command {
 			if err := p.stepSummary(pl.Plan, nil); err != nil {
 				return err
 			}
-			if c.Bool(flagExitCode) && !pl.Plan.Empty() {
+			switch {
+			case !c.Bool(flagExitCode):
+			case !pl.Plan.Empty():
 				return errChangesPending
+			case pl.Plan.NotCompared > 0:
+				return errNotCompared
 			}
 			return nil
 		},
@@ -83,7 +79,7 @@ func savePlan(path string, pl *apply.Planned, values *planInputs) error {
 		keying = sum.New([]byte(os.Getenv(sum.EnvKey)))
 	}
 	var buf bytes.Buffer
-	if err := diff.Save(&buf, pl.Plan, diff.TakeFingerprints(pl.File, pl.Live, keying), keying); err != nil {
+	if err := diff.Save(&buf, pl.Plan, diff.TakeFingerprints(pl.Live, pl.Plan, keying), keying); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -107,8 +103,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 		Usage:     usage,
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
 		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
-			&cli.StringFlag{Name: flagPlan, Usage: "apply only if the plan is still the one saved in `FILE` (diff --out): same changes, same live state, same values"},
+			&cli.StringFlag{Name: flagPlan, Usage: "apply the reviewed changes saved in `FILE` (diff --out) and nothing else, if they still hold: same changes, depending on the same live objects and values"},
 			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
+			recordOnlyFlag(),
 		}),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
@@ -117,6 +114,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			f, err := p.format(c)
 			if err != nil {
 				return err
+			}
+			if c.Bool(flagRecordOnly) {
+				return p.recordOnly(c, f, noDeletes)
 			}
 			workers, err := parallelism(c)
 			if err != nil {
@@ -171,9 +171,6 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					return nil
 				},
 				Warn: func(msg string) { fmt.Fprintln(p.stderr, "Warning: "+p.scrub(msg)) },
-			}
-			if values.file != nil {
-				opts.SumPath = values.path
 			}
 			res, runErr := apply.Sync(ctx, client, file, opts)
 			if prog != nil {
@@ -384,4 +381,23 @@ func changesSummary(p *diff.Plan) string {
 	}
 	s := p.Summary()
 	return fmt.Sprintf("sync would make %d create, %d update, %d delete", s.Create, s.Update, s.Delete)
+}
+
+// planFiles loads the command's files, reads kvsync.sum and the plan flags
+// (writes: the run may write the sum), and computes the plan online; the
+// caller defers stop.
+func (p *program) planFiles(c *cli.Context, writes, noDeletes bool) (*planInputs, func(), *apply.Planned, error) {
+	file, err := loadFiles(c, p.stdin)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	values, err := p.readPlanInputs(c, writes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	_, stop, pl, err := p.planOnline(c, file, values, noDeletes)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return values, stop, pl, nil
 }

@@ -75,13 +75,21 @@ func (p *program) dumpCommand() *cli.Command {
 			} else if err := os.WriteFile(out, data, 0o644); err != nil {
 				return err
 			}
-			what := fmt.Sprintf("control plane %s, %s, %s, %s", f.ControlPlaneName, countOf(len(f.ConfigStores), "config store"),
-				countOf(len(f.Vaults), "vault"), countOf(len(f.Plugins), "plugin"))
+			counts, dumped := diff.DumpSummary(f)
+			what := fmt.Sprintf("control plane %s, %s", f.ControlPlaneName, strings.Join(counts, ", "))
 			summary := "Dumped " + what + "."
 			if out != "-" && out != "" {
 				summary = "Wrote " + out + ": " + what + "."
 			}
 			fmt.Fprintln(p.stderr, summary)
+			if dumped == 0 && !c.Bool(flagAll) {
+				// Nothing carries the select tags: most likely a control
+				// plane kvsync has not managed yet.
+				if counts, n := diff.DumpSummary(diff.Dump(live, diff.DumpOptions{SelectTags: tags, All: true})); n > 0 {
+					fmt.Fprintf(p.stderr, "Nothing on control plane %s is in scope (vaults and plugins tagged %s, and the config stores they use); %s are not: --%s dumps everything (kvsync then adopts what the file declares).\n",
+						f.ControlPlaneName, strings.Join(tags, ", "), andList(counts), flagAll)
+				}
+			}
 			if len(envNames) > 0 {
 				fmt.Fprintf(p.stderr, "Konnect never returns secret values: set %s before diff or sync.\n", strings.Join(envNames, ", "))
 			}
@@ -90,11 +98,12 @@ func (p *program) dumpCommand() *cli.Command {
 	}
 }
 
-func countOf(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
+// andList joins "a", "b", "c" as "a, b and c".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // yamlToJSON re-encodes a written state file as JSON (kvsync reads both).

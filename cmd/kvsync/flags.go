@@ -88,7 +88,7 @@ func connectionFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagAddr, Usage: "Konnect API address (region)" + envHint(envs(flagAddr)...), Value: konnect.DefaultBaseURL},
 		&cli.StringFlag{Name: flagToken, Usage: "Konnect personal or system account token" + envHint(envs(flagToken)...)},
 		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)" + envHint(envs(flagTokenFile)...)},
-		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id (overrides the file's _konnect.control_plane_name)" + envHint(envs(flagControlPlane)...)},
+		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id, for files that name none; one that differs from the file's _konnect.control_plane_name is an error, never an override (to use the same files with several control planes, leave _konnect out of them)" + envHint(envs(flagControlPlane)...)},
 		&cli.StringFlag{Name: flagTimeout, Usage: "timeout of one HTTP request: seconds or a duration like 30s" + envHint(envs(flagTimeout)...), Value: "30s"},
 		&cli.StringFlag{Name: flagMaxDuration, Usage: "end the whole run after this long (a duration like 30m), whatever Konnect does" + envHint("KVSYNC_MAX_DURATION"), Value: "30m"},
 		&cli.StringFlag{Name: flagUnreachableAfter, Usage: "give up when no request has been answered for this long (connections refused or broken, 5xx)" + envHint("KVSYNC_UNREACHABLE_AFTER"), Value: "30s"},

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,7 +32,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txtar, each against an emulator of its
 // own. Besides testscript's commands they have:
 //
-//	gateway                       create my-control-plane, example-service, example-route
+//	gateway [CONTROL-PLANE]       create my-control-plane (or that one), example-service, example-route
 //	exitcode N PROG [ARGS...]     run PROG (output kept for stdout/stderr) and require exit status N
 //	requests N                    the emulator served exactly N requests since the last reset (>N: more than N)
 //	writes N                      ... of which exactly N were not GETs (>N: more than N)
@@ -39,6 +41,10 @@ func TestMain(m *testing.M) {
 //	                              rule=METHOD:PATH-PART:STATUS[:TIMES] (repeatable)
 //	secretvalue STORE KEY ENV     the stored secret equals $ENV (never printed)
 //	putsecret STORE KEY VALUE     write a secret directly through the API (out of band)
+//	secretwrites N                ... of which exactly N wrote or deleted a secret
+//	mksecret STORE KEY ENV        create a secret with the value of $ENV, out of band (never printed)
+//	api METHOD PATH [JSON]        a request to my-control-plane's PATH (/config-stores, /core-entities/...),
+//	                              {store:NAME} replaced by that store's id; fails unless it answers 2xx
 //	hold METHOD PATH-PART         park the next matching request until release
 //	holdwait                      wait (bounded) until the held request has arrived
 //	release                       let the held request go on
@@ -56,17 +62,20 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"gateway":     cmdGateway,
-			"exitcode":    cmdExitCode,
-			"requests":    cmdRequests,
-			"writes":      cmdWrites,
-			"faults":      cmdFaults,
-			"secretvalue": cmdSecretValue,
-			"putsecret":   cmdPutSecret,
-			"hold":        cmdHold,
-			"holdwait":    cmdHoldWait,
-			"release":     cmdRelease,
-			"jsondoc":     cmdJSONDoc,
+			"gateway":      cmdGateway,
+			"exitcode":     cmdExitCode,
+			"requests":     cmdRequests,
+			"writes":       cmdWrites,
+			"faults":       cmdFaults,
+			"secretvalue":  cmdSecretValue,
+			"putsecret":    cmdPutSecret,
+			"mksecret":     cmdMkSecret,
+			"secretwrites": cmdSecretWrites,
+			"api":          cmdAPI,
+			"hold":         cmdHold,
+			"holdwait":     cmdHoldWait,
+			"release":      cmdRelease,
+			"jsondoc":      cmdJSONDoc,
 		},
 	})
 }
@@ -88,7 +97,11 @@ func cmdGateway(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cpID := srv.AddControlPlane("my-control-plane")
+	name := "my-control-plane"
+	if len(args) > 0 {
+		name = args[0]
+	}
+	cpID := srv.AddControlPlane(name)
 	svc, err := c.Services.Create(ctx, cpID, konnect.Service{Name: "example-service", URL: "http://httpbin.konghq.com/anything"})
 	ts.Check(err)
 	_, err = c.Routes.Create(ctx, cpID, konnect.Route{Name: "example-route", Paths: []string{"/anything"},
@@ -296,5 +309,61 @@ func cmdSecretValue(ts *testscript.TestScript, neg bool, args []string) {
 	match := ok && got == ts.Getenv(args[2])
 	if match == neg {
 		ts.Fatalf("secret %s/%s: stored value matches $%s: %v, want %v", args[0], args[1], args[2], match, !neg)
+	}
+}
+
+func cmdMkSecret(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "mksecret")
+	if len(args) != 3 {
+		ts.Fatalf("usage: mksecret STORE KEY ENV")
+	}
+	c, cpID, storeID := storeOf(ts, args[0])
+	_, err := c.Secrets.Create(context.Background(), cpID, storeID, args[1], konnect.Plaintext(ts.Getenv(args[2])))
+	ts.Check(err)
+}
+
+func cmdSecretWrites(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "secretwrites")
+	if len(args) != 1 {
+		ts.Fatalf("usage: secretwrites N")
+	}
+	n := 0
+	for k, v := range server(ts).Counts() {
+		if !strings.HasPrefix(k, "GET ") && strings.Contains(k, "/secrets") {
+			n += v
+		}
+	}
+	checkCount(ts, "secret writes", n, args[0])
+}
+
+var storeRef = regexp.MustCompile(`\{store:([^}]+)\}`)
+
+func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "api")
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: api METHOD PATH [JSON]")
+	}
+	srv := server(ts)
+	resolve := func(s string) string {
+		return storeRef.ReplaceAllStringFunc(s, func(m string) string {
+			_, _, id := storeOf(ts, storeRef.FindStringSubmatch(m)[1])
+			return id
+		})
+	}
+	var body io.Reader
+	if len(args) == 3 {
+		body = strings.NewReader(resolve(args[2]))
+	}
+	url := srv.URL + "/v2/control-planes/" + srv.ControlPlaneID("my-control-plane") + resolve(args[1])
+	req, err := http.NewRequest(args[0], url, body)
+	ts.Check(err)
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		ts.Fatalf("%s %s: %s: %s", args[0], args[1], resp.Status, raw)
 	}
 }

@@ -73,6 +73,9 @@ func planOptions(s *settings, f *state.File, values *planInputs, noDeletes bool)
 		Plan: diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}}
 	if values != nil {
 		opts.Plan.Sum, opts.Plan.WriteSecrets, opts.Plan.WriteSecret, opts.Plan.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
+		if values.file != nil {
+			opts.SumFile = values.path
+		}
 	}
 	return opts, nil
 }
@@ -112,7 +115,13 @@ func checkTarget(s *settings, f *state.File) (diff.Origins, error) {
 	return o, nil
 }
 
+// targetConflict refuses a control plane that a flag or variable gives and
+// the file contradicts, and says how to target another control plane with
+// the same files: never by overriding the file.
 func targetConflict(given, from string, f *state.File) error {
-	return fmt.Errorf("control plane %q (from %s) differs from the file's _konnect.control_plane_name %q (%s): remove one, or make them agree",
-		given, from, f.ControlPlaneName, f.ControlPlanePos)
+	return fmt.Errorf("control plane %q (from %s) differs from the file's _konnect.control_plane_name %q (%s): "+
+		"a flag or variable never overrides the file's control plane; remove one, or make them agree. "+
+		"To use the same files with another control plane, take _konnect.control_plane_name out of them and pass --%s (or set KVSYNC_KONNECT_CONTROL_PLANE_NAME), "+
+		"or keep it in a small file per control plane given with the shared ones (kvsync diff shared/ prod.yaml)",
+		given, from, f.ControlPlaneName, f.ControlPlanePos, flagControlPlane)
 }

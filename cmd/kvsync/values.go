@@ -51,24 +51,79 @@ func loadOptions(c *cli.Context) state.LoadOptions {
 		MaxFileSize: int64(c.Int(flagMaxFileSize)) << 20}
 }
 
-// sumPath is where kvsync.sum lives: --sum, $KVSYNC_SUM, else beside the
-// first state file (in the directory given, or the working directory for
-// standard input).
+// sumPath is where kvsync.sum lives: --sum, $KVSYNC_SUM, else in the state
+// files' common directory (see sumDir), whatever the order of the files.
 func sumPath(c *cli.Context) string {
 	if p := setting(c, flagSum, "KVSYNC_SUM"); p != "" {
 		return p
 	}
-	first := defaultFile
-	if c.NArg() > 0 {
-		first = c.Args().First()
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		args = []string{defaultFile}
 	}
-	if first == "-" {
-		return sum.FileName
+	return filepath.Join(sumDir(args), sum.FileName)
+}
+
+// sumDir is the deepest directory holding every state file argument: a
+// file stands for its directory, a directory for itself, standard input
+// for the working directory. It is relative to the working directory, as
+// the arguments usually are, so that plans show the short path.
+func sumDir(args []string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		wd = "."
 	}
-	if fi, err := os.Stat(first); err == nil && fi.IsDir() {
-		return filepath.Join(first, sum.FileName)
+	var common string
+	for i, a := range args {
+		dir := wd
+		if a != "-" {
+			dir = a
+			if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
+				dir = filepath.Dir(a)
+			}
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(wd, dir)
+			}
+		}
+		dir = filepath.Clean(dir)
+		if i == 0 {
+			common = dir
+			continue
+		}
+		for !within(dir, common) {
+			parent := filepath.Dir(common)
+			if parent == common {
+				break
+			}
+			common = parent
+		}
 	}
-	return filepath.Join(filepath.Dir(first), sum.FileName)
+	if rel, err := filepath.Rel(wd, common); err == nil {
+		return rel
+	}
+	return common
+}
+
+// within reports whether dir is base or below it.
+func within(dir, base string) bool {
+	rel, err := filepath.Rel(base, dir)
+	return err == nil && (rel == "." || filepath.IsLocal(rel))
+}
+
+// warnMovedSum points at a kvsync.sum left where earlier versions of kvsync read it
+// (beside the first state file argument) when none is where it reads it
+// now: without the hint, every secret would show "value not tracked yet".
+func (p *program) warnMovedSum(c *cli.Context, path string) {
+	if c.IsSet(flagSum) || os.Getenv("KVSYNC_SUM") != "" || c.NArg() < 2 {
+		return
+	}
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	old := filepath.Join(sumDir(c.Args().Slice()[:1]), sum.FileName)
+	if _, err := os.Stat(old); err == nil && old != path {
+		fmt.Fprintf(p.stderr, "Warning: kvsync.sum is read from the state files' common directory, %s, which has none; %s (beside the first file) is not read: move it there, or pass --%s %s\n", path, old, flagSum, old)
+	}
 }
 
 // planInputs are a plan's options beyond the target: how secret values are
@@ -97,6 +152,7 @@ func (p *program) readPlanInputs(c *cli.Context, writes bool) (*planInputs, erro
 	if c.Bool(flagNoSum) {
 		return v, nil
 	}
+	p.warnMovedSum(c, v.path)
 	key := os.Getenv(sum.EnvKey)
 	p.keepSecret(key)
 	f, err := sum.Load(v.path, []byte(key))

@@ -64,14 +64,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 	for i, ch := range p.Changes {
 		results[i] = diff.Result{Change: ch, Status: diff.NotStarted}
 	}
-	waiting := make([]int, n) // unfinished dependencies
-	ready := &readySet{}      // popped in plan order
-	for i := range n {
-		waiting[i] = len(deps[i])
-		if waiting[i] == 0 {
-			ready.push(i)
-		}
-	}
+	ready := diff.NewReadyQueue(deps, func(a, b int) bool { return a < b }) // popped in plan order
 	notify := func(i int) {
 		settled[i] = true
 		if opts.OnResult != nil {
@@ -124,8 +117,11 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 		if !interrupted && ctx.Err() != nil {
 			interrupt()
 		}
-		for !interrupted && !unreachable && inFlight < opts.Parallelism && ready.len() > 0 {
-			i := ready.pop()
+		for !interrupted && !unreachable && inFlight < opts.Parallelism && ready.Len() > 0 {
+			i := ready.Pop()
+			if settled[i] {
+				continue
+			}
 			ch := p.Changes[i]
 			inFlight++
 			go func() {
@@ -157,12 +153,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 				ids.set(p.Changes[d.idx], d.applied.ID)
 			}
 			notify(d.idx)
-			for _, dep := range dependants[d.idx] {
-				waiting[dep]--
-				if waiting[dep] == 0 && !settled[dep] {
-					ready.push(dep)
-				}
-			}
+			ready.Done(d.idx)
 		}
 	}
 

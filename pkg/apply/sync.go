@@ -34,6 +34,9 @@ type PlanOptions struct {
 	Plan diff.Options
 	// Origins say where the target came from; the plan shows them.
 	Origins diff.Origins
+	// SumFile is where Plan.Sum was read (the plan shows it), and where
+	// Sync writes it after the run, whatever happened; "" with no Sum.
+	SumFile string
 }
 
 // ControlPlaneMismatchError: the control plane was given by id, and its
@@ -76,6 +79,9 @@ func Plan(ctx context.Context, c *konnect.Client, f *state.File, opts PlanOption
 		return nil, err
 	}
 	p.Address, p.Origins = c.BaseURL(), opts.Origins
+	if opts.Plan.Sum != nil {
+		p.SumFile = opts.SumFile
+	}
 	return &Planned{Client: c, File: f, Live: live, Plan: p}, nil
 }
 
@@ -90,9 +96,6 @@ type SyncOptions struct {
 	// FingerprintKey keys the reviewed plan's fingerprints (the
 	// KVSYNC_FINGERPRINT_KEY the review used, or nothing).
 	FingerprintKey []byte
-	// SumPath is where kvsync.sum (PlanOptions.Plan.Sum) is written after
-	// the run, whatever happened; "" with no Sum.
-	SumPath string
 	// Holder names this run in the lock (see Holder); MaxDuration is the
 	// most it may take, written in the lock.
 	Holder      string
@@ -124,8 +127,8 @@ type SyncResult struct {
 // plan made under the lock.
 var ErrPlanMoved = errors.New("the control plane changed while kvsync took its lock (another run, most likely): nothing was applied; run again to see the new plan")
 
-// Sync runs the sync workflow for one control plane: plan, verify a
-// reviewed plan, show it (opts.Planned), take the control plane's lock,
+// Sync runs the sync workflow for one control plane: plan, narrow it to
+// a reviewed plan's changes (refusing one that no longer holds), show it (opts.Planned), take the control plane's lock,
 // plan again under it (the same plan, or nothing is applied), apply,
 // record in kvsync.sum exactly what Konnect accepted, release the lock.
 //
@@ -168,9 +171,9 @@ func Sync(ctx context.Context, c *konnect.Client, f *state.File, opts SyncOption
 		res.Report, runErr = rep, err
 	}
 	// Whatever happened, the sum records exactly what was written.
-	if s := opts.Plan.Sum; s != nil && opts.SumPath != "" {
+	if s := opts.Plan.Sum; s != nil && opts.SumFile != "" {
 		diff.RecordSum(s, pl.Plan, res.Report.Succeeded)
-		if err := s.Write(opts.SumPath); err != nil {
+		if err := s.Write(opts.SumFile); err != nil {
 			res.SumErr = err
 			return res, multierror.Append(runErr, err)
 		}
@@ -205,8 +208,10 @@ func (opts *SyncOptions) replan(ctx context.Context, shown *Planned) (*Planned, 
 	return pl, nil
 }
 
-// verify refuses, before any write, a plan that is not the reviewed one,
-// naming everything that moved.
+// verify narrows the plan to the reviewed changes it still makes (see
+// diff.SavedPlan.Review): what nobody reviewed is left out, and named in
+// the plan's warnings; a plan that no longer holds is refused, before any
+// write, naming everything that moved.
 func (opts *SyncOptions) verify(pl *Planned) error {
 	if opts.Reviewed == nil {
 		return nil
@@ -215,12 +220,16 @@ func (opts *SyncOptions) verify(pl *Planned) error {
 	if err != nil {
 		return err
 	}
-	err = opts.Reviewed.Verify(pl.Plan, diff.TakeFingerprints(pl.File, pl.Live, keying))
+	r, err := opts.Reviewed.Review(pl.Plan, diff.TakeFingerprints(pl.Live, pl.Plan, keying))
 	var moved *multierror.Error
 	if errors.As(err, &moved) {
 		return multierror.Append(errors.New("the reviewed plan no longer holds; nothing was applied (make and review a new plan):"), moved.Errors...)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	pl.Plan = r.Plan
+	return nil
 }
 
 func (opts *SyncOptions) warn(msg string) {

@@ -57,8 +57,7 @@ func TestSyncWorkflow(t *testing.T) {
 	var results []diff.Result
 	var warnings []string
 	opts := apply.SyncOptions{
-		PlanOptions: apply.PlanOptions{Plan: diff.Options{Sum: sums}},
-		SumPath:     sumPath,
+		PlanOptions: apply.PlanOptions{Plan: diff.Options{Sum: sums}, SumFile: sumPath},
 		Apply:       apply.Options{OnResult: func(r diff.Result) { results = append(results, r) }},
 		Planned: func(pl *apply.Planned) error {
 			shown = append(shown, pl.Plan)
@@ -102,8 +101,8 @@ func TestSyncWorkflow(t *testing.T) {
 	// Nothing to do: no lock taken, an empty report, the sum kept.
 	before := len(results)
 	res, err = apply.Sync(context.Background(), e.c, e.load(seed), apply.SyncOptions{
-		PlanOptions: apply.PlanOptions{Plan: diff.Options{Sum: written}}, SumPath: sumPath,
-		Apply: opts.Apply,
+		PlanOptions: apply.PlanOptions{Plan: diff.Options{Sum: written}, SumFile: sumPath},
+		Apply:       opts.Apply,
 	})
 	if err != nil {
 		t.Fatalf("second Sync: %v", err)
@@ -178,7 +177,7 @@ func TestSyncReviewedPlan(t *testing.T) {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
-		if err := diff.Save(&buf, pl.Plan, diff.TakeFingerprints(pl.File, pl.Live, keying), keying); err != nil {
+		if err := diff.Save(&buf, pl.Plan, diff.TakeFingerprints(pl.Live, pl.Plan, keying), keying); err != nil {
 			t.Fatal(err)
 		}
 		saved, err := diff.ReadSaved(&buf)

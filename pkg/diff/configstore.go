@@ -26,7 +26,12 @@ var configStoreKind = &descriptor{
 	plan:            planConfigStores,
 	dump:            dumpConfigStores,
 	record:          recordConfigStore,
-	fingerprint:     fingerprintConfigStores,
+	managed:         func(b *builder) int { return len(b.live.ConfigStores) },
+	sortDump: func(f *state.File) {
+		slices.SortStableFunc(f.ConfigStores, func(a, b state.ConfigStore) int { return strings.Compare(a.Name, b.Name) })
+	},
+	dumped:      func(f *state.File) int { return len(f.ConfigStores) },
+	fingerprint: fingerprintConfigStore,
 }
 
 // ConfigStoreOp is the operation of a config store change.
@@ -240,8 +245,15 @@ func recordConfigStore(s *sum.File, cpID string, c *Change, _ Applied) {
 	}
 }
 
-func fingerprintConfigStores(f *fingerprinter) {
-	for _, s := range f.live.ConfigStores {
-		f.object("config store "+s.Name, s)
+// fingerprintConfigStore: a store's delete depends on which store it is
+// and on the secrets it takes (a create depends on nothing live).
+func fingerprintConfigStore(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*ConfigStoreOp)
+	if !ok || c.Action != Delete {
+		return
+	}
+	f.object("config store "+o.Name, identity{ID: o.ID, Name: o.Name})
+	for _, sec := range f.live.Secrets[o.ID] {
+		f.object("secret "+o.Name+"/"+sec.Key, sec)
 	}
 }

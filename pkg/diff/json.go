@@ -17,6 +17,8 @@ type jsonPlan struct {
 	Unmanaged     map[string]int   `json:"unmanaged"`
 	Warnings      []string         `json:"warnings"`
 	Notes         []string         `json:"notes"`
+	NotCompared   int              `json:"not_compared"`
+	SumFile       string           `json:"sum_file,omitempty"`
 }
 
 type jsonControlPlane struct {
@@ -57,6 +59,8 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		Unmanaged:     map[string]int{},
 		Warnings:      append([]string{}, p.Warnings...),
 		Notes:         append([]string{}, p.Notes...),
+		NotCompared:   p.NotCompared,
+		SumFile:       p.SumFile,
 	}
 	for _, d := range kinds {
 		if d.countsUnmanaged {

@@ -32,15 +32,26 @@ type descriptor struct {
 	// check is the kind's online validation against the live state (nil:
 	// none); problems are located in the file.
 	check func(f *state.File, live *Live) []error
+	// managed counts the live entities of the kind the plan may manage,
+	// its unmanaged count not yet taken off (a mass delete is judged
+	// against them).
+	managed func(b *builder) int
 	// dump writes the kind's live entities into a file being dumped (nil:
 	// not dumped). Dumps run in table order, parents first.
 	dump func(d *dumper)
+	// sortDump puts the kind's part of a dumped file in its order, once
+	// every kind has dumped (nil: as dumped).
+	sortDump func(f *state.File)
+	// dumped counts the kind's entities in a file, for a dump's summary
+	// (nil: counted with its parent, as secrets are with their store).
+	dumped func(f *state.File) int
 	// record keeps kvsync.sum in step with a change of the kind that
 	// succeeded (nil: the kind has nothing there).
 	record func(s *sum.File, controlPlaneID string, c *Change, a Applied)
-	// fingerprint names every live object of the kind a plan read and
-	// every desired value it holds (see Fingerprints).
-	fingerprint func(f *fingerprinter)
+	// fingerprint names what the outcome of a change of the kind depends
+	// on: the live objects it refers to or writes over, and the values it
+	// writes (see Fingerprints).
+	fingerprint func(f *fingerprinter, c *Change)
 }
 
 // kinds is the table, in ranking order: creates and updates run and print
@@ -131,6 +142,7 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 		Unmanaged:    b.unmanaged,
 		Warnings:     b.warnings,
 		Notes:        b.notes,
+		NotCompared:  b.notCompared,
 	}, nil
 }
 
@@ -162,6 +174,9 @@ type builder struct {
 	unmanaged map[Kind]int
 	warnings  []string
 	notes     []string
+	// notCompared counts the known values that could not be compared
+	// (Plan.NotCompared).
+	notCompared int
 
 	// Indexes of facts several kinds read, each built on first use by the
 	// file of the kind it is about.
@@ -211,12 +226,9 @@ func (b *builder) massDeleteWarning() string {
 			deletes++
 		}
 	}
-	managed := len(b.live.ConfigStores) + len(b.live.Vaults) + len(b.live.Plugins)
-	for _, n := range b.unmanaged {
-		managed -= n
-	}
-	for _, id := range b.stores().liveID {
-		managed += len(b.live.Secrets[id])
+	managed := 0
+	for _, d := range kinds {
+		managed += d.managed(b) - b.unmanaged[d.kind]
 	}
 	if deletes < 2 || 2*deletes <= managed {
 		return ""

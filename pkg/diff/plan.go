@@ -67,7 +67,9 @@
 //	  "summary": {"create": 1, "update": 0, "delete": 0},
 //	  "unmanaged": {"config_store": 0, "plugin": 0, "vault": 0},
 //	  "warnings": [],
-//	  "notes": []                        // what could not be compared (values not tracked or unknown)
+//	  "notes": [],                       // what could not be compared (values not tracked or unknown)
+//	  "not_compared": 0,                 // known secret values not compared (key missing or wrong, --no-sum)
+//	  "sum_file": "kvsync.sum"           // the kvsync.sum read; omitted when none (--no-sum)
 //	}
 //
 // "old" is omitted when the field was absent and "new" when it goes away; a
@@ -138,6 +140,27 @@ type Plan struct {
 	// Notes say what the plan could not compare: secret values not
 	// tracked (--no-sum), values unknown (--allow-missing-env).
 	Notes []string
+	// NotCompared counts the known secret values the plan could not
+	// compare (kvsync.sum keyed by a fingerprint key that is missing or
+	// another one, or not used): a plan without changes then does not
+	// show that nothing drifted. Values unknown (--allow-missing-env) do
+	// not count: the run did not ask for them.
+	NotCompared int
+	// SumFile is the kvsync.sum the plan read ("" when none: --no-sum).
+	SumFile string
+}
+
+// Verdict is the plan's outcome in a few words: "No changes", "No changes
+// found, 2 values not compared" or the summary's counts.
+func (p *Plan) Verdict() string {
+	switch {
+	case !p.Empty():
+		s := p.Summary()
+		return fmt.Sprintf("%d to create, %d to update, %d to delete", s.Create, s.Update, s.Delete)
+	case p.NotCompared > 0:
+		return fmt.Sprintf("No changes found, but %d secret value%s not compared", p.NotCompared, Plural(p.NotCompared))
+	}
+	return "No changes"
 }
 
 // Change is one operation of the plan.

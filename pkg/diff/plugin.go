@@ -26,7 +26,9 @@ var pluginKind = &descriptor{
 	plan:            planPlugins,
 	check:           checkPlugins,
 	dump:            dumpPlugins,
-	fingerprint:     fingerprintPlugins,
+	managed:         func(b *builder) int { return len(b.live.Plugins) },
+	dumped:          func(f *state.File) int { return len(f.Plugins) },
+	fingerprint:     fingerprintPlugin,
 }
 
 // PluginOp is the operation of a plugin change.
@@ -532,7 +534,7 @@ func dumpPlugins(d *dumper) {
 			if !kong.SameTags(pl.Protocols, schema.DefaultProtocols()) {
 				dp.Protocols = pl.Protocols
 			}
-			hideCredentials(map[string]any{"config": cfg}, schema.EncryptedPaths())
+			cfg = markSecrets(cfg, schema.EncryptedPaths())
 		} else {
 			dp.Protocols = pl.Protocols
 		}
@@ -543,28 +545,32 @@ func dumpPlugins(d *dumper) {
 	}
 }
 
-// fingerprintPlugins covers the plugins, what they attach to, and the
-// schemas whose defaults the plan filled in.
-func fingerprintPlugins(f *fingerprinter) {
-	for _, p := range f.live.Plugins {
-		f.object(fmt.Sprintf("plugin %s (id %s)", p.Name, p.ID), p)
+// fingerprintPlugin: a plugin's create or update depends on its
+// substituted values and on which route, service, consumer and consumer
+// group it is scoped to (their ids and names, not their other fields); an
+// update or delete on which plugin it is.
+func fingerprintPlugin(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*PluginOp)
+	if !ok {
+		return
 	}
-	for ref, r := range f.live.Routes {
-		f.object("route "+ref, r)
+	owner := "plugin " + c.Name + scopeSuffix(c.Scope)
+	if c.Action != Delete {
+		f.configValues(owner, o.Body.Config)
+		ids := liveScope(o.Body)
+		for i, k := range scopeKinds {
+			if ids[i] == "" {
+				continue
+			}
+			// By the name or id the file used for it.
+			k.each(f.live, func(ref, id, name string) {
+				if id == ids[i] {
+					f.object(kong.ScopeField(i).Label()+" "+ref, identity{id, name})
+				}
+			})
+		}
 	}
-	for ref, s := range f.live.Services {
-		f.object("service "+ref, s)
-	}
-	for ref, c := range f.live.Consumers {
-		f.object("consumer "+ref, c)
-	}
-	for ref, g := range f.live.ConsumerGroups {
-		f.object("consumer group "+ref, g)
-	}
-	for name, s := range f.live.Schemas {
-		f.object("plugin schema "+name, s.Fields())
-	}
-	for _, p := range f.desired.Plugins {
-		f.configValues("plugin "+strings.Trim(pluginLabel(p), `"`), p.Config)
+	if c.Action != Create {
+		f.object(owner, identity{ID: o.Body.ID, Name: o.Body.Name})
 	}
 }

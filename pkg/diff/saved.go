@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 
-	"github.com/hashicorp/go-multierror"
-
+	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/state"
 	"github.com/kvsync/kvsync/pkg/state/sum"
 )
@@ -17,26 +17,45 @@ import (
 // SavedFormatVersion is the version of a saved plan file (diff --out).
 const SavedFormatVersion = "1"
 
-// Fingerprints are what a plan was made from, without any value: a keyed
-// fingerprint of every live object the plan read (its JSON, or for a
-// secret its key and timestamps, which is all Konnect returns) and of every
-// desired value (secret values, substituted config values). Keys name the
-// object or value in prose ("vault mysecretvault").
+// Fingerprints are what a plan's outcome depends on, without any value: a
+// keyed fingerprint of each live object a change's outcome depends on (the
+// route a plugin is scoped to: its id and name; the secret an update
+// writes over: its key and timestamps; the store a vault points at) and of
+// each value a change writes (a secret's value, a substituted config
+// value). Nothing else a plan read counts: a route's paths, a vault's
+// description the file does not set. Keys name the object or value in
+// prose ("route example-route", "my-config-store/mistral-key").
 type Fingerprints struct {
 	Live   map[string]string `json:"live"`
 	Values map[string]string `json:"values"`
+	// deps are, per change, the keys of Live and Values it depends on.
+	deps map[*Change][]dependency
+}
+
+// dependency is one key of Fingerprints.Live (live) or .Values.
+type dependency struct {
+	live bool
+	key  string
 }
 
 // unknownValue is the fingerprint of a value nobody knew when the plan was
 // made (--allow-missing-env).
 const unknownValue = "unknown"
 
-// fingerprinter collects Fingerprints; each kind adds its own.
+// fingerprinter collects Fingerprints, one change at a time; each kind adds
+// what its changes depend on.
 type fingerprinter struct {
-	desired *state.File
-	live    *Live
-	keying  *sum.File
-	out     Fingerprints
+	live   *Live
+	keying *sum.File
+	out    Fingerprints
+	change *Change
+}
+
+// identity is what a plan needs of an entity it only refers to: which one
+// it is (its id) and the name it is found by.
+type identity struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 func (f *fingerprinter) object(key string, v any) {
@@ -45,34 +64,47 @@ func (f *fingerprinter) object(key string, v any) {
 		raw = []byte("(unencodable)")
 	}
 	f.out.Live[key] = f.keying.Digest(raw)
+	f.out.deps[f.change] = append(f.out.deps[f.change], dependency{live: true, key: key})
 }
 
 func (f *fingerprinter) value(key string, v state.Sensitive) {
 	if !v.Known() {
 		f.out.Values[key] = unknownValue
-		return
+	} else {
+		f.out.Values[key] = f.keying.Digest([]byte(key + "\x00" + v.Reveal()))
 	}
-	f.out.Values[key] = f.keying.Digest([]byte(key + "\x00" + v.Reveal()))
+	f.out.deps[f.change] = append(f.out.deps[f.change], dependency{key: key})
 }
 
 // configValues adds the substituted values of a config, by path.
 func (f *fingerprinter) configValues(owner string, cfg map[string]any) {
 	leaves := map[string]sensitiveLeaf{}
 	sensitiveLeaves(path{"config"}, cfg, leaves)
-	for p, l := range leaves {
-		f.value(p+" of "+owner, l.value)
+	for _, p := range slices.Sorted(maps.Keys(leaves)) {
+		f.value(p+" of "+owner, leaves[p].value)
 	}
 }
 
-// TakeFingerprints fingerprints what a plan of desired against live reads,
-// keyed as keying's values are (its key, or its salt).
-func TakeFingerprints(desired *state.File, live *Live, keying *sum.File) Fingerprints {
-	f := &fingerprinter{desired: desired, live: live, keying: keying,
-		out: Fingerprints{Live: map[string]string{}, Values: map[string]string{}}}
-	f.object("control plane "+live.ControlPlane.Name, live.ControlPlane)
-	for _, d := range kinds {
-		if d.fingerprint != nil {
-			d.fingerprint(f)
+// storeByID is the live config store with that id.
+func (f *fingerprinter) storeByID(id string) (konnect.ConfigStore, bool) {
+	for _, s := range f.live.ConfigStores {
+		if s.ID == id && id != "" {
+			return s, true
+		}
+	}
+	return konnect.ConfigStore{}, false
+}
+
+// TakeFingerprints fingerprints what the outcome of each change of p
+// depends on (see Fingerprints), keyed as keying's values are (its key, or
+// its salt).
+func TakeFingerprints(live *Live, p *Plan, keying *sum.File) Fingerprints {
+	f := &fingerprinter{live: live, keying: keying,
+		out: Fingerprints{Live: map[string]string{}, Values: map[string]string{}, deps: map[*Change][]dependency{}}}
+	for _, c := range p.Changes {
+		if d := descriptorOf(c.Kind); d != nil && d.fingerprint != nil && c.Op != nil {
+			f.change = c
+			d.fingerprint(f, c)
 		}
 	}
 	return f.out
@@ -136,106 +168,6 @@ func (s *SavedPlan) Keyed(key []byte) (*sum.File, error) {
 	return keyed, nil
 }
 
-// Verify compares a plan made now, and what it read, with the saved one:
-// nil when they are the same plan made from the same state. Otherwise the
-// error (a *multierror.Error) names everything that moved.
-func (s *SavedPlan) Verify(now *Plan, fp Fingerprints) error {
-	if now.ControlPlane.ID != s.Plan.ControlPlane.ID {
-		return fmt.Errorf("the plan was made for control plane %s (id %s), not %s (id %s)",
-			s.Plan.ControlPlane.Name, s.Plan.ControlPlane.ID, now.ControlPlane.Name, now.ControlPlane.ID)
-	}
-	var problems []string
-	compare := func(saved, current map[string]string, moved, gone, appeared string) {
-		for k, v := range saved {
-			switch c, ok := current[k]; {
-			case !ok:
-				problems = append(problems, fmt.Sprintf(gone, k))
-			case c != v:
-				problems = append(problems, fmt.Sprintf(moved, k))
-			}
-		}
-		for k := range current {
-			if _, ok := saved[k]; !ok {
-				problems = append(problems, fmt.Sprintf(appeared, k))
-			}
-		}
-	}
-	compare(s.Fingerprints.Live, fp.Live, "%s changed since the plan was made", "%s is gone since the plan was made", "%s appeared since the plan was made")
-	// A value unknown when the plan was made (reviewed without the
-	// secrets, --allow-missing-env) was not reviewed: whatever it is now,
-	// and whether its secret is written, is not a change of the plan.
-	values, unreviewed := map[string]string{}, map[string]bool{}
-	for k, v := range fp.Values {
-		values[k] = v
-	}
-	for k, v := range s.Fingerprints.Values {
-		if v == unknownValue {
-			unreviewed[k] = true
-			values[k] = v
-		}
-	}
-	compare(s.Fingerprints.Values, values, "value of %s differs from the reviewed one", "value of %s is no longer in the files", "value of %s is new since the plan was made")
-	reviewed, current := changeTexts(s.Plan), changeTexts(now)
-	for k, c := range current {
-		if c.kind != KindSecret || !unreviewed[c.name] {
-			continue
-		}
-		switch r, planned := reviewed[k]; {
-		case c.action == Update:
-			delete(current, k)
-		case c.action == Create && planned:
-			// The create was reviewed; only its value, shown as unknown
-			// then, reads differently now.
-			c.json = r.json
-			current[k] = c
-		}
-	}
-	for k, r := range reviewed {
-		switch c, ok := current[k]; {
-		case !ok:
-			problems = append(problems, "the reviewed change "+r.headline+" is no longer planned")
-		case c.json != r.json:
-			problems = append(problems, "the change "+c.headline+" differs from the reviewed one")
-		}
-	}
-	for k, c := range current {
-		if _, ok := reviewed[k]; !ok {
-			problems = append(problems, "the change "+c.headline+" was not in the reviewed plan")
-		}
-	}
-	if len(problems) == 0 {
-		return nil
-	}
-	sort.Strings(problems)
-	var merr *multierror.Error
-	for _, p := range problems {
-		merr = multierror.Append(merr, errors.New(p))
-	}
-	return merr
-}
-
-type changeText struct {
-	headline, json string
-	kind           Kind
-	action         Action
-	name           string
-}
-
-// changeTexts are the plan's changes by identity (action, kind, name and
-// scope), each with its headline for messages and its JSON form (ids and
-// dependencies left out) for comparison.
-func changeTexts(p *Plan) map[string]changeText {
-	out := make(map[string]changeText, len(p.Changes))
-	for _, c := range p.Changes {
-		cc := *c
-		cc.ID, cc.DependsOn = 0, nil
-		raw, _ := cc.MarshalJSON()
-		out[string(c.Action)+"\x00"+string(c.Kind)+"\x00"+c.Name+"\x00"+c.Scope] = changeText{headline: c.String(), json: string(raw),
-			kind: c.Kind, action: c.Action, name: c.Name}
-	}
-	return out
-}
-
 // safeTextRE matches the display texts kvsync writes for values it does
 // not show, which a saved plan's JSON holds as plain strings.
 var safeTextRE = regexp.MustCompile(`^\((sensitive|sensitive, changed|from env [^()]*|value unknown: [^()]*|id of new [^()]*)\)$`)
@@ -249,7 +181,8 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*p = Plan{ControlPlane: p.ControlPlane, SelectTags: in.SelectTags, Address: in.Address,
-		Unmanaged: map[Kind]int{}, Warnings: in.Warnings, Notes: in.Notes, Changes: []*Change{}}
+		Unmanaged: map[Kind]int{}, Warnings: in.Warnings, Notes: in.Notes, Changes: []*Change{},
+		NotCompared: in.NotCompared, SumFile: in.SumFile}
 	p.ControlPlane.ID, p.ControlPlane.Name = in.ControlPlane.ID, in.ControlPlane.Name
 	if in.Origins != nil {
 		p.Origins = *in.Origins

@@ -2,8 +2,11 @@ package diff_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/diff/difftest"
@@ -22,7 +25,7 @@ func saveAndRead(t *testing.T, desired *state.File, live *diff.Live, keying *sum
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := diff.Save(&buf, p, diff.TakeFingerprints(desired, live, keying), keying); err != nil {
+	if err := diff.Save(&buf, p, diff.TakeFingerprints(live, p, keying), keying); err != nil {
 		t.Fatal(err)
 	}
 	saved, err := diff.ReadSaved(bytes.NewReader(buf.Bytes()))
@@ -32,9 +35,9 @@ func saveAndRead(t *testing.T, desired *state.File, live *diff.Live, keying *sum
 	return saved, buf.Bytes()
 }
 
-// verifyNow plans desired against live again and verifies the saved plan
-// against it, as sync --plan does.
-func verifyNow(t *testing.T, saved *diff.SavedPlan, desired *state.File, live *diff.Live, tracked *sum.File) error {
+// reviewNow plans desired against live again and reviews it against the
+// saved plan, as sync --plan does.
+func reviewNow(t *testing.T, saved *diff.SavedPlan, desired *state.File, live *diff.Live, tracked *sum.File) (*diff.Reviewed, error) {
 	t.Helper()
 	now, err := diff.Compute(desired, live, diff.Options{Sum: tracked, Adopt: true})
 	if err != nil {
@@ -44,7 +47,14 @@ func verifyNow(t *testing.T, saved *diff.SavedPlan, desired *state.File, live *d
 	if err != nil {
 		t.Fatal(err)
 	}
-	return saved.Verify(now, diff.TakeFingerprints(desired, live, keyed))
+	return saved.Review(now, diff.TakeFingerprints(live, now, keyed))
+}
+
+// verifyNow is reviewNow's verdict alone.
+func verifyNow(t *testing.T, saved *diff.SavedPlan, desired *state.File, live *diff.Live, tracked *sum.File) error {
+	t.Helper()
+	_, err := reviewNow(t, saved, desired, live, tracked)
+	return err
 }
 
 // TestSavedPlanHoldsNoValue: a saved plan, and every rendering of it read
@@ -77,33 +87,74 @@ func TestSavedPlanHoldsNoValue(t *testing.T) {
 	}
 }
 
-func TestSavedPlanVerify(t *testing.T) {
+// TestSavedPlanReview: what sync --plan applies of a plan reviewed with
+// one change (the plugin's model), after each thing that can happen between
+// the review and the apply.
+func TestSavedPlanReview(t *testing.T) {
+	const pluginUpdate = "update plugin ai-proxy (route example-route)"
+	rotate := func(f *state.File, _ *diff.Live) {
+		f.ConfigStores[0].Secrets[0].Value = state.NewSensitive("Bearer another", "MISTRAL_API_KEY")
+	}
 	tests := []struct {
-		name   string
+		name string
+		// review changes what the reviewed plan is made from.
+		review func(f *state.File, l *diff.Live)
+		// change is what happens between the review and the apply.
 		change func(f *state.File, l *diff.Live)
-		want   []string
+		// want are the problems that refuse the plan; otherwise applied,
+		// leftOut and done are what the review keeps, leaves out and
+		// finds applied.
+		want    []string
+		applied []string
+		leftOut []string
+		done    []string
 	}{
-		{name: "nothing moved"},
+		{name: "nothing moved", applied: []string{"0 " + pluginUpdate}},
 		{
-			name:   "a live object changed",
-			change: func(_ *state.File, l *diff.Live) { l.Vaults[0].UpdatedAt++ },
-			want:   []string{"vault mysecretvault changed since the plan was made"},
+			name:    "a rotated value nobody reviewed is left out",
+			change:  rotate,
+			applied: []string{"0 " + pluginUpdate},
+			leftOut: []string{"update secret my-config-store/mistral-key (value changed)"},
 		},
 		{
-			name: "a live object appeared",
+			name: "a route's paths changed: the plugin only looks it up",
+			change: func(_ *state.File, l *diff.Live) {
+				r := l.Routes["example-route"]
+				r.Paths = []string{"/other"}
+				l.Routes["example-route"] = r
+			},
+			applied: []string{"0 " + pluginUpdate},
+		},
+		{
+			name:    "a vault the plan does not change changed",
+			change:  func(_ *state.File, l *diff.Live) { l.Vaults[0].UpdatedAt++ },
+			applied: []string{"0 " + pluginUpdate},
+		},
+		{
+			name: "the route was replaced by another of the same name",
+			change: func(_ *state.File, l *diff.Live) {
+				r := l.Routes["example-route"]
+				r.ID = "route-2"
+				l.Routes["example-route"] = r
+				l.Plugins[0].Route = &konnect.ForeignKey{ID: "route-2"}
+			},
+			want: []string{"route example-route changed since the plan was made"},
+		},
+		{
+			name: "a live object appeared: its change is left out",
 			change: func(_ *state.File, l *diff.Live) {
 				l.Vaults = append(l.Vaults, l.Vaults[0])
-				l.Vaults[1].Prefix = "another"
+				l.Vaults[1].Prefix, l.Vaults[1].ID = "another", "vault-2"
 			},
-			want: []string{"vault another appeared since the plan was made", "the change delete vault another was not in the reviewed plan"},
+			applied: []string{"0 " + pluginUpdate},
+			leftOut: []string{"delete vault another"},
 		},
 		{
-			name: "a value changed",
-			change: func(f *state.File, _ *diff.Live) {
-				f.ConfigStores[0].Secrets[0].Value = state.NewSensitive("Bearer another", "MISTRAL_API_KEY")
+			name: "already applied",
+			change: func(_ *state.File, l *diff.Live) {
+				l.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-small"
 			},
-			want: []string{"the change update secret my-config-store/mistral-key (value changed) was not in the reviewed plan",
-				"value of my-config-store/mistral-key differs from the reviewed one"},
+			done: []string{pluginUpdate},
 		},
 		{
 			name: "the file changed",
@@ -111,6 +162,35 @@ func TestSavedPlanVerify(t *testing.T) {
 				f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-large"
 			},
 			want: []string{"the change update plugin ai-proxy (route example-route) differs from the reviewed one"},
+		},
+		{
+			name:   "a reviewed value write whose value changed again",
+			review: rotate,
+			change: func(f *state.File, _ *diff.Live) {
+				f.ConfigStores[0].Secrets[0].Value = state.NewSensitive("Bearer yet another", "MISTRAL_API_KEY")
+			},
+			want: []string{"value of my-config-store/mistral-key differs from the reviewed one"},
+		},
+		{
+			name:   "a reviewed value write over a secret written outside kvsync since",
+			review: rotate,
+			change: func(f *state.File, l *diff.Live) {
+				rotate(f, l)
+				l.Secrets["store-1"][0].UpdatedAt = "2026-01-01T00:00:00.000Z"
+			},
+			want: []string{"secret my-config-store/mistral-key changed since the plan was made"},
+		},
+		{
+			// The store the reviewed secret create goes into was deleted
+			// behind kvsync's back: its create nobody reviewed is needed.
+			name: "a reviewed change that needs a create nobody reviewed",
+			review: func(f *state.File, _ *diff.Live) {
+				f.ConfigStores[0].Secrets = append(f.ConfigStores[0].Secrets, state.Secret{Key: "new-key", Value: state.NewSensitive("fake-new-value", "NEW_KEY")})
+			},
+			change: func(_ *state.File, l *diff.Live) {
+				l.ConfigStores, l.Secrets = nil, map[string][]konnect.ConfigStoreSecret{}
+			},
+			want: []string{"the reviewed change create secret my-config-store/new-key needs create config_store my-config-store, which is not in the reviewed plan"},
 		},
 		{
 			name: "another control plane",
@@ -122,28 +202,55 @@ func TestSavedPlanVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, l := difftest.SeedFile(), difftest.SeededLive()
-			f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-small"
-			tracked := difftest.TrackedSum(f, l)
+			state0 := func() (*state.File, *diff.Live) {
+				f, l := difftest.SeedFile(), difftest.SeededLive()
+				f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-small"
+				return f, l
+			}
+			f, l := state0()
+			tracked := difftest.TrackedSum(difftest.SeedFile(), l)
+			if tt.review != nil {
+				tt.review(f, l)
+			}
 			saved, _ := saveAndRead(t, f, l, tracked)
-			f, l = difftest.SeedFile(), difftest.SeededLive()
-			f.Plugins[0].Config["model"].(difftest.Obj)["name"] = "mistral-small"
+			f, l = state0()
+			if tt.review != nil {
+				tt.review(f, l)
+			}
 			if tt.change != nil {
 				tt.change(f, l)
 			}
-			err := verifyNow(t, saved, f, l, tracked)
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
+			r, err := reviewNow(t, saved, f, l, tracked)
+			if len(tt.want) > 0 {
+				if err == nil {
+					t.Fatal("Review passed a plan that moved")
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("Review = %v\nwant it to say %q", err, w)
+					}
 				}
 				return
 			}
-			if err == nil {
-				t.Fatal("Verify passed a plan that moved")
+			if err != nil {
+				t.Fatalf("Review: %v", err)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Verify = %v\nwant it to say %q", err, w)
+			if d := cmp.Diff(tt.applied, difftest.Outline(r.Plan)); d != "" {
+				t.Errorf("applied (-want +got):\n%s", d)
+			}
+			var leftOut []string
+			for _, c := range r.LeftOut {
+				leftOut = append(leftOut, c.String())
+			}
+			if d := cmp.Diff(tt.leftOut, leftOut); d != "" {
+				t.Errorf("left out (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(tt.done, r.Done); d != "" {
+				t.Errorf("done (-want +got):\n%s", d)
+			}
+			for _, c := range tt.leftOut {
+				if !slices.ContainsFunc(r.Plan.Warnings, func(w string) bool { return strings.Contains(w, c) && strings.Contains(w, "kvsync diff --out") }) {
+					t.Errorf("no warning names the left-out %s and how to apply it: %q", c, r.Plan.Warnings)
 				}
 			}
 		})
@@ -196,10 +303,19 @@ func TestSavedPlanCreateWithUnreviewedValue(t *testing.T) {
 	if err := verifyNow(t, saved, f, l, tracked); err != nil {
 		t.Fatalf("Verify refused a reviewed create whose value was unknown: %v", err)
 	}
-	// Anything else about the create must still match.
+	// A create of another secret was not reviewed: it is left out.
 	f.ConfigStores[len(f.ConfigStores)-1].Secrets[0].Key = "other-key"
-	if err := verifyNow(t, saved, f, l, tracked); err == nil {
-		t.Fatal("Verify passed a create of another secret")
+	r, err := reviewNow(t, saved, f, l, tracked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.LeftOut) != 1 || r.LeftOut[0].String() != "create secret new-store/other-key" {
+		t.Fatalf("left out %v, want the create of new-store/other-key", r.LeftOut)
+	}
+	for _, c := range r.Plan.Changes {
+		if c.Kind == diff.KindSecret {
+			t.Errorf("a secret change nobody reviewed is applied: %s", c)
+		}
 	}
 }
 

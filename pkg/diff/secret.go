@@ -21,13 +21,21 @@ import (
 const KindSecret Kind = "secret"
 
 var secretKind = &descriptor{
-	kind:        KindSecret,
-	label:       "secret",
-	fetch:       fetchSecrets,
-	plan:        planSecrets,
-	dump:        dumpSecrets,
-	record:      recordSecret,
-	fingerprint: fingerprintSecrets,
+	kind:   KindSecret,
+	label:  "secret",
+	fetch:  fetchSecrets,
+	plan:   planSecrets,
+	dump:   dumpSecrets,
+	record: recordSecret,
+	// The secrets of the declared stores that exist.
+	managed: func(b *builder) int {
+		n := 0
+		for _, id := range b.stores().liveID {
+			n += len(b.live.Secrets[id])
+		}
+		return n
+	},
+	fingerprint: fingerprintSecret,
 }
 
 // SecretOp is the operation of a secret change.
@@ -163,18 +171,31 @@ func planSecrets(b *builder) {
 				continue
 			}
 			name := ds.Name + "/" + sec.Key
+			id := sum.ID{ControlPlaneID: b.live.ControlPlane.ID, Store: ds.Name, Key: sec.Key}
 			var reason Reason
 			switch {
-			case !sec.Value.Known():
-				b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
-				continue
-			case forced[name]:
+			case forced[name] && sec.Value.Known():
 				reason = ReasonForced
-			case b.opts.Sum == nil || b.opts.Sum.KeyProblem() != nil:
-				notCompared++
+			case b.opts.Sum == nil:
+				if !sec.Value.Known() {
+					b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+				} else {
+					notCompared++
+				}
 				continue
 			default:
-				if reason = b.valueDrift(sum.ID{ControlPlaneID: b.live.ControlPlane.ID, Store: ds.Name, Key: sec.Key}, sec.Value, ls); reason == "" {
+				var compared bool
+				reason, compared = b.valueDrift(id, sec.Value, ls)
+				// A change found without the value (changed outside)
+				// needs no comparison: the plan writes the value anyway.
+				if !compared && reason == "" {
+					if !sec.Value.Known() {
+						b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+					} else {
+						notCompared++
+					}
+				}
+				if reason == "" {
 					continue
 				}
 			}
@@ -199,6 +220,7 @@ func planSecrets(b *builder) {
 			})
 		}
 	}
+	b.notCompared += notCompared
 	switch {
 	case notCompared == 0:
 	case b.opts.Sum == nil:
@@ -209,19 +231,28 @@ func planSecrets(b *builder) {
 }
 
 // valueDrift compares a secret that exists with what kvsync.sum recorded
-// when kvsync last wrote it: "" when nothing moved.
-func (b *builder) valueDrift(id sum.ID, value state.Sensitive, live konnect.ConfigStoreSecret) Reason {
+// when kvsync last wrote it: the reason to write it ("" when nothing
+// moved), and whether its value was compared at all. A write by anybody
+// else shows in Konnect's updated_at, which needs no key: it is found
+// whatever the fingerprint key, and whether the desired value is known.
+// Only comparing the value needs the fingerprint made with the right key.
+func (b *builder) valueDrift(id sum.ID, value state.Sensitive, live konnect.ConfigStoreSecret) (Reason, bool) {
 	s := b.opts.Sum
-	rec, ok := s.Get(id)
+	rec, recorded := s.Get(id)
+	keyOK := s.KeyProblem() == nil
+	comparable := recorded && value.Known() && keyOK && s.Comparable(rec)
 	switch {
-	case !ok || !s.Comparable(rec):
-		return ReasonUntracked
-	case s.Fingerprint(id, value.Reveal()) != rec.Fingerprint:
-		return ReasonValueChanged
-	case live.UpdatedAt != rec.UpdatedAt:
-		return ReasonChangedOutside
+	case comparable && s.Fingerprint(id, value.Reveal()) != rec.Fingerprint:
+		return ReasonValueChanged, true
+	case recorded && live.UpdatedAt != rec.UpdatedAt:
+		return ReasonChangedOutside, comparable
+	case comparable:
+		return "", true
+	case !value.Known() || !keyOK:
+		return "", false
 	}
-	return ""
+	// No record, or one made with another keying: written once more.
+	return ReasonUntracked, true
 }
 
 // forcedSecrets are the "STORE/KEY"s whose values are written whatever
@@ -295,21 +326,49 @@ func recordSecret(s *sum.File, cpID string, c *Change, a Applied) {
 	}
 }
 
-// fingerprintSecrets: a live secret is its key and timestamps (Konnect
-// returns nothing more); a desired one its value.
-func fingerprintSecrets(f *fingerprinter) {
-	names := map[string]string{}
-	for _, s := range f.live.ConfigStores {
-		names[s.ID] = s.Name
-	}
-	for id, secrets := range f.live.Secrets {
-		for _, s := range secrets {
-			f.object("secret "+names[id]+"/"+s.Key, s)
+// RecordUntracked takes over secrets that exist in Konnect but that
+// kvsync.sum does not track (the plan's "value not tracked yet" updates: an
+// adoption, a lost or re-keyed sum file): it records each one's desired
+// value against the updated_at Konnect holds now, without writing it. It
+// is a statement of trust, not a comparison: Konnect never returns a value,
+// so nothing checks that the live value is the desired one. Secrets
+// changed outside kvsync or whose value changed are not recorded: that
+// would hide a write nobody reviewed. It returns the names recorded.
+func RecordUntracked(s *sum.File, p *Plan, live *Live) []string {
+	var out []string
+	for _, c := range p.Changes {
+		o, ok := c.Op.(*SecretOp)
+		if !ok || c.Action != Update || c.Reason != ReasonUntracked || !o.Value.Known() {
+			continue
+		}
+		for _, ls := range live.Secrets[o.Store.Known] {
+			if ls.Key == o.Key {
+				id := sum.ID{ControlPlaneID: p.ControlPlane.ID, Store: o.StoreName, Key: o.Key}
+				s.Set(id, sum.Entry{Fingerprint: s.Fingerprint(id, o.Value.Reveal()), UpdatedAt: ls.UpdatedAt})
+				out = append(out, c.Name)
+			}
 		}
 	}
-	for _, ds := range f.desired.ConfigStores {
-		for _, sec := range ds.Secrets {
-			f.value(ds.Name+"/"+sec.Key, sec.Value)
+	return out
+}
+
+// fingerprintSecret: a secret's create or update depends on the value it
+// writes; an update or delete on the live secret it writes over or takes
+// (its key and timestamps, all Konnect returns: a write by anybody else
+// moves its updated_at).
+func fingerprintSecret(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*SecretOp)
+	if !ok {
+		return
+	}
+	if c.Action != Delete {
+		f.value(c.Name, o.Value)
+	}
+	if c.Action != Create {
+		for _, s := range f.live.Secrets[o.Store.Known] {
+			if s.Key == o.Key {
+				f.object("secret "+c.Name, s)
+			}
 		}
 	}
 }

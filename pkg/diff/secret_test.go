@@ -22,6 +22,23 @@ func TestComputeSecretValues(t *testing.T) {
 		return l
 	}
 	tracked := func() *sum.File { return difftest.TrackedSum(difftest.SeedFile(), live()) }
+	// readWith is a sum file as a run with that fingerprint key (nil: none)
+	// reads it.
+	readWith := func(s *sum.File, key []byte) diff.Options {
+		read, err := sum.Parse(s.Bytes(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return diff.Options{Sum: read}
+	}
+	// keyedRecord is a record made with the fingerprint key, of a value
+	// written at updatedAt.
+	keyedRecord := func(updatedAt string) *sum.File {
+		keyed := sum.New([]byte(difftest.FingerprintKey))
+		keyed.Set(id, sum.Entry{Fingerprint: keyed.Fingerprint(id, "Bearer x"), UpdatedAt: updatedAt})
+		return keyed
+	}
+	const outside = "2024-12-31T00:00:00.000Z"
 	tests := []struct {
 		name    string
 		desired func() *state.File
@@ -29,7 +46,9 @@ func TestComputeSecretValues(t *testing.T) {
 		want    []string // outline
 		reason  diff.Reason
 		notes   []string
-		wantErr string
+		// notCompared is the plan's count of known values not compared.
+		notCompared int
+		wantErr     string
 	}{
 		{
 			name: "tracked and unchanged: no change",
@@ -65,15 +84,39 @@ func TestComputeSecretValues(t *testing.T) {
 		},
 		{
 			// A sync refuses such a sum; a diff says why it compared nothing.
-			name: "a record made with another fingerprint key is not compared",
+			name:        "a record made with another fingerprint key is not compared",
+			opts:        func() diff.Options { return readWith(tracked(), []byte("another-fake-key")) },
+			notes:       []string{"1 secret value not compared: kvsync.sum: KVSYNC_FINGERPRINT_KEY is not the key its fingerprints were made with"},
+			notCompared: 1,
+		},
+		{
+			// updated_at needs no key: an out-of-band write is found
+			// whatever key the run has.
+			name: "written outside kvsync, read with another fingerprint key",
 			opts: func() diff.Options {
-				s, err := sum.Parse(tracked().Bytes(), []byte("another-fake-key"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return diff.Options{Sum: s}
+				t0 := tracked()
+				e, _ := t0.Get(id)
+				e.UpdatedAt = outside
+				t0.Set(id, e)
+				return readWith(t0, []byte("another-fake-key"))
 			},
-			notes: []string{"1 secret value not compared: kvsync.sum: KVSYNC_FINGERPRINT_KEY is not the key its fingerprints were made with"},
+			want:   []string{"0 update secret my-config-store/mistral-key (changed outside kvsync)"},
+			reason: diff.ReasonChangedOutside,
+		},
+		{
+			name:   "written outside kvsync, read without the fingerprint key",
+			opts:   func() diff.Options { return readWith(keyedRecord(outside), nil) },
+			want:   []string{"0 update secret my-config-store/mistral-key (changed outside kvsync)"},
+			reason: diff.ReasonChangedOutside,
+		},
+		{
+			name: "a keyed record read without the key, unchanged: not compared",
+			opts: func() diff.Options {
+				rec, _ := tracked().Get(id)
+				return readWith(keyedRecord(rec.UpdatedAt), nil)
+			},
+			notes:       []string{"1 secret value not compared: kvsync.sum: its fingerprints were made with KVSYNC_FINGERPRINT_KEY, which is not set"},
+			notCompared: 1,
 		},
 		{
 			name: "a salted record read with a key: written once, then keyed",
@@ -92,9 +135,10 @@ func TestComputeSecretValues(t *testing.T) {
 			reason: diff.ReasonUntracked,
 		},
 		{
-			name:  "--no-sum compares existence only and says so",
-			opts:  func() diff.Options { return diff.Options{} },
-			notes: []string{"1 secret value not compared: kvsync.sum is not used (--no-sum); --write-secrets or --write-secret STORE/KEY writes them"},
+			name:        "--no-sum compares existence only and says so",
+			opts:        func() diff.Options { return diff.Options{} },
+			notes:       []string{"1 secret value not compared: kvsync.sum is not used (--no-sum); --write-secrets or --write-secret STORE/KEY writes them"},
+			notCompared: 1,
 		},
 		{
 			name:   "--no-sum --write-secrets",
@@ -125,6 +169,23 @@ func TestComputeSecretValues(t *testing.T) {
 			opts:  func() diff.Options { return diff.Options{Sum: sum.New(nil)} },
 			notes: []string{"secret my-config-store/mistral-key: value unknown: MISTRAL_API_KEY not set, not compared"},
 		},
+		{
+			name: "an unknown value written outside kvsync is a change",
+			desired: func() *state.File {
+				f := difftest.SeedFile()
+				f.ConfigStores[0].Secrets[0].Value = unknown(t, "MISTRAL_API_KEY")
+				return f
+			},
+			opts: func() diff.Options {
+				s := tracked()
+				e, _ := s.Get(id)
+				e.UpdatedAt = outside
+				s.Set(id, e)
+				return diff.Options{Sum: s}
+			},
+			want:   []string{"0 update secret my-config-store/mistral-key (changed outside kvsync)"},
+			reason: diff.ReasonChangedOutside,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +211,9 @@ func TestComputeSecretValues(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.notes, p.Notes); diff != "" {
 				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+			if p.NotCompared != tt.notCompared {
+				t.Errorf("NotCompared = %d, want %d", p.NotCompared, tt.notCompared)
 			}
 		})
 	}

@@ -25,7 +25,12 @@ var vaultKind = &descriptor{
 	plan:            planVaults,
 	check:           checkVaults,
 	dump:            dumpVaults,
-	fingerprint:     fingerprintVaults,
+	managed:         func(b *builder) int { return len(b.live.Vaults) },
+	sortDump: func(f *state.File) {
+		slices.SortStableFunc(f.Vaults, func(a, b state.Vault) int { return strings.Compare(a.Prefix, b.Prefix) })
+	},
+	dumped:      func(f *state.File) int { return len(f.Vaults) },
+	fingerprint: fingerprintVault,
 }
 
 // VaultOp is the operation of a vault change. When the vault names its
@@ -353,7 +358,7 @@ func dumpVaults(d *dumper) {
 				dv.ConfigStore = s.Name
 			}
 		}
-		hideCredentials(map[string]any{"config": cfg}, kong.VaultCredentialPaths())
+		cfg = markSecrets(cfg, kong.VaultCredentialPaths())
 		if len(cfg) > 0 {
 			dv.Config = cfg
 		}
@@ -361,11 +366,21 @@ func dumpVaults(d *dumper) {
 	}
 }
 
-func fingerprintVaults(f *fingerprinter) {
-	for _, v := range f.live.Vaults {
-		f.object("vault "+v.Prefix, v)
+// fingerprintVault: a vault's create or update depends on its substituted
+// values and on which store it points at; an update or delete on which
+// vault it is.
+func fingerprintVault(f *fingerprinter, c *Change) {
+	o, ok := c.Op.(*VaultOp)
+	if !ok {
+		return
 	}
-	for _, v := range f.desired.Vaults {
-		f.configValues("vault "+v.Prefix, v.Config)
+	if c.Action != Delete {
+		f.configValues("vault "+c.Name, o.Body.Config)
+		if s, ok := f.storeByID(o.Store.Known); ok {
+			f.object("config store "+s.Name, identity{ID: s.ID, Name: s.Name})
+		}
+	}
+	if c.Action != Create {
+		f.object("vault "+c.Name, identity{ID: o.Body.ID, Name: o.Body.Prefix})
 	}
 }

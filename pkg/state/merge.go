@@ -42,70 +42,11 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 		c.add(Position{File: files[0].name, Line: 1, Column: 1}, "_format_version", "is required: add _format_version: %q", FormatVersion)
 	}
 
-	stores := map[string]*storeEntry{}
-	for _, fe := range files {
-		for _, se := range fe.stores {
-			if first, dup := stores[se.store.Name]; dup {
-				c.add(se.nameAt.pos, se.nameAt.path, "duplicate config store %q (first at %s)", se.store.Name, first.nameAt.pos)
-				continue
-			}
-			stores[se.store.Name] = se
-			keys := map[string]*secretEntry{}
-			var kept []*secretEntry
-			for _, s := range se.secrets {
-				if first, dup := keys[s.secret.Key]; dup {
-					c.add(s.keyAt.pos, s.keyAt.path, "duplicate secret key %q in config store %q (first at %s)", s.secret.Key, se.store.Name, first.keyAt.pos)
-					continue
-				}
-				keys[s.secret.Key] = s
-				kept = append(kept, s)
-				se.store.Secrets = append(se.store.Secrets, s.secret)
-			}
-			se.secrets = kept
-			f.ConfigStores = append(f.ConfigStores, se.store)
-		}
+	m := &merged{file: f, stores: map[string]*storeEntry{}, vaults: map[string]*vaultEntry{}}
+	for _, sec := range sections {
+		sec.merge(m, files, c)
 	}
-
-	vaults := map[string]*vaultEntry{}
-	var vaultList []*vaultEntry
-	for _, fe := range files {
-		for _, ve := range fe.vaults {
-			if first, dup := vaults[ve.vault.Prefix]; dup {
-				c.add(ve.prefixAt.pos, ve.prefixAt.path, "duplicate vault prefix %q (first at %s)", ve.vault.Prefix, first.prefixAt.pos)
-				continue
-			}
-			vaults[ve.vault.Prefix] = ve
-			vaultList = append(vaultList, ve)
-			f.Vaults = append(f.Vaults, ve.vault)
-		}
-	}
-
-	scopes := map[string]*pluginEntry{}
-	instances := map[string]*pluginEntry{}
-	var plugins []*pluginEntry
-	for _, fe := range files {
-		for _, pe := range fe.plugins {
-			p := pe.plugin
-			scope := p.Scope()
-			id := p.Name + "\x00" + strings.Join(scope[:], "\x00")
-			if first, dup := scopes[id]; dup {
-				c.add(p.Pos, pe.path, "duplicate plugin %q %s (first at %s)", p.Name, PluginScope(p), first.plugin.Pos)
-				continue
-			}
-			if p.InstanceName != "" {
-				if first, dup := instances[p.InstanceName]; dup {
-					c.add(pe.instanceAt.pos, pe.instanceAt.path, "duplicate instance_name %q (first at %s)", p.InstanceName, first.instanceAt.pos)
-					continue
-				}
-				instances[p.InstanceName] = pe
-			}
-			scopes[id] = pe
-			plugins = append(plugins, pe)
-			f.Plugins = append(f.Plugins, p)
-		}
-	}
-
-	checkDeclaredRefs(plugins, vaults, stores, c)
+	checkDeclaredRefs(m.plugins, m.vaults, m.stores, c)
 	if !opts.AllowUndeclared {
 		rejected := map[string]bool{}
 		for _, fe := range files {
@@ -113,7 +54,7 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 				rejected[k] = true
 			}
 		}
-		checkUndeclared(f, vaultList, nil, rejected, c)
+		checkUndeclared(f, m.vaultList, nil, rejected, c)
 	}
 	return f
 }
@@ -131,4 +72,82 @@ func PluginScope(p Plugin) string {
 		return "globally"
 	}
 	return "on " + strings.Join(parts, ", ")
+}
+
+// merged is the merge in progress: the File, and the entries that
+// references between kinds are checked against.
+type merged struct {
+	file      *File
+	stores    map[string]*storeEntry
+	vaults    map[string]*vaultEntry
+	vaultList []*vaultEntry
+	plugins   []*pluginEntry
+}
+
+// mergeStores, mergeVaults and mergePlugins concatenate the files' entries
+// of one kind, reporting duplicates across files as within one (see
+// sections).
+func mergeStores(m *merged, files []*fileEntries, c *collector) {
+	for _, fe := range files {
+		for _, se := range fe.stores {
+			if first, dup := m.stores[se.store.Name]; dup {
+				c.add(se.nameAt.pos, se.nameAt.path, "duplicate config store %q (first at %s)", se.store.Name, first.nameAt.pos)
+				continue
+			}
+			m.stores[se.store.Name] = se
+			keys := map[string]*secretEntry{}
+			var kept []*secretEntry
+			for _, s := range se.secrets {
+				if first, dup := keys[s.secret.Key]; dup {
+					c.add(s.keyAt.pos, s.keyAt.path, "duplicate secret key %q in config store %q (first at %s)", s.secret.Key, se.store.Name, first.keyAt.pos)
+					continue
+				}
+				keys[s.secret.Key] = s
+				kept = append(kept, s)
+				se.store.Secrets = append(se.store.Secrets, s.secret)
+			}
+			se.secrets = kept
+			m.file.ConfigStores = append(m.file.ConfigStores, se.store)
+		}
+	}
+}
+
+func mergeVaults(m *merged, files []*fileEntries, c *collector) {
+	for _, fe := range files {
+		for _, ve := range fe.vaults {
+			if first, dup := m.vaults[ve.vault.Prefix]; dup {
+				c.add(ve.prefixAt.pos, ve.prefixAt.path, "duplicate vault prefix %q (first at %s)", ve.vault.Prefix, first.prefixAt.pos)
+				continue
+			}
+			m.vaults[ve.vault.Prefix] = ve
+			m.vaultList = append(m.vaultList, ve)
+			m.file.Vaults = append(m.file.Vaults, ve.vault)
+		}
+	}
+}
+
+func mergePlugins(m *merged, files []*fileEntries, c *collector) {
+	scopes := map[string]*pluginEntry{}
+	instances := map[string]*pluginEntry{}
+	for _, fe := range files {
+		for _, pe := range fe.plugins {
+			p := pe.plugin
+			scope := p.Scope()
+			id := p.Name + "\x00" + strings.Join(scope[:], "\x00")
+			if first, dup := scopes[id]; dup {
+				c.add(p.Pos, pe.path, "duplicate plugin %q %s (first at %s)", p.Name, PluginScope(p), first.plugin.Pos)
+				continue
+			}
+			if p.InstanceName != "" {
+				if first, dup := instances[p.InstanceName]; dup {
+					c.add(pe.instanceAt.pos, pe.instanceAt.path, "duplicate instance_name %q (first at %s)", p.InstanceName, first.instanceAt.pos)
+					continue
+				}
+				instances[p.InstanceName] = pe
+			}
+			scopes[id] = pe
+			m.plugins = append(m.plugins, pe)
+			m.file.Plugins = append(m.file.Plugins, p)
+		}
+	}
 }

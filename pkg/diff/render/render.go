@@ -153,9 +153,17 @@ func unmanagedLine(p *diff.Plan) string {
 }
 
 func planText(w *bytes.Buffer, p *diff.Plan, opts Options) {
-	fmt.Fprintf(w, "Target: %s.\n\n", target(p))
+	fmt.Fprintf(w, "Target: %s.\n", target(p))
+	if p.SumFile != "" {
+		fmt.Fprintf(w, "Sum file: %s.\n", p.SumFile)
+	}
+	fmt.Fprintln(w)
 	if p.Empty() {
-		fmt.Fprintln(w, "No changes.")
+		if p.NotCompared > 0 {
+			fmt.Fprintln(w, opts.paint(ansiYellow, p.Verdict()+" (see the notes): not a clean drift check."))
+		} else {
+			fmt.Fprintln(w, "No changes.")
+		}
 	}
 	for _, c := range p.Changes {
 		fmt.Fprintf(w, "%s %s\n", opts.paint(actionColor(c.Action), c.Action.Symbol()+" "+string(c.Action)), c.Headline())
@@ -230,14 +238,14 @@ func target(p *diff.Plan) string {
 // much was left out.
 func planMarkdown(w *bytes.Buffer, p *diff.Plan, limit int) {
 	s := p.Summary()
-	verdict := "No changes"
-	if !p.Empty() {
-		verdict = strings.TrimSuffix(strings.TrimPrefix(s.String(), "Plan: "), ".")
-	}
+	verdict := p.Verdict()
 	if s.Delete > 0 {
 		verdict += " (destructive)"
 	}
 	head := fmt.Sprintf("### kvsync plan: %s\n\nTarget: %s.\n\n", verdict, mdEscape(target(p)))
+	if p.SumFile != "" {
+		head += fmt.Sprintf("Sum file: %s.\n\n", mdEscape(p.SumFile))
+	}
 	head += fmt.Sprintf("| Create | Update | Delete |\n| ---: | ---: | ---: |\n| %d | %d | %d |\n\n", s.Create, s.Update, s.Delete)
 
 	var tail strings.Builder

@@ -32,6 +32,7 @@ func everyChangePlan(t *testing.T) *diff.Plan {
 	if err != nil {
 		t.Fatalf("diff.Compute: %v", err)
 	}
+	p.SumFile = "envs/kvsync.sum"
 	return p
 }
 
@@ -71,11 +72,25 @@ func TestRenderGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Nothing found, but the key the record was made with is missing: not
+	// a clean drift check, and every format says so.
+	keyless, err := sum.Parse(sum.New([]byte(difftest.FingerprintKey)).Bytes(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncompared, err := diff.Compute(difftest.SeedFile(), difftest.SeededLive(), diff.Options{Sum: keyless})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uncompared.SumFile = "kvsync.sum"
 	for _, tc := range []struct {
 		name   string
 		plan   *diff.Plan
 		format Format
 	}{
+		{"uncompared.txt", uncompared, Text},
+		{"uncompared.json", uncompared, JSON},
+		{"uncompared.md", uncompared, Markdown},
 		{"plan.txt", p, Text},
 		{"plan.json", p, JSON},
 		{"plan.md", p, Markdown},
