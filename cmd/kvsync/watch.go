@@ -20,7 +20,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
-	"github.com/kvsync/kvsync/pkg/state/sum"
 	"github.com/kvsync/kvsync/pkg/watch"
 )
 
@@ -85,8 +84,6 @@ func (p *program) watch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	key := os.Getenv(sum.EnvKey)
-	p.keepSecret(key)
 	// The files are checked once at the start: a deployment with a broken
 	// file fails at once. Afterwards a broken edit is a failing check.
 	first, err := loadFiles(c, nil)
@@ -103,29 +100,18 @@ func (p *program) watch(c *cli.Context) error {
 	if name == "" {
 		return fmt.Errorf("watch needs a control plane: pass --%s or name it in the file (_konnect.control_plane_name)", flagControlPlane)
 	}
+	// The files and kvsync.sum are read again every cycle.
 	read := func(writes bool) (watch.Inputs, error) {
 		file, err := loadFiles(c, nil)
 		if err != nil {
 			return watch.Inputs{}, err
 		}
-		in := watch.Inputs{}
-		if in.Plan, err = planOptions(s, file, nil, false); err != nil {
-			return watch.Inputs{}, err
-		}
-		in.File, in.Plan.Plan.Adopt = file, c.Bool(flagAdopt)
-		if c.Bool(flagNoSum) {
-			return in, nil
-		}
-		path := sumPath(c)
-		f, err := sum.Load(path, []byte(key))
+		values, err := p.readPlanInputs(c, writes)
 		if err != nil {
 			return watch.Inputs{}, err
 		}
-		if err := f.KeyProblem(); err != nil && writes {
-			return watch.Inputs{}, fmt.Errorf("%s: %w: set the key it was made with", path, err)
-		}
-		in.Plan.Plan.Sum, in.SumPath = f, path
-		return in, nil
+		opts, err := planOptions(s, file, values, false)
+		return watch.Inputs{File: file, Plan: opts}, err
 	}
 
 	reg := prometheus.NewRegistry()

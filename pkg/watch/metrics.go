@@ -84,6 +84,9 @@ func (m *metrics) init(plane string) {
 	m.failing.WithLabelValues(plane).Set(0)
 	m.checks.WithLabelValues(plane, "success")
 	m.checks.WithLabelValues(plane, "failure")
+	for _, class := range failureClasses {
+		m.checkFailures.WithLabelValues(plane, class)
+	}
 }
 
 // observe records one check. A failed check leaves the last successful
@@ -102,7 +105,7 @@ func (m *metrics) observe(plane string, end time.Time, took time.Duration, p *di
 	m.checks.WithLabelValues(plane, "success").Inc()
 	m.lastSuccess.WithLabelValues(plane).Set(float64(end.UnixNano()) / 1e9)
 	m.inSync.WithLabelValues(plane).Set(boolFloat(p.Empty()))
-	// NOTCOMPARED: set from p.NotCompared once main's issue 17 is merged.
+	m.notCompared.WithLabelValues(plane).Set(float64(p.NotCompared))
 	m.pending.DeletePartialMatch(prometheus.Labels{planeLabel: plane})
 	for _, ch := range p.Changes {
 		m.pending.WithLabelValues(plane, string(ch.Kind), string(ch.Action), string(ch.Reason)).Inc()

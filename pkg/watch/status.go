@@ -44,7 +44,7 @@ func probe(rw http.ResponseWriter, ok bool, why string) {
 // pageData is what the status page shows of one control plane.
 type pageData struct {
 	Name, State, Class, Checked, Succeeded, Err, Plan string
-	Remediated                                        int
+	Remediated, NotCompared                           int
 }
 
 func (w *Watcher) statusPage(rw http.ResponseWriter, _ *http.Request) {
@@ -53,6 +53,9 @@ func (w *Watcher) statusPage(rw http.ResponseWriter, _ *http.Request) {
 	for _, st := range w.Status() {
 		d := pageData{Name: st.Name, State: st.state(), Checked: ago(now, st.Checked), Succeeded: ago(now, st.Succeeded), Err: st.Err, Remediated: st.Remediated}
 		d.Class = map[string]string{"in sync": "ok", "drifted": "drift", "failing": "fail", "pending": "pending"}[d.State]
+		if st.Plan != nil {
+			d.NotCompared = st.Plan.NotCompared
+		}
 		if st.Plan != nil && !st.Plan.Empty() {
 			var buf bytes.Buffer
 			// The text rendering shows no value: plans hold none.
@@ -125,6 +128,7 @@ pre { background: #f3f3f3; padding: .5rem; border-radius: .3rem; overflow-x: aut
 <dt>Last success</dt><dd>{{.Succeeded}}</dd>
 {{if .Remediated}}<dt>Remediated</dt><dd>{{.Remediated}} change{{if ne .Remediated 1}}s{{end}} in the last cycle</dd>{{end}}
 </dl>
+{{if .NotCompared}}<p class="note">{{.NotCompared}} secret value{{if ne .NotCompared 1}}s{{end}} not compared: kvsync.sum was made with another fingerprint key, or none is kept.</p>{{end}}
 {{if .Err}}<p class="err">Check failed: {{.Err}}</p>{{end}}
 {{if .Plan}}{{if .Err}}<p class="note">Pending at the last successful check:</p>{{end}}<pre>{{.Plan}}</pre>{{else if eq .State "in sync"}}<p>No changes.</p>{{end}}
 </section>

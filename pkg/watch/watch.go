@@ -30,10 +30,9 @@ import (
 // an edited file or kvsync.sum needs no restart.
 type Inputs struct {
 	File *state.File
+	// Plan holds kvsync.sum (Plan.Plan.Sum) and where remediation records
+	// it (Plan.SumFile).
 	Plan apply.PlanOptions
-	// SumPath is where remediation records kvsync.sum (Plan.Plan.Sum);
-	// "" when no sum is kept.
-	SumPath string
 }
 
 // Target is one control plane to watch.
@@ -267,7 +266,7 @@ func (w *Watcher) check(ctx context.Context, c *konnect.Client, t Target) (check
 	if !w.cfg.Remediate || !remediable(pl.Plan) {
 		return checkResult{plan: pl.Plan}, nil
 	}
-	opts := apply.SyncOptions{PlanOptions: in.Plan, SumPath: in.SumPath, Holder: w.cfg.Holder, MaxDuration: w.cfg.CycleTimeout,
+	opts := apply.SyncOptions{PlanOptions: in.Plan, Holder: w.cfg.Holder, MaxDuration: w.cfg.CycleTimeout,
 		Apply: apply.Options{Parallelism: w.cfg.Parallelism},
 		Warn:  func(msg string) { w.cfg.Logger.Warn(w.cfg.Scrub(msg), "control_plane", t.Name) }}
 	opts.Plan.NoDeletes = true
@@ -399,8 +398,11 @@ func (s PlaneStatus) state() string {
 	return "drifted"
 }
 
-// errorClass names why a check failed, for a label: a closed set, never
-// the error's text.
+// failureClasses are errorClass's answers.
+var failureClasses = []string{"unreachable", "unauthorized", "timeout", "remediation", "invalid_file", "error"}
+
+// errorClass names why a check failed, for a label: a closed set
+// (failureClasses), never the error's text.
 func errorClass(err error) string {
 	switch {
 	case errors.Is(err, konnect.ErrUnreachable):

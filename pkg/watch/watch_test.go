@@ -65,6 +65,9 @@ type fixture struct {
 	logs      *syncBuffer
 	page      *httptest.Server
 
+	// key is the fingerprint key the target reads kvsync.sum with.
+	key string
+
 	next   chan struct{}
 	cycled chan int
 	stop   func()
@@ -95,7 +98,7 @@ func newFixture(t *testing.T, remediate bool) *fixture {
 	dir := t.TempDir()
 	f := &fixture{t: t, srv: srv, cpID: srv.AddControlPlane("watched"), dir: dir,
 		file: filepath.Join(dir, "kvsync.yaml"), sumPath: filepath.Join(dir, "kvsync.sum"), tokenFile: filepath.Join(dir, "token"),
-		logs: &syncBuffer{}, next: make(chan struct{}), cycled: make(chan int, 100)}
+		logs: &syncBuffer{}, key: fingerprintKey, next: make(chan struct{}), cycled: make(chan int, 100)}
 	f.writeFile(seed)
 	f.writeToken(srv.Token)
 	// In sync to start with, as after a first kvsync sync.
@@ -104,7 +107,7 @@ func newFixture(t *testing.T, remediate bool) *fixture {
 		t.Fatal(err)
 	}
 	in := f.read(true)
-	if _, err := apply.Sync(context.Background(), first, in.File, apply.SyncOptions{PlanOptions: in.Plan, SumPath: in.SumPath}); err != nil {
+	if _, err := apply.Sync(context.Background(), first, in.File, apply.SyncOptions{PlanOptions: in.Plan}); err != nil {
 		t.Fatalf("first sync: %v", err)
 	}
 	f.w, err = watch.New(watch.Config{
@@ -198,11 +201,11 @@ func (f *fixture) readErr(writes bool) (watch.Inputs, error) {
 	if err != nil {
 		return watch.Inputs{}, err
 	}
-	s, err := sum.Load(f.sumPath, []byte(fingerprintKey))
+	s, err := sum.Load(f.sumPath, []byte(f.key))
 	if err != nil {
 		return watch.Inputs{}, err
 	}
-	return watch.Inputs{File: file, Plan: apply.PlanOptions{Plan: diff.Options{Sum: s}}, SumPath: f.sumPath}, nil
+	return watch.Inputs{File: file, Plan: apply.PlanOptions{Plan: diff.Options{Sum: s}, SumFile: f.sumPath}}, nil
 }
 
 // cycle lets the watcher run one more cycle and waits for its end.
@@ -334,7 +337,7 @@ func TestDriftShowsWithinOneInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := f.read(true)
-	if _, err := apply.Sync(ctx, f.base, in.File, apply.SyncOptions{PlanOptions: in.Plan, SumPath: in.SumPath}); err != nil {
+	if _, err := apply.Sync(ctx, f.base, in.File, apply.SyncOptions{PlanOptions: in.Plan}); err != nil {
 		t.Fatal(err)
 	}
 	f.cycle()
@@ -449,6 +452,21 @@ func TestEditsAndTokenPickedUp(t *testing.T) {
 	f.cycle()
 	f.expect(`kvsync_check_failing{control_plane="watched"}`, 0)
 	f.expect(inSync, 1)
+}
+
+// TestValuesNotCompared: without the key kvsync.sum was made with, the
+// secret's value cannot be compared: the check says so, and a plan
+// without changes is not reported as nothing drifted silently.
+func TestValuesNotCompared(t *testing.T) {
+	f := newFixture(t, false)
+	f.expect(`kvsync_values_not_compared{control_plane="watched"}`, 0)
+	f.key = ""
+	f.cycle()
+	f.expect(`kvsync_values_not_compared{control_plane="watched"}`, 1)
+	f.expect(`kvsync_check_failing{control_plane="watched"}`, 0)
+	if page := f.get("/"); !strings.Contains(page, "1 secret value not compared") {
+		t.Errorf("the status page does not say a value was not compared:\n%s", page)
+	}
 }
 
 // TestProbes: ready once every control plane was checked; alive while
