@@ -7,7 +7,15 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: all build test test-compat test-watch watch-tools soak-watch vet fuzz bench bench-e2e demo emulator emulator-tutorial clean
+.PHONY: all build test test-compat test-watch watch-tools soak-watch vet fuzz bench bench-e2e demo emulator emulator-tutorial clean \
+	ci-tools test-ci-kit release-check release-snapshot
+
+# The CI kit's tools, pinned, in a project-local directory (never on the
+# main module's go.mod): the real CI runners and the release tool.
+TOOLS                   ?= $(CURDIR)/bin/tools
+ACT_VERSION             ?= v0.2.89
+GITLAB_CI_LOCAL_VERSION ?= 4.60.1
+GORELEASER_VERSION      ?= v2.17.0
 
 all: build
 
@@ -81,5 +89,46 @@ emulator-tutorial: build
 demo: build
 	./examples/demo.sh
 
+# The CI kit (examples/ci, action.yml) run end to end by the real runners:
+# the GitHub workflow by nektos/act, the GitLab file by gitlab-ci-local,
+# against the Konnect emulator and a fake GitHub API. .ci/run runs it.
+test-ci-kit: ci-tools
+	KVSYNC_CI_KIT=1 KVSYNC_TOOLS=$(TOOLS) $(GO) test -count=1 -v -run 'UnderAct|UnderGitLabCILocal' ./examples/ci/
+
+ci-tools: $(TOOLS)/act $(TOOLS)/gitlab-ci-local
+	@command -v rsync >/dev/null || { apt-get update -qq && apt-get install -y -qq rsync; } || \
+		{ echo "ci-tools: rsync (a Debian package) could not be installed: gitlab-ci-local needs it" >&2; exit 1; }
+
+# act: a Go module, built with GOBIN so that kvsync's go.mod stays lean.
+$(TOOLS)/act: $(TOOLS)/.act-$(ACT_VERSION)
+$(TOOLS)/.act-$(ACT_VERSION):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/nektos/act@$(ACT_VERSION)
+	@touch $@
+
+# gitlab-ci-local: an npm package (4.60.1 runs on Node 20; 4.7x needs 22).
+$(TOOLS)/gitlab-ci-local: $(TOOLS)/.gitlab-ci-local-$(GITLAB_CI_LOCAL_VERSION)
+$(TOOLS)/.gitlab-ci-local-$(GITLAB_CI_LOCAL_VERSION):
+	@mkdir -p $(TOOLS)
+	@command -v npm >/dev/null || { echo "ci-tools: npm is not installed: gitlab-ci-local is an npm package" >&2; exit 1; }
+	npm install --no-audit --no-fund --prefix $(TOOLS)/npm gitlab-ci-local@$(GITLAB_CI_LOCAL_VERSION)
+	ln -sf npm/node_modules/.bin/gitlab-ci-local $(TOOLS)/gitlab-ci-local
+	@touch $@
+
+$(TOOLS)/goreleaser: $(TOOLS)/.goreleaser-$(GORELEASER_VERSION)
+$(TOOLS)/.goreleaser-$(GORELEASER_VERSION):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+	@touch $@
+
+# The release configuration (.goreleaser.yaml): checked, and every archive
+# built as a snapshot into dist/, the host's binary asked for its version.
+release-check: $(TOOLS)/goreleaser
+	$(TOOLS)/goreleaser check
+
+release-snapshot: release-check
+	$(TOOLS)/goreleaser release --snapshot --clean --skip=publish
+	./dist/kvsync_$$($(GO) env GOOS)_$$($(GO) env GOARCH)*/kvsync version
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

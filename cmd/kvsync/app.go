@@ -30,6 +30,9 @@ const (
 	exitError       = 1
 	exitChanges     = 2
 	exitNotCompared = 3
+	// exitSomeEnvironmentsFailed: a run over environments in which some
+	// failed while the others were planned or applied.
+	exitSomeEnvironmentsFailed = 4
 )
 
 // errChangesPending ends a diff --exit-code that found changes: exit 2, no
@@ -42,8 +45,10 @@ var (
 )
 
 func init() {
-	// -v is --verbose on the commands; the version is --version alone.
+	// -v is --verbose on the commands; the version is --version alone,
+	// printed as `kvsync version` prints it.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	cli.VersionPrinter = printVersion
 }
 
 // program is one invocation: its streams and what error messages must
@@ -94,7 +99,10 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 
 func (p *program) run(args []string) int {
 	app := p.app()
-	err := app.Run(intersperse(app, args))
+	if !completing(args) {
+		args = intersperse(app, hoistFlags(app, args))
+	}
+	err := app.Run(args)
 	switch {
 	case err == nil && p.failed:
 		return exitError
@@ -104,6 +112,11 @@ func (p *program) run(args []string) int {
 		return exitChanges
 	case errors.Is(err, errNotCompared):
 		return exitNotCompared
+	}
+	var some *errSomeEnvironmentsFailed
+	if errors.As(err, &some) {
+		p.printError(err)
+		return exitSomeEnvironmentsFailed
 	}
 	p.printError(err)
 	return exitError
@@ -261,25 +274,28 @@ func (p *program) app() *cli.App {
 			Name:  "version",
 			Usage: "print kvsync's version",
 			Action: func(c *cli.Context) error {
-				fmt.Fprintln(p.stdout, "kvsync "+version)
+				printVersion(c)
 				return nil
 			},
 		},
+		p.completionCommand(),
 	}
 	for _, cmd := range commands {
 		cmd.OnUsageError = usageError
 	}
+	categorize(commands)
 	return &cli.App{
-		Name:            "kvsync",
-		Usage:           "manage Kong Konnect config stores, secrets, vaults and plugins declaratively",
-		Version:         version,
-		Reader:          p.stdin,
-		Writer:          p.stdout,
-		ErrWriter:       p.stderr,
-		HideHelpCommand: true,
-		Suggest:         true,
-		Commands:        commands,
-		OnUsageError:    usageError,
+		Name:      "kvsync",
+		Usage:     "manage Kong Konnect config stores, secrets, vaults and plugins declaratively",
+		Version:   kvsyncVersion(),
+		Reader:    p.stdin,
+		Writer:    p.stdout,
+		ErrWriter: p.stderr,
+		Suggest:   true,
+		// Completion candidates for the scripts of `kvsync completion`.
+		EnableBashCompletion: true,
+		Commands:             commands,
+		OnUsageError:         usageError,
 		// Errors are printed by run, once, without usage; urfave must
 		// not exit the process itself.
 		ExitErrHandler: func(*cli.Context, error) {},

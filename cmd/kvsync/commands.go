@@ -32,7 +32,7 @@ func (p *program) diffCommand() *cli.Command {
 		Aliases:   []string{"plan"},
 		Usage:     "show the changes sync would make (plan is the same command)",
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), environmentFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
 				Usage: "exit 2 when there are changes, 3 when there are none but values were not compared (0 in sync, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
 			&cli.StringFlag{Name: flagOut, Usage: "save the plan to `FILE` for review, to apply later with sync --plan"},
@@ -41,6 +41,9 @@ func (p *program) diffCommand() *cli.Command {
 			f, err := p.format(c)
 			if err != nil {
 				return err
+			}
+			if path := environmentsPath(c); path != "" {
+				return p.diffEnvironments(c, path, f)
 			}
 			values, stop, pl, err := p.planFiles(c, false, false)
 			if err != nil {
@@ -96,17 +99,25 @@ func (p *program) applyCommand() *cli.Command {
 	return p.applyingCommand("apply", "create and update only: like sync, but never delete", true)
 }
 
+// deleteFlags: --yes, for the command that deletes (apply never does, so
+// its help does not offer it).
+func deleteFlags(noDeletes bool) []cli.Flag {
+	if noDeletes {
+		return nil
+	}
+	return []cli.Flag{&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}}}
+}
+
 // applyingCommand is sync, or apply (no deletes).
 func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), environmentFlags(), []cli.Flag{
 			&cli.StringFlag{Name: flagPlan, Usage: "apply the reviewed changes saved in `FILE` (diff --out) and nothing else, if they still hold: same changes, depending on the same live objects and values"},
-			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}},
 			recordOnlyFlag(),
-		}),
+		}, deleteFlags(noDeletes)),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
 				return fmt.Errorf("%s refuses --%s: it would write values nobody knows (use it with diff, to review without the secrets)", name, flagAllowMissingEnv)
@@ -116,11 +127,17 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 				return err
 			}
 			if c.Bool(flagRecordOnly) {
+				if environmentsPath(c) != "" {
+					return fmt.Errorf("--%s works on one control plane, not with --%s: run it with an environment's files, its control plane and --%s kvsync.NAME.sum", flagRecordOnly, flagEnvironments, flagSum)
+				}
 				return p.recordOnly(c, f, noDeletes)
 			}
 			workers, err := parallelism(c)
 			if err != nil {
 				return err
+			}
+			if path := environmentsPath(c); path != "" {
+				return p.syncEnvironments(c, path, f, noDeletes, workers)
 			}
 			var reviewed *diff.SavedPlan
 			if path := c.String(flagPlan); path != "" {
@@ -296,7 +313,15 @@ func (p *program) showCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return fmt.Errorf("show takes one saved plan file")
 			}
-			saved, err := readSavedPlan(c.Args().First())
+			path := c.Args().First()
+			if set, order, err := readSavedSet(path); err == nil {
+				var secs []render.Section
+				for _, name := range order {
+					secs = append(secs, render.Section{Name: name, Plan: set[name].Plan})
+				}
+				return render.Environments(p.stdout, secs, false, f, render.Options{Color: useColor(c, p.stdout, f)})
+			}
+			saved, err := readSavedPlan(path)
 			if err != nil {
 				return err
 			}
@@ -322,11 +347,16 @@ func (p *program) stepSummary(plan *diff.Plan, rep *diff.Report) error {
 			return err
 		}
 	}
+	return appendStepSummary(path, buf.Bytes())
+}
+
+// appendStepSummary appends a Markdown text to the job summary file.
+func appendStepSummary(path string, md []byte) error {
 	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
 	}
-	_, err = fh.Write(append(buf.Bytes(), '\n'))
+	_, err = fh.Write(append(md, '\n'))
 	if cerr := fh.Close(); err == nil {
 		err = cerr
 	}

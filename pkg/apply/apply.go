@@ -51,6 +51,10 @@ const DefaultGracePeriod = time.Minute
 type Options struct {
 	// Parallelism bounds operations in flight (default 8).
 	Parallelism int
+	// Slots, when set, is shared by several runs at once (the control
+	// planes of one kvsync run): an operation starts only once it holds
+	// one, so that the runs together have at most cap(Slots) in flight.
+	Slots Slots
 	// OnResult, if set, is called (serially) as each operation ends. It is
 	// called for every change, skipped and never started ones included, so
 	// that a progress display can count to len(Plan.Changes).
@@ -61,6 +65,12 @@ type Options struct {
 	// retried through 429s would keep an interrupted run alive.
 	GracePeriod time.Duration
 }
+
+// Slots bound the operations in flight of several runs together.
+type Slots chan struct{}
+
+// NewSlots makes n slots.
+func NewSlots(n int) Slots { return make(Slots, max(1, n)) }
 
 // RunError is the error Apply returns when not every operation succeeded.
 type RunError struct {

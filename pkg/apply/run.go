@@ -21,6 +21,9 @@ type done struct {
 	applied diff.Applied
 	err     error
 	dur     time.Duration
+	// notStarted: the run was interrupted while the operation waited
+	// for one of the shared slots.
+	notStarted bool
 }
 
 // produced records the ids changes produced, for the IDRefs of later ones.
@@ -125,6 +128,15 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 			ch := p.Changes[i]
 			inFlight++
 			go func() {
+				if opts.Slots != nil {
+					select {
+					case opts.Slots <- struct{}{}:
+						defer func() { <-opts.Slots }()
+					case <-ctx.Done():
+						finished <- done{idx: i, notStarted: true}
+						return
+					}
+				}
 				start := time.Now()
 				applied, err := exec(opCtx, ch, &t)
 				finished <- done{idx: i, applied: applied, err: err, dur: time.Since(start)}
@@ -138,6 +150,9 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 			interrupt()
 		case d := <-finished:
 			inFlight--
+			if d.notStarted {
+				continue
+			}
 			r := &results[d.idx]
 			r.Duration = d.dur
 			if d.err != nil {

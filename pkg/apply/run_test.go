@@ -474,3 +474,82 @@ func send[T any](t *testing.T, ch chan<- T, v T) {
 		t.Fatalf("nothing sent within %s", waitLimit)
 	}
 }
+
+// Runs sharing slots have at most cap(slots) operations in flight
+// together, whatever each one's parallelism, and every operation runs.
+func TestRunSharedSlots(t *testing.T) {
+	const runs, n, slots = 3, 10, 4
+	var inFlight, peak atomic.Int32
+	started := make(chan int, runs*n)
+	release := make(chan struct{})
+	exec := func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
+		cur := inFlight.Add(1)
+		for {
+			old := peak.Load()
+			if cur <= old || peak.CompareAndSwap(old, cur) {
+				break
+			}
+		}
+		started <- ch.ID
+		<-release
+		inFlight.Add(-1)
+		return diff.Applied{}, nil
+	}
+	shared := NewSlots(slots)
+	errc := make(chan error, runs)
+	for range runs {
+		var changes []*diff.Change
+		for i := range n {
+			changes = append(changes, change(i))
+		}
+		go func() {
+			_, err := run(context.Background(), plan(changes...), Options{Parallelism: 8, Slots: shared}, &target{}, exec)
+			errc <- err
+		}()
+	}
+	for range slots {
+		recv(t, started)
+	}
+	for i := 0; i < runs*n; i++ {
+		send(t, release, struct{}{})
+		if i+slots < runs*n {
+			recv(t, started)
+		}
+	}
+	for range runs {
+		if err := recv(t, errc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := peak.Load(); got != slots {
+		t.Errorf("peak in flight over the runs = %d, want %d", got, slots)
+	}
+}
+
+// An interrupted run does not start the operations still waiting for a
+// shared slot: they are not started.
+func TestRunSharedSlotsInterrupted(t *testing.T) {
+	shared := NewSlots(1)
+	shared <- struct{}{} // another run holds the only slot
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	var calls atomic.Int32
+	go func() {
+		rep, err := run(ctx, plan(change(0), change(1)), Options{Parallelism: 2, Slots: shared}, &target{}, func(context.Context, *diff.Change, *target) (diff.Applied, error) {
+			calls.Add(1)
+			return diff.Applied{}, nil
+		})
+		if rep != nil && rep.Counts()[diff.NotStarted] != 2 {
+			err = fmt.Errorf("counts %v, want 2 not started", rep.Counts())
+		}
+		errc <- err
+	}()
+	cancel()
+	var rerr *RunError
+	if err := recv(t, errc); !errors.As(err, &rerr) || rerr.NotStarted != 2 {
+		t.Fatalf("err = %v, want 2 not started", err)
+	}
+	if calls.Load() != 0 {
+		t.Error("an operation ran without a slot")
+	}
+}

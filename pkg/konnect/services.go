@@ -124,6 +124,14 @@ func (s *ControlPlanesService) Resolve(ctx context.Context, nameOrID string) (*C
 	return nil, fmt.Errorf("konnect: %d control planes are named %q (ids %s): use an id", len(cps), nameOrID, strings.Join(ids, ", "))
 }
 
+// GroupMembers returns the members of a control plane group.
+func (s *ControlPlanesService) GroupMembers(ctx context.Context, groupID string) ([]ControlPlane, error) {
+	if err := need("list control plane group members", "id", groupID); err != nil {
+		return nil, err
+	}
+	return listCursor[ControlPlane](ctx, s.c, cpPath(groupID)+"/group-memberships", nil)
+}
+
 // byName lists the control planes named exactly name (the server filter is
 // re-checked, in case it is looser than equality).
 func (s *ControlPlanesService) byName(ctx context.Context, name string) ([]ControlPlane, error) {
