@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/state"
 	"github.com/kvsync/kvsync/pkg/watch"
 )
 
@@ -43,7 +44,7 @@ func (p *program) watchCommand() *cli.Command {
 		Name:      "watch",
 		Usage:     "plan continuously: drift as Prometheus metrics and a status page; --remediate applies creates and updates",
 		ArgsUsage: "[FILE...] (default kvsync.yaml; read again every cycle)",
-		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, values, envFlags(), []cli.Flag{
+		Flags: flags(connectionFlags(), environmentFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, values, envFlags(), []cli.Flag{
 			&cli.DurationFlag{Name: flagInterval, Usage: "time between checks", EnvVars: []string{"KVSYNC_INTERVAL"}, Value: 5 * time.Minute},
 			&cli.Float64Flag{Name: flagJitter, Usage: "spread each interval at random by up to this fraction of it", EnvVars: []string{"KVSYNC_JITTER"}, Value: 0.1},
 			&cli.StringFlag{Name: flagMetricsAddr, Usage: "serve /metrics, /healthz, /readyz and the status page / on `ADDR`", EnvVars: []string{"KVSYNC_METRICS_ADDR"}, Value: defaultMetricsAddr},
@@ -80,38 +81,10 @@ func (p *program) watch(c *cli.Context) error {
 		return fmt.Errorf("--%s %s: want text or json", flagLogFormat, shown(f))
 	}
 	log := slog.New(handler)
-	s, err := p.readSettings(c)
+	clients := &cycleClients{bases: map[string]*konnect.Client{}}
+	targets, err := p.watchTargets(c, clients, remediate)
 	if err != nil {
 		return err
-	}
-	// The files are checked once at the start: a deployment with a broken
-	// file fails at once. Afterwards a broken edit is a failing check.
-	first, err := loadFiles(c, nil)
-	if err != nil {
-		return err
-	}
-	if _, err := planOptions(s, first, nil, false); err != nil {
-		return err
-	}
-	name := s.controlPlane
-	if name == "" {
-		name = first.ControlPlaneName
-	}
-	if name == "" {
-		return fmt.Errorf("watch needs a control plane: pass --%s or name it in the file (_konnect.control_plane_name)", flagControlPlane)
-	}
-	// The files and kvsync.sum are read again every cycle.
-	read := func(writes bool) (watch.Inputs, error) {
-		file, err := loadFiles(c, nil)
-		if err != nil {
-			return watch.Inputs{}, err
-		}
-		values, err := p.readPlanInputs(c, writes)
-		if err != nil {
-			return watch.Inputs{}, err
-		}
-		opts, err := planOptions(s, file, values, false)
-		return watch.Inputs{File: file, Plan: opts}, err
 	}
 
 	reg := prometheus.NewRegistry()
@@ -121,37 +94,11 @@ func (p *program) watch(c *cli.Context) error {
 	build.Set(1)
 	reg.MustRegister(build)
 
-	var w *watch.Watcher
-	var base *konnect.Client
-	var baseMu sync.Mutex
-	client := func() (*konnect.Client, error) {
-		baseMu.Lock()
-		defer baseMu.Unlock()
-		if base == nil {
-			verbose := s.trace
-			s.trace = func(e konnect.Event) {
-				w.Trace(e)
-				verbose(e)
-			}
-			var err error
-			if base, err = s.client(); err != nil {
-				return nil, err
-			}
-			return base, nil
-		}
-		// The token file is read again: a rotated token needs no restart.
-		now, err := p.readSettings(c)
-		if err != nil {
-			return nil, err
-		}
-		return base.NextRun(now.token)
-	}
-	w, err = watch.New(watch.Config{
-		Targets:      []watch.Target{{Name: name, Read: read}},
+	w, err := watch.New(watch.Config{
+		Targets:      targets,
 		Interval:     interval,
 		Jitter:       c.Float64(flagJitter),
-		CycleTimeout: s.maxDuration,
-		Client:       client,
+		CycleTimeout: clients.maxDuration,
 		Remediate:    remediate,
 		Parallelism:  workers,
 		Logger:       log,
@@ -161,6 +108,8 @@ func (p *program) watch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+
+	clients.trace = w.Trace
 
 	ln, err := net.Listen("tcp", c.String(flagMetricsAddr))
 	if err != nil {
@@ -173,7 +122,7 @@ func (p *program) watch(c *cli.Context) error {
 	if remediate {
 		mode = "remediating creates and updates"
 	}
-	log.Info("watching", "control_planes", 1, "interval", interval.String(), "mode", mode, "listen", ln.Addr().String())
+	log.Info("watching", "control_planes", len(targets), "interval", interval.String(), "mode", mode, "listen", ln.Addr().String())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -188,4 +137,120 @@ func (p *program) watch(c *cli.Context) error {
 		return fmt.Errorf("--%s: %w", flagMetricsAddr, err)
 	}
 	return runErr
+}
+
+// watchTargets are the control planes to watch: every environment of
+// --environments (or those --env names), else the one the files name.
+// Each is read once now, so that a deployment with a broken file, value or
+// kvsync.sum fails at once; afterwards each cycle reads it again (the
+// files, kvsync.sum, the environments file and the token file), and a
+// broken edit is a failing check, not a crash.
+func (p *program) watchTargets(c *cli.Context, clients *cycleClients, remediate bool) ([]watch.Target, error) {
+	s, err := p.readSettings(c)
+	if err != nil {
+		return nil, err
+	}
+	clients.maxDuration = s.maxDuration
+	path := environmentsPath(c)
+	if path == "" {
+		first, err := loadFiles(c, nil)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := planOptions(s, first, nil, false); err != nil {
+			return nil, err
+		}
+		name := s.controlPlane
+		if name == "" {
+			name = first.ControlPlaneName
+		}
+		if name == "" {
+			return nil, fmt.Errorf("watch needs a control plane: pass --%s or name it in the file (_konnect.control_plane_name)", flagControlPlane)
+		}
+		return []watch.Target{{Name: name, Read: func(writes bool) (watch.Inputs, error) {
+			now, err := p.readSettings(c)
+			if err != nil {
+				return watch.Inputs{}, err
+			}
+			file, err := loadFiles(c, nil)
+			if err != nil {
+				return watch.Inputs{}, err
+			}
+			values, err := p.readPlanInputs(c, writes)
+			if err != nil {
+				return watch.Inputs{}, err
+			}
+			opts, err := planOptions(now, file, values, false)
+			if err != nil {
+				return watch.Inputs{}, err
+			}
+			client, err := clients.next(now)
+			return watch.Inputs{File: file, Plan: opts, Client: client}, err
+		}}}, nil
+	}
+	runs, _, err := p.prepareEnvironments(c, path, remediate, false)
+	if err != nil {
+		return nil, err
+	}
+	var targets []watch.Target
+	named := map[string]string{}
+	for _, r := range runs {
+		env, cp := r.env.Name, r.env.ControlPlane
+		if other, dup := named[cp]; dup {
+			return nil, fmt.Errorf("%s: environments %s and %s both name control plane %q: watch tells control planes apart by name", path, other, env, cp)
+		}
+		named[cp] = env
+		targets = append(targets, watch.Target{Name: cp, Environment: env, Read: func(writes bool) (watch.Inputs, error) {
+			now, err := p.readSettings(c)
+			if err != nil {
+				return watch.Inputs{}, err
+			}
+			es, err := state.LoadEnvironments(path)
+			if err != nil {
+				return watch.Inputs{}, err
+			}
+			i := slices.IndexFunc(es.List, func(e *state.Environment) bool { return e.Name == env })
+			if i < 0 {
+				return watch.Inputs{}, fmt.Errorf("%s: environment %s is gone (restart kvsync watch to watch another set)", path, env)
+			}
+			r, err := p.prepareEnvironment(c, now, es.Path, es.List[i], writes, false)
+			if err != nil {
+				return watch.Inputs{}, err
+			}
+			client, err := clients.next(r.s)
+			return watch.Inputs{File: r.file, Plan: r.opts, Client: client}, err
+		}})
+	}
+	return targets, nil
+}
+
+// cycleClients gives each check its client: one per address for the
+// whole process (so one pacer each, whatever the cycle), renewed with the
+// token read again each time (konnect.Client.NextRun).
+type cycleClients struct {
+	mu          sync.Mutex
+	bases       map[string]*konnect.Client
+	trace       func(konnect.Event)
+	maxDuration time.Duration
+}
+
+func (cc *cycleClients) next(s *settings) (*konnect.Client, error) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if base := cc.bases[s.addr]; base != nil {
+		return base.NextRun(s.token)
+	}
+	verbose := s.trace
+	s.trace = func(e konnect.Event) {
+		cc.trace(e)
+		if verbose != nil {
+			verbose(e)
+		}
+	}
+	base, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	cc.bases[s.addr] = base
+	return base, nil
 }

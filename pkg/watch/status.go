@@ -43,7 +43,7 @@ func probe(rw http.ResponseWriter, ok bool, why string) {
 
 // pageData is what the status page shows of one control plane.
 type pageData struct {
-	Name, State, Class, Checked, Succeeded, Err, Plan string
+	Name, Environment, State, Class, Checked, Succeeded, Err, Plan string
 	Remediated, NotCompared                           int
 }
 
@@ -51,7 +51,7 @@ func (w *Watcher) statusPage(rw http.ResponseWriter, _ *http.Request) {
 	now := w.cfg.Now()
 	var planes []pageData
 	for _, st := range w.Status() {
-		d := pageData{Name: st.Name, State: st.state(), Checked: ago(now, st.Checked), Succeeded: ago(now, st.Succeeded), Err: st.Err, Remediated: st.Remediated}
+		d := pageData{Name: st.Name, Environment: st.Environment, State: st.state(), Checked: ago(now, st.Checked), Succeeded: ago(now, st.Succeeded), Err: st.Err, Remediated: st.Remediated}
 		d.Class = map[string]string{"in sync": "ok", "drifted": "drift", "failing": "fail", "pending": "pending"}[d.State]
 		if st.Plan != nil {
 			d.NotCompared = st.Plan.NotCompared
@@ -122,7 +122,7 @@ pre { background: #f3f3f3; padding: .5rem; border-radius: .3rem; overflow-x: aut
 <div class="sub">{{len .Planes}} control plane{{if ne (len .Planes) 1}}s{{end}} · {{if .Remediate}}remediating creates and updates{{else}}read-only{{end}} · page made {{.Now}}</div>
 {{range .Planes}}
 <section class="{{.Class}}">
-<h2>{{.Name}}<span class="badge">{{.State}}</span></h2>
+<h2>{{if .Environment}}{{.Environment}}: {{end}}{{.Name}}<span class="badge">{{.State}}</span></h2>
 <dl>
 <dt>Last check</dt><dd>{{.Checked}}</dd>
 <dt>Last success</dt><dd>{{.Succeeded}}</dd>

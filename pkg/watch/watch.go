@@ -33,13 +33,20 @@ type Inputs struct {
 	// Plan holds kvsync.sum (Plan.Plan.Sum) and where remediation records
 	// it (Plan.SumFile).
 	Plan apply.PlanOptions
+	// Client is the cycle's client for the target's address: with the
+	// token read afresh, sharing one pacer with every other cycle
+	// (konnect.Client.NextRun).
+	Client *konnect.Client
 }
 
 // Target is one control plane to watch.
 type Target struct {
 	// Name labels the target in metrics, logs and the status page: the
-	// control plane's name (or the environment's).
+	// control plane's name.
 	Name string
+	// Environment is the environment the target is (issue 20's
+	// environments file), or "".
+	Environment string
 	// Read loads the target's files and kvsync.sum. remediate says whether
 	// this cycle may write (a sum made with another key then is an error).
 	Read func(remediate bool) (Inputs, error)
@@ -55,9 +62,6 @@ type Config struct {
 	Jitter   float64
 	// CycleTimeout bounds one cycle (all its targets); 0: Interval.
 	CycleTimeout time.Duration
-	// Client returns the client of a cycle: with the token read afresh,
-	// sharing one pacer with every other cycle (konnect.Client.NextRun).
-	Client func() (*konnect.Client, error)
 	// Remediate applies creates and updates (never deletes) each cycle,
 	// under the control plane's lock; otherwise the watcher only reads and
 	// takes no lock.
@@ -96,7 +100,7 @@ type Watcher struct {
 
 // PlaneStatus is what the watcher last learned of one target.
 type PlaneStatus struct {
-	Name string
+	Name, Environment string
 	// Checked is when the last check ended; Succeeded when the last one
 	// that succeeded did (zero: none yet).
 	Checked, Succeeded time.Time
@@ -120,9 +124,6 @@ func New(cfg Config) (*Watcher, error) {
 	}
 	if cfg.Jitter < 0 || cfg.Jitter > 1 {
 		return nil, fmt.Errorf("watch: jitter %g is not a fraction between 0 and 1", cfg.Jitter)
-	}
-	if cfg.Client == nil {
-		return nil, errors.New("watch: no client")
 	}
 	if cfg.CycleTimeout <= 0 {
 		cfg.CycleTimeout = cfg.Interval
@@ -157,7 +158,7 @@ func New(cfg Config) (*Watcher, error) {
 		if _, dup := w.planes[t.Name]; dup {
 			return nil, fmt.Errorf("watch: control plane %q is watched twice", t.Name)
 		}
-		w.planes[t.Name] = &PlaneStatus{Name: t.Name}
+		w.planes[t.Name] = &PlaneStatus{Name: t.Name, Environment: t.Environment}
 		m.init(t.Name)
 	}
 	return w, nil
@@ -218,17 +219,12 @@ func (w *Watcher) nextWait() time.Duration {
 func (w *Watcher) Cycle(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.CycleTimeout)
 	defer cancel()
-	client, clientErr := w.cfg.Client()
 	for _, t := range w.cfg.Targets {
 		if ctx.Err() != nil {
 			break
 		}
 		start := w.cfg.Now()
-		err := clientErr
-		var res checkResult
-		if err == nil {
-			res, err = w.check(ctx, client, t)
-		}
+		res, err := w.check(ctx, t)
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			// Stopped by a signal: not a failure of Konnect's.
 			break
@@ -254,11 +250,12 @@ type checkResult struct {
 
 // check plans one target and, with remediation, applies its creates and
 // updates, then plans again to show what is left (deletes, failures).
-func (w *Watcher) check(ctx context.Context, c *konnect.Client, t Target) (checkResult, error) {
+func (w *Watcher) check(ctx context.Context, t Target) (checkResult, error) {
 	in, err := t.Read(w.cfg.Remediate)
 	if err != nil {
 		return checkResult{}, err
 	}
+	c := in.Client
 	pl, err := apply.Plan(ctx, c, in.File, in.Plan, nil)
 	if err != nil {
 		return checkResult{}, err
@@ -283,7 +280,7 @@ func (w *Watcher) check(ctx context.Context, c *konnect.Client, t Target) (check
 	if in, err = t.Read(false); err != nil {
 		return checkResult{remediated: n}, err
 	}
-	after, err := apply.Plan(ctx, c, in.File, in.Plan, nil)
+	after, err := apply.Plan(ctx, in.Client, in.File, in.Plan, nil)
 	if err != nil {
 		return checkResult{remediated: n}, err
 	}
@@ -335,9 +332,14 @@ func (w *Watcher) record(name string, start time.Time, res checkResult, err erro
 	} else {
 		st.Err, st.Succeeded, st.Plan, st.InSync = "", end, res.plan, res.plan.Empty()
 	}
+	env := st.Environment
 	w.mu.Unlock()
 	w.metrics.observe(name, end, took, res.plan, err)
-	log := w.cfg.Logger.With("control_plane", name, "duration_ms", took.Milliseconds())
+	log := w.cfg.Logger.With("control_plane", name)
+	if env != "" {
+		log = log.With("environment", env)
+	}
+	log = log.With("duration_ms", took.Milliseconds())
 	if err != nil {
 		log.Error("check failed", "error", w.cfg.Scrub(err.Error()), "remediated", res.remediated)
 		return

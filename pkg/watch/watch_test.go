@@ -114,7 +114,6 @@ func newFixture(t *testing.T, remediate bool) *fixture {
 		Targets:   []watch.Target{{Name: "watched", Read: func(bool) (watch.Inputs, error) { return f.readErr(remediate) }}},
 		Interval:  time.Minute,
 		Jitter:    0.1,
-		Client:    f.client,
 		Remediate: remediate,
 		Logger:    slog.New(slog.NewJSONHandler(f.logs, nil)),
 		Wait: func(ctx context.Context, _ time.Duration) error {
@@ -175,6 +174,9 @@ func (f *fixture) writeToken(token string) {
 
 // client is the cycle's client: the token file read afresh, one pacer.
 func (f *fixture) client() (*konnect.Client, error) {
+	if f.base == nil {
+		return nil, nil // the first sync, before the watcher, brings its own
+	}
 	raw, err := os.ReadFile(f.tokenFile)
 	if err != nil {
 		return nil, err
@@ -205,7 +207,11 @@ func (f *fixture) readErr(writes bool) (watch.Inputs, error) {
 	if err != nil {
 		return watch.Inputs{}, err
 	}
-	return watch.Inputs{File: file, Plan: apply.PlanOptions{Plan: diff.Options{Sum: s}, SumFile: f.sumPath}}, nil
+	c, err := f.client()
+	if err != nil {
+		return watch.Inputs{}, err
+	}
+	return watch.Inputs{File: file, Plan: apply.PlanOptions{Plan: diff.Options{Sum: s}, SumFile: f.sumPath}, Client: c}, nil
 }
 
 // cycle lets the watcher run one more cycle and waits for its end.
@@ -509,12 +515,11 @@ func TestStopMidCycle(t *testing.T) {
 
 func TestNewRefuses(t *testing.T) {
 	target := watch.Target{Name: "a", Read: func(bool) (watch.Inputs, error) { return watch.Inputs{}, errors.New("x") }}
-	client := func() (*konnect.Client, error) { return nil, errors.New("x") }
 	for name, cfg := range map[string]watch.Config{
-		"no targets":  {Interval: time.Second, Client: client},
-		"no interval": {Targets: []watch.Target{target}, Client: client},
-		"jitter":      {Targets: []watch.Target{target}, Interval: time.Second, Jitter: 2, Client: client},
-		"twice":       {Targets: []watch.Target{target, target}, Interval: time.Second, Client: client},
+		"no targets":  {Interval: time.Second},
+		"no interval": {Targets: []watch.Target{target}},
+		"jitter":      {Targets: []watch.Target{target}, Interval: time.Second, Jitter: 2},
+		"twice":       {Targets: []watch.Target{target, target}, Interval: time.Second},
 	} {
 		if _, err := watch.New(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
