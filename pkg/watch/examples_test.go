@@ -66,7 +66,7 @@ func TestExamples(t *testing.T) {
 						RunAsNonRoot bool `yaml:"runAsNonRoot"`
 					} `yaml:"securityContext"`
 					Containers []struct {
-						Args            []string
+						Command         []string
 						Env             []struct{ Name, Value string }
 						SecurityContext struct {
 							ReadOnlyRootFilesystem   bool  `yaml:"readOnlyRootFilesystem"`
@@ -103,8 +103,9 @@ func TestExamples(t *testing.T) {
 	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 		t.Error("deployment.yaml: the probes are not /healthz and /readyz")
 	}
-	if len(c.Args) == 0 || c.Args[0] != "watch" {
-		t.Errorf("deployment.yaml: the container runs %q", c.Args)
+	// The image has no entrypoint (Dockerfile): the command names kvsync.
+	if len(c.Command) < 2 || c.Command[0] != "kvsync" || c.Command[1] != "watch" {
+		t.Errorf("deployment.yaml: the container runs %q", c.Command)
 	}
 	tokenFromSecret := false
 	for _, e := range c.Env {
