@@ -98,7 +98,7 @@ func (p *program) watch(c *cli.Context) error {
 		Targets:      targets,
 		Interval:     interval,
 		Jitter:       c.Float64(flagJitter),
-		CycleTimeout: clients.maxDuration,
+		CheckTimeout: clients.maxDuration,
 		Remediate:    remediate,
 		Parallelism:  workers,
 		Logger:       log,

@@ -44,7 +44,7 @@ func probe(rw http.ResponseWriter, ok bool, why string) {
 // pageData is what the status page shows of one control plane.
 type pageData struct {
 	Name, Environment, State, Class, Checked, Succeeded, Err, Plan string
-	Remediated, NotCompared                           int
+	Remediated, NotCompared                                        int
 }
 
 func (w *Watcher) statusPage(rw http.ResponseWriter, _ *http.Request) {

@@ -60,8 +60,10 @@ type Config struct {
 	// that many watchers do not meet at Konnect.
 	Interval time.Duration
 	Jitter   float64
-	// CycleTimeout bounds one cycle (all its targets); 0: Interval.
-	CycleTimeout time.Duration
+	// CheckTimeout bounds one target's check (a remediation included), so
+	// that one slow control plane never keeps the others unchecked; 0:
+	// Interval.
+	CheckTimeout time.Duration
 	// Remediate applies creates and updates (never deletes) each cycle,
 	// under the control plane's lock; otherwise the watcher only reads and
 	// takes no lock.
@@ -125,8 +127,8 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.Jitter < 0 || cfg.Jitter > 1 {
 		return nil, fmt.Errorf("watch: jitter %g is not a fraction between 0 and 1", cfg.Jitter)
 	}
-	if cfg.CycleTimeout <= 0 {
-		cfg.CycleTimeout = cfg.Interval
+	if cfg.CheckTimeout <= 0 {
+		cfg.CheckTimeout = cfg.Interval
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -217,16 +219,16 @@ func (w *Watcher) nextWait() time.Duration {
 
 // Cycle checks every target once.
 func (w *Watcher) Cycle(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.CycleTimeout)
-	defer cancel()
 	for _, t := range w.cfg.Targets {
 		if ctx.Err() != nil {
+			// Stopped: what was not checked is not a failure.
 			break
 		}
 		start := w.cfg.Now()
-		res, err := w.check(ctx, t)
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			// Stopped by a signal: not a failure of Konnect's.
+		checkCtx, cancel := context.WithTimeout(ctx, w.cfg.CheckTimeout)
+		res, err := w.check(checkCtx, t)
+		cancel()
+		if ctx.Err() != nil {
 			break
 		}
 		w.record(t.Name, start, res, err)
@@ -263,7 +265,7 @@ func (w *Watcher) check(ctx context.Context, t Target) (checkResult, error) {
 	if !w.cfg.Remediate || !remediable(pl.Plan) {
 		return checkResult{plan: pl.Plan}, nil
 	}
-	opts := apply.SyncOptions{PlanOptions: in.Plan, Holder: w.cfg.Holder, MaxDuration: w.cfg.CycleTimeout,
+	opts := apply.SyncOptions{PlanOptions: in.Plan, Holder: w.cfg.Holder, MaxDuration: w.cfg.CheckTimeout,
 		Apply: apply.Options{Parallelism: w.cfg.Parallelism},
 		Warn:  func(msg string) { w.cfg.Logger.Warn(w.cfg.Scrub(msg), "control_plane", t.Name) }}
 	opts.Plan.NoDeletes = true
@@ -373,7 +375,7 @@ func (w *Watcher) Ready() bool {
 }
 
 // Alive: the loop is turning: the last cycle ended (or the watcher
-// started) less than two intervals plus a cycle's timeout ago.
+// started) less than two intervals plus every check's timeout ago.
 func (w *Watcher) Alive() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -384,7 +386,7 @@ func (w *Watcher) Alive() bool {
 	if last.IsZero() {
 		return true
 	}
-	return w.cfg.Now().Sub(last) < 2*w.cfg.Interval+w.cfg.CycleTimeout
+	return w.cfg.Now().Sub(last) < 2*w.cfg.Interval+time.Duration(len(w.cfg.Targets))*w.cfg.CheckTimeout
 }
 
 // state is a target's state in a word, for the page.
