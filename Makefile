@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: all build test test-compat test-watch watch-tools soak-watch vet fuzz bench bench-e2e demo emulator emulator-tutorial clean \
+.PHONY: all build test test-slow compile test-compat test-watch watch-tools soak-watch vet fuzz bench bench-e2e demo emulator emulator-tutorial clean \
 	ci-tools test-ci-kit release-check release-snapshot
 
 # The CI kit's tools, pinned, in a project-local directory (never on the
@@ -30,9 +30,32 @@ vet:
 # corpora included), then the go-kong compatibility test (its own module,
 # compat/gokong). Fuzzing itself explores at random, so it is `make fuzz`
 # (which CI runs too): a test run must give the same answer every time.
-test: vet
-	$(GO) test -count=1 ./...
+# -short leaves out the slow tests (the pacer's convergence against a
+# rate-limited emulator, building the emulator binary): make test-slow.
+# First the packages compile, each listed as it does (a cold build spends
+# minutes on the OpenAPI validator and prints nothing otherwise), and the
+# conformance test's specs are looked for, so that a skip is visible.
+KONNECT_API_DIR ?= $(or $(KVSYNC_KONNECT_API_DIR),$(abspath ../shared/konnect-api))
+
+test: compile vet
+	@if [ -f "$(KONNECT_API_DIR)/control-planes/v2/openapi.yaml" ]; then \
+		echo "make test: conformance against the Konnect OpenAPI specs in $(KONNECT_API_DIR)"; \
+	else \
+		echo "make test: NOTE: no Konnect OpenAPI specs in $(KONNECT_API_DIR): the conformance test is SKIPPED (set KVSYNC_KONNECT_API_DIR)"; \
+	fi
+	@echo "make test: go test -short (make test-slow runs the rest)"
+	KVSYNC_KONNECT_API_DIR=$(KONNECT_API_DIR) $(GO) test -count=1 -short ./...
 	$(MAKE) test-compat
+
+# The tests -short leaves out (about 30 s).
+test-slow:
+	$(GO) test -count=1 -run '^(TestPacerConverges|TestBinary)$$' -v ./pkg/konnect/...
+
+# Compiles every package and test dependency, naming each as it compiles
+# (nothing is listed when the build cache is warm).
+compile:
+	@echo "make test: compiling (a cold build lists each package; the OpenAPI validator takes minutes)"
+	@$(GO) build -v $$($(GO) list -deps -test ./... | grep -v -e ' ' -e '\.test$$')
 
 # Kong's Go client (go-kong) against the emulator, in its own Go module so
 # that kvsync's dependencies stay lean.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -92,17 +90,7 @@ func newEnv(t *testing.T) *env {
 // plan loads the file content and computes the plan against the emulator.
 func (e *env) plan(content string) (*state.File, *diff.Plan) {
 	e.t.Helper()
-	path := filepath.Join(e.dir, "kvsync.yaml")
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	f, err := state.Load([]string{path}, state.LoadOptions{LookupEnv: func(name string) (string, bool) {
-		v, ok := fakeEnv[name]
-		return v, ok
-	}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	f := e.load(content)
 	live, err := diff.Fetch(context.Background(), e.c, f, diff.FetchOptions{})
 	if err != nil {
 		e.t.Fatal(err)

@@ -334,19 +334,8 @@ func planPlugins(b *builder) {
 func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.PluginSchema, lp *konnect.Plugin, names [len(kong.ScopeFields)]map[string]string) {
 	label := pluginLabel(p)
 	tags := tagSet(b.tags, p.Tags)
-	enabled := true
-	if p.Enabled != nil {
-		enabled = *p.Enabled
-	}
-	body := konnect.Plugin{
-		Name: p.Name, Config: markSecrets(p.Config, schema.EncryptedPaths()), Enabled: &enabled, Protocols: p.Protocols, Tags: tags,
-		Route: foreignKey(scope[0]), Service: foreignKey(scope[1]),
-		Consumer: foreignKey(scope[2]), ConsumerGroup: foreignKey(scope[3]),
-	}
-	if p.InstanceName != "" {
-		instance := p.InstanceName
-		body.InstanceName = &instance
-	}
+	body := pluginBody(p, scope, schema, tags)
+	enabled := *body.Enabled
 
 	r := &redactor{sensitive: map[string]sensitiveLeaf{}, secretPaths: schema.EncryptedPaths()}
 	sensitiveLeaves(path{"config"}, p.Config, r.sensitive)
@@ -543,6 +532,25 @@ func dumpPlugins(d *dumper) {
 		}
 		d.file.Plugins = append(d.file.Plugins, dp)
 	}
+}
+
+// pluginBody is what a create or update of a declared plugin sends:
+// credentials marked sensitive, the scope by id.
+func pluginBody(p state.Plugin, scope pluginScope, schema *kong.PluginSchema, tags []string) konnect.Plugin {
+	enabled := true
+	if p.Enabled != nil {
+		enabled = *p.Enabled
+	}
+	body := konnect.Plugin{
+		Name: p.Name, Config: markSecrets(p.Config, schema.EncryptedPaths()), Enabled: &enabled, Protocols: p.Protocols, Tags: tags,
+		Route: foreignKey(scope[kong.ScopeRoute]), Service: foreignKey(scope[kong.ScopeService]),
+		Consumer: foreignKey(scope[kong.ScopeConsumer]), ConsumerGroup: foreignKey(scope[kong.ScopeConsumerGroup]),
+	}
+	if p.InstanceName != "" {
+		instance := p.InstanceName
+		body.InstanceName = &instance
+	}
+	return body
 }
 
 // fingerprintPlugin: a plugin's create or update depends on its
