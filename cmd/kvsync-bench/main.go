@@ -39,7 +39,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -69,6 +71,13 @@ type scenario struct {
 	// changed is the share of plugins whose live config differs, and of
 	// secrets missing live, in a seeded state.
 	changed float64
+
+	// planes > 0: that many control planes (bench-00, …), each with the
+	// same file, run as mode: "one" kvsync run over them (--environments),
+	// "together" (one kvsync run per plane, all started at once) or
+	// "series" (one run per plane, one after another).
+	planes int
+	mode   string
 
 	rate        float64       // emulator --rate-limit (0: none)
 	latency     time.Duration // emulator --latency
@@ -103,6 +112,11 @@ func scenarios() []scenario {
 		{name: "no-op diff small", command: "diff", stores: 10, secrets: 100, vaults: 10, plugins: 200, routes: 100, seeded: true, maxReqRatio: 1.00},
 		{name: "no-op diff large", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 2000, routes: 1000, seeded: true, maxReqRatio: 1.00},
 		{name: "sync R=5 P=8", command: "sync", stores: 1, secrets: 100, rate: 5, parallelism: 8, max429: 0.10},
+		{name: "20 planes: one run R=50 P=8", command: "sync", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8, maxRatio: 1.10, max429: 0.05},
+		{name: "20 planes: 20 runs together R=50 P=8", command: "sync", planes: 20, mode: "together", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8},
+		{name: "20 planes: 20 runs in series R=50 P=8", command: "sync", planes: 20, mode: "series", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8},
+		{name: "20 planes: one run L=50ms P=32", command: "sync", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, latency: 50 * time.Millisecond, parallelism: 32, maxRatio: 1.30},
+		{name: "20 planes: no-op diff", command: "diff", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, seeded: true, maxReqRatio: 1.00},
 		{name: "diff at scale (10% changed)", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 10000, routes: 5000, seeded: true, changed: 0.10,
 			maxReqRatio: 1.00, maxCPU: 1500 * time.Millisecond, maxRSS: 200 << 20},
 	}
@@ -204,9 +218,11 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 	}
 	defer emu.stop()
 	if !sc.seeded {
-		if err := emu.call(http.MethodPost, "/v2/control-planes", `{"name": "`+controlPlane+`"}`, nil); err != nil {
-			r.err = fmt.Errorf("creating the control plane: %w", err)
-			return r
+		for _, name := range planeNames(sc) {
+			if err := emu.call(http.MethodPost, "/v2/control-planes", `{"name": "`+name+`"}`, nil); err != nil {
+				r.err = fmt.Errorf("creating the control plane: %w", err)
+				return r
+			}
 		}
 	}
 	if err := emu.call(http.MethodDelete, "/_emulator/counts", "", nil); err != nil {
@@ -221,34 +237,120 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 	if sc.command == "diff" && sc.changed == 0 {
 		args = append(args, "--exit-code") // a no-op diff must find nothing: exit 2 otherwise
 	}
-	args = append(args, file)
-	cmd := exec.Command(kvsync, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "KVSYNC_KONNECT_TOKEN="+token)
-	var out strings.Builder
-	cmd.Stdout = &out
+	// The runs: one, or one per control plane.
+	var runs [][]string
+	switch sc.mode {
+	case "":
+		runs = [][]string{append(slices.Clone(args), file)}
+	case "one":
+		envs := filepath.Join(dir, "kvsync.environments.yaml")
+		if err := os.WriteFile(envs, []byte(environmentsYAML(sc)), 0o600); err != nil {
+			r.err = err
+			return r
+		}
+		runs = [][]string{append(slices.Clone(args), "--environments", envs)}
+	default:
+		for _, name := range planeNames(sc) {
+			runs = append(runs, append(slices.Clone(args), "--konnect-control-plane-name", name, file))
+		}
+	}
+	outs := make([]strings.Builder, len(runs))
 	start := time.Now()
-	runErr := cmd.Start()
-	if runErr == nil {
-		stopPeak := watchPeakRSS(cmd.Process.Pid, &r.rss)
-		runErr = cmd.Wait()
-		stopPeak()
+	switch sc.mode {
+	case "together":
+		var g errgroup.Group
+		var mu sync.Mutex
+		for i, a := range runs {
+			g.Go(func() error {
+				one := result{}
+				err := runKvsync(kvsync, dir, a, &outs[i], &one)
+				mu.Lock()
+				defer mu.Unlock()
+				r.cpu += one.cpu
+				r.rss = max(r.rss, one.rss)
+				return err
+			})
+		}
+		r.err = g.Wait()
+	default:
+		for i, a := range runs {
+			one := result{}
+			err := runKvsync(kvsync, dir, a, &outs[i], &one)
+			r.cpu += one.cpu
+			r.rss = max(r.rss, one.rss)
+			r.err = errors.Join(r.err, err)
+		}
 	}
 	r.wall = time.Since(start)
-	if ps := cmd.ProcessState; ps != nil {
-		r.cpu = ps.UserTime() + ps.SystemTime()
-	}
-	if runErr != nil {
-		r.err = fmt.Errorf("kvsync %s: %w", sc.command, runErr)
-	}
 	var counts konnecttest.CountsReport
 	if err := emu.call(http.MethodGet, "/_emulator/counts", "", &counts); err != nil {
 		r.err = errors.Join(r.err, err)
 	}
 	r.requests, r.t429 = counts.TotalRequests, counts.TotalThrottled
-	r.failed = failedOps(sc, out.String())
+	for i := range outs {
+		if n := failedOps(sc, outs[i].String()); n < 0 || r.failed < 0 {
+			r.failed = -1
+		} else {
+			r.failed += n
+		}
+	}
 	r.minimum, r.ideal = minimum(sc)
+	if sc.planes > 0 && sc.rate > 0 {
+		// Under a rate limit a run cannot beat the requests it made
+		// over the rate (the lock and the re-plan under it included).
+		r.ideal = time.Duration(float64(r.requests) / sc.rate * float64(time.Second))
+	}
 	return r
+}
+
+// runKvsync runs the kvsync binary once, recording its CPU time and peak
+// RSS in r.
+func runKvsync(kvsync, dir string, args []string, out *strings.Builder, r *result) error {
+	cmd := exec.Command(kvsync, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "KVSYNC_KONNECT_TOKEN="+token)
+	cmd.Stdout = out
+	err := cmd.Start()
+	if err == nil {
+		stopPeak := watchPeakRSS(cmd.Process.Pid, &r.rss)
+		err = cmd.Wait()
+		stopPeak()
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
+	var exit *exec.ExitError
+	if args[0] == "diff" && errors.As(err, &exit) && exit.ExitCode() == 3 {
+		// No change found; the values were not compared (--no-sum).
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kvsync %s: %w", args[0], err)
+	}
+	return nil
+}
+
+// planeNames are the scenario's control planes.
+func planeNames(sc scenario) []string {
+	if sc.planes == 0 {
+		return []string{controlPlane}
+	}
+	names := make([]string, sc.planes)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%02d", controlPlane, i)
+	}
+	return names
+}
+
+// environmentsYAML names one environment per control plane, all with the
+// same file.
+func environmentsYAML(sc scenario) string {
+	var b strings.Builder
+	b.WriteString("files: [kvsync.yaml]\nenvironments:\n")
+	for _, name := range planeNames(sc) {
+		fmt.Fprintf(&b, "  - name: %s\n    control_plane: %s\n", name, name)
+	}
+	return b.String()
 }
 
 // watchPeakRSS samples the process's peak resident set (VmHWM of
@@ -290,12 +392,23 @@ func failedOps(sc scenario, out string) int {
 		return 0
 	}
 	var doc struct {
-		Summary map[string]int `json:"summary"`
+		Summary      map[string]int `json:"summary"`
+		Environments []struct {
+			Outcome string         `json:"outcome"`
+			Summary map[string]int `json:"summary"`
+		} `json:"environments"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		return -1
 	}
-	return doc.Summary["failed"] + doc.Summary["skipped"] + doc.Summary["not_started"]
+	n := doc.Summary["failed"] + doc.Summary["skipped"] + doc.Summary["not_started"]
+	for _, e := range doc.Environments {
+		if e.Outcome != "applied" && e.Summary == nil {
+			n++ // failed before applying
+		}
+		n += e.Summary["failed"] + e.Summary["skipped"] + e.Summary["not_started"]
+	}
+	return n
 }
 
 // pages is the number of pages a listing of n items at size costs (an
@@ -314,16 +427,24 @@ func minimum(sc scenario) (int, time.Duration) {
 			n += pages(sc.secrets, 100) // each declared store's secrets
 		}
 		if sc.plugins > 0 {
-			n += pages(sc.routes, 1000) // the routes plugins name
-			n += min(sc.plugins, 2)     // one schema per plugin name
+			if sc.routes > 0 {
+				n += pages(sc.routes, 1000) // the routes plugins name
+			}
+			n += min(sc.plugins, 2) // one schema per plugin name
 		}
 		missing := int(float64(sc.secrets) * sc.changed)
 		if missing > 0 {
 			n -= sc.stores * (pages(sc.secrets, 100) - pages(sc.secrets-missing, 100))
 		}
 	} else {
-		writes = sc.stores + sc.stores*sc.secrets // every store and secret is created
+		writes = sc.stores + sc.stores*sc.secrets + sc.vaults + sc.plugins // everything is created
+		if sc.plugins > 0 {
+			n += min(sc.plugins, 2) // one schema per plugin name
+		}
 		n += writes
+	}
+	if sc.planes > 0 {
+		n, writes = n*sc.planes, writes*sc.planes
 	}
 	var ideal time.Duration
 	switch {
@@ -439,7 +560,10 @@ func isChanged(sc scenario, i int) bool {
 func desiredYAML(sc scenario) string {
 	var b strings.Builder
 	b.Grow(sc.stores*sc.secrets*60 + sc.plugins*120)
-	b.WriteString("_format_version: \"3.0\"\n_konnect:\n  control_plane_name: " + controlPlane + "\n")
+	b.WriteString("_format_version: \"3.0\"\n")
+	if sc.planes == 0 {
+		b.WriteString("_konnect:\n  control_plane_name: " + controlPlane + "\n")
+	}
 	if sc.stores > 0 {
 		b.WriteString("config_stores:\n")
 	}
@@ -460,6 +584,10 @@ func desiredYAML(sc scenario) string {
 	}
 	for p := range sc.plugins {
 		cfg, _ := json.Marshal(pluginConfig(p))
+		if sc.routes == 0 {
+			fmt.Fprintf(&b, "  - name: %s\n    config: %s\n", pluginName(p), cfg) // global
+			continue
+		}
 		fmt.Fprintf(&b, "  - name: %s\n    route: %s\n    config: %s\n", pluginName(p), routeName(pluginRoute(sc, p)), cfg)
 	}
 	return b.String()
@@ -474,8 +602,18 @@ func seed(sc scenario, path string) error {
 	if err != nil {
 		return err
 	}
+	for _, name := range planeNames(sc) {
+		if err := seedPlane(sc, c, name); err != nil {
+			return err
+		}
+	}
+	return srv.SaveData(path)
+}
+
+// seedPlane builds one control plane's live state.
+func seedPlane(sc scenario, c *konnect.Client, name string) error {
 	ctx := context.Background()
-	cp, err := c.ControlPlanes.Create(ctx, konnect.ControlPlane{Name: controlPlane})
+	cp, err := c.ControlPlanes.Create(ctx, konnect.ControlPlane{Name: name})
 	if err != nil {
 		return err
 	}
@@ -527,15 +665,15 @@ func seed(sc scenario, path string) error {
 			if isChanged(sc, p) && pluginName(p) == "rate-limiting" {
 				cfg["minute"] = cfg["minute"].(float64) + 1000
 			}
-			_, err := c.Plugins.Create(gctx, cp.ID, konnect.Plugin{Name: pluginName(p), Config: cfg, Tags: []string{"kvsync"},
-				Route: &konnect.ForeignKey{ID: routeIDs[pluginRoute(sc, p)]}})
+			pl := konnect.Plugin{Name: pluginName(p), Config: cfg, Tags: []string{"kvsync"}}
+			if sc.routes > 0 {
+				pl.Route = &konnect.ForeignKey{ID: routeIDs[pluginRoute(sc, p)]}
+			}
+			_, err := c.Plugins.Create(gctx, cp.ID, pl)
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return srv.SaveData(path)
+	return g.Wait()
 }
 
 // emulatorProc is a running konnect-emulator binary.

@@ -3,8 +3,10 @@ package ci
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,12 +22,19 @@ type fakeGitLab struct {
 	mu        sync.Mutex
 	merges    map[string]int // merge commit -> merge request iid
 	pipelines map[int][]int  // merge request iid -> successful pipelines, newest first
-	plans     map[int][]byte // pipeline (and its kvsync-plan job, same id) -> plan.json
+	plans     map[int][]byte // job -> plan.json
+	jobs      map[int][]fakeJob
 	next      int
 }
 
+// fakeJob is a successful job of a pipeline that kept a plan.json.
+type fakeJob struct {
+	id   int
+	name string
+}
+
 func newFakeGitLab(t *testing.T, token string) *fakeGitLab {
-	f := &fakeGitLab{token: token, merges: map[string]int{}, pipelines: map[int][]int{}, plans: map[int][]byte{}, next: 500}
+	f := &fakeGitLab{token: token, merges: map[string]int{}, pipelines: map[int][]int{}, plans: map[int][]byte{}, jobs: map[int][]fakeJob{}, next: 500}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Logf("fake GitLab API: %s %s", r.Method, r.URL)
 		f.serve(w, r)
@@ -37,11 +46,22 @@ func newFakeGitLab(t *testing.T, token string) *fakeGitLab {
 // planned records a successful merge request pipeline whose kvsync-plan
 // job kept plan.
 func (f *fakeGitLab) planned(mr int, plan []byte) {
+	f.plannedJobs(mr, map[string][]byte{"kvsync-plan": plan})
+}
+
+// plannedJobs records a successful merge request pipeline whose jobs (by
+// name) each kept a plan.json.
+func (f *fakeGitLab) plannedJobs(mr int, plans map[string][]byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++
-	f.pipelines[mr] = append([]int{f.next}, f.pipelines[mr]...)
-	f.plans[f.next] = plan
+	pipeline := f.next
+	f.pipelines[mr] = append([]int{pipeline}, f.pipelines[mr]...)
+	for _, name := range slices.Sorted(maps.Keys(plans)) {
+		f.next++
+		f.jobs[pipeline] = append(f.jobs[pipeline], fakeJob{id: f.next, name: name})
+		f.plans[f.next] = plans[name]
+	}
 }
 
 func (f *fakeGitLab) merged(commit string, mr int) {
@@ -85,11 +105,13 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 		reply(out)
 	case len(rest) == 3 && rest[0] == "pipelines" && rest[2] == "jobs":
 		fmt.Sscan(rest[1], &n)
-		if _, ok := f.plans[n]; !ok || r.URL.Query().Get("scope[]") != "success" {
-			reply([]any{})
-			return
+		out := []map[string]any{}
+		if r.URL.Query().Get("scope[]") == "success" {
+			for _, j := range f.jobs[n] {
+				out = append(out, map[string]any{"id": j.id, "name": j.name, "status": "success"})
+			}
 		}
-		reply([]map[string]any{{"id": n, "name": "kvsync-plan", "status": "success"}})
+		reply(out)
 	case len(rest) == 4 && rest[0] == "jobs" && rest[2] == "artifacts" && rest[3] == "plan.json":
 		fmt.Sscan(rest[1], &n)
 		plan, ok := f.plans[n]

@@ -246,6 +246,16 @@ func (r *repo) commit(t *testing.T, msg string, files map[string]string) string 
 	return run(t, r.dir, nil, "git", "rev-parse", "HEAD")
 }
 
+// merge merges branch into main with a merge commit, pushes main and
+// returns the merge commit.
+func (r *repo) merge(t *testing.T, branch, msg string) string {
+	t.Helper()
+	run(t, r.dir, nil, "git", "checkout", "-q", "main")
+	run(t, r.dir, nil, "git", "merge", "-q", "--no-ff", "-m", msg, branch)
+	run(t, r.dir, nil, "git", "push", "-q", "origin", "main")
+	return run(t, r.dir, nil, "git", "rev-parse", "HEAD")
+}
+
 // sumOnBranch is kvsync.sum as recorded on origin's kvsync-sum branch.
 func (r *repo) sumOnBranch(t *testing.T) string {
 	t.Helper()
@@ -343,4 +353,116 @@ const deadline = 5 * time.Minute
 
 func runnerContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), deadline)
+}
+
+// ciSystem is one CI system's runner of the example file: the pipelines
+// the scenario starts, and the checks that differ between systems.
+type ciSystem interface {
+	// review runs the pipeline of a push to pull (merge) request number,
+	// whose head is commit head.
+	review(name string, number int, head string) (log string, code int)
+	// checkReview checks where the plan went (a sticky comment, an
+	// artifact) after the push-th push to the request.
+	checkReview(t *testing.T, log string, number, push int, model string)
+	// merge merges branch as request number and runs the pipeline of the
+	// push to main.
+	merge(name, branch string, number int) (string, int)
+	// checkMerge checks that the apply used the plan reviewed at head.
+	checkMerge(t *testing.T, log string, number int, head string)
+	schedule(name string) (string, int)
+	// dispatchApply runs the dispatch path: a fresh plan, approved, applied.
+	dispatchApply(name string) (string, int)
+	// rotate changes the CI secret MISTRAL_API_KEY.
+	rotate()
+}
+
+// runScenario is the CI kit's scenario, the same for every CI system: a
+// pull request's plan (twice pushed), the merge applying exactly that
+// plan, the drift check green then red after a change by hand, a rotation
+// through the dispatch path, and a refused apply followed by its recovery.
+func runScenario(t *testing.T, sys ciSystem, k *konnectState, r *repo) {
+	git := func(args ...string) string { return run(t, r.dir, nil, "git", args...) }
+
+	// 1. A pull request: its plan, updated by a second push.
+	git("checkout", "-q", "-b", "change")
+	head := r.commit(t, "declare the tutorial", map[string]string{"kvsync.yaml": stateFile("mistral-tiny")})
+	log, code := sys.review("pr1-push1", 1, head)
+	must(t, code == 0, "the pull request's plan failed (exit %d):\n%s", code, tail(log, 40))
+	sys.checkReview(t, log, 1, 1, "mistral-tiny")
+	head = r.commit(t, "a bigger model", map[string]string{"kvsync.yaml": stateFile("mistral-small")})
+	log, code = sys.review("pr1-push2", 1, head)
+	must(t, code == 0, "the pull request's second plan failed (exit %d):\n%s", code, tail(log, 40))
+	sys.checkReview(t, log, 1, 2, "mistral-small")
+	must(t, k.modelName(t) == "", "a pull request changed Konnect")
+
+	// 2. The merge applies exactly the reviewed plan and records kvsync.sum
+	// on its branch, never on main.
+	log, code = sys.merge("merge1", "change", 1)
+	must(t, code == 0, "the apply of the merge failed (exit %d):\n%s", code, tail(log, 40))
+	sys.checkMerge(t, log, 1, head)
+	must(t, k.modelName(t) == "mistral-small", "after the merge, the plugin's model is %q, want mistral-small", k.modelName(t))
+	must(t, k.secretIs(t, mistralKey), "after the merge, the secret does not hold MISTRAL_API_KEY")
+	sum := r.sumOnBranch(t)
+	must(t, strings.Contains(sum, " my-config-store mistral-key "), "kvsync.sum was not recorded on branch kvsync-sum")
+	subject := git("--git-dir", r.origin, "log", "-1", "--format=%s", "kvsync-sum")
+	must(t, strings.Contains(subject, "[skip ci]"), "the kvsync.sum commit does not skip CI: %q", subject)
+	mainLog := git("--git-dir", r.origin, "log", "--format=%s", "main")
+	must(t, !strings.Contains(mainLog, "kvsync.sum"), "the apply pushed to main:\n%s", mainLog)
+
+	// 3. The scheduled drift check: green, then red after a change made
+	// outside kvsync.
+	log, code = sys.schedule("drift-green")
+	must(t, code == 0, "the drift check failed on a control plane that matches the files (exit %d):\n%s", code, tail(log, 40))
+	k.putSecret(t, "Bearer changed-by-hand")
+	log, code = sys.schedule("drift-red")
+	must(t, code != 0, "the drift check passed after the secret was changed by hand:\n%s", tail(log, 40))
+	must(t, strings.Contains(log, "changed outside kvsync"), "the drift check does not say the value was changed outside kvsync:\n%s", tail(log, 40))
+
+	// 4. A rotation through the dispatch path: the CI secret changes, a
+	// dispatched run plans and applies it (and repairs the change by hand).
+	sys.rotate()
+	log, code = sys.dispatchApply("rotate")
+	must(t, code == 0, "the dispatched apply of the rotation failed (exit %d):\n%s", code, tail(log, 40))
+	must(t, k.secretIs(t, mistralKeyRotated), "after the rotation, the secret does not hold the rotated value")
+	must(t, r.sumOnBranch(t) != sum, "the rotation did not record kvsync.sum")
+	log, code = sys.schedule("drift-after-rotation")
+	must(t, code == 0, "the drift check failed after the rotation (exit %d):\n%s", code, tail(log, 40))
+
+	// 5. A refused apply: the live state moves between review and merge;
+	// nothing is written, and a dispatched run recovers.
+	git("checkout", "-q", "-b", "change2", "main")
+	head = r.commit(t, "the largest model", map[string]string{"kvsync.yaml": stateFile("mistral-large")})
+	log, code = sys.review("pr2", 2, head)
+	must(t, code == 0, "the second pull request's plan failed (exit %d):\n%s", code, tail(log, 40))
+	k.touchPlugin(t, "mistral-medium")
+	log, code = sys.merge("merge2-refused", "change2", 2)
+	must(t, code != 0, "the apply of a plan whose live state moved succeeded:\n%s", tail(log, 40))
+	must(t, refused(log), "the refused apply does not say what moved:\n%s", tail(log, 40))
+	must(t, k.modelName(t) == "mistral-medium", "the refused apply changed the plugin (model %q)", k.modelName(t))
+	log, code = sys.dispatchApply("recover")
+	must(t, code == 0, "the dispatched apply after the refusal failed (exit %d):\n%s", code, tail(log, 40))
+	must(t, k.modelName(t) == "mistral-large", "after the recovery, the plugin's model is %q, want mistral-large", k.modelName(t))
+	log, code = sys.schedule("drift-after-recovery")
+	must(t, code == 0, "the drift check failed after the recovery (exit %d):\n%s", code, tail(log, 40))
+}
+
+// runLogged runs a CI runner; it keeps the log (see logged), and fails the
+// test when a secret value is in it.
+func runLogged(t *testing.T, name, dir string, env []string, prog string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := runnerContext()
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	log := string(out)
+	path := logged(t, name, log)
+	t.Logf("%s %s: exit %d, log in %s", filepath.Base(prog), name, exitCode(err), path)
+	for _, secret := range []string{mistralKey, mistralKeyRotated, fingerprintKey} {
+		if strings.Contains(log, secret) {
+			t.Fatalf("%s %s: a secret value is in the log (%s)", filepath.Base(prog), name, path)
+		}
+	}
+	return log, exitCode(err)
 }

@@ -191,6 +191,25 @@ func TestRunOrderAndFailures(t *testing.T) {
 // TestRunParallelismBound releases operations one at a time only once the
 // expected number is in flight, so it observes both the bound and that the
 // scheduler actually fills it.
+// peakExec is an executor that announces each start on started, waits
+// for release, and records the most operations in flight at once.
+func peakExec(started chan<- int, release <-chan struct{}) (execFunc, *atomic.Int32) {
+	var inFlight, peak atomic.Int32
+	return func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
+		cur := inFlight.Add(1)
+		for {
+			old := peak.Load()
+			if cur <= old || peak.CompareAndSwap(old, cur) {
+				break
+			}
+		}
+		started <- ch.ID
+		<-release
+		inFlight.Add(-1)
+		return diff.Applied{}, nil
+	}, &peak
+}
+
 func TestRunParallelismBound(t *testing.T) {
 	for _, p := range []int{1, 3, 8} {
 		t.Run(fmt.Sprint(p), func(t *testing.T) {
@@ -199,22 +218,9 @@ func TestRunParallelismBound(t *testing.T) {
 			for i := range n {
 				changes = append(changes, change(i))
 			}
-			var inFlight, peak atomic.Int32
 			started := make(chan int, n)
 			release := make(chan struct{})
-			exec := func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
-				cur := inFlight.Add(1)
-				for {
-					old := peak.Load()
-					if cur <= old || peak.CompareAndSwap(old, cur) {
-						break
-					}
-				}
-				started <- ch.ID
-				<-release
-				inFlight.Add(-1)
-				return diff.Applied{}, nil
-			}
+			exec, peak := peakExec(started, release)
 			errc := make(chan error, 1)
 			go func() {
 				_, err := run(context.Background(), plan(changes...), Options{Parallelism: p}, &target{}, exec)
@@ -479,22 +485,9 @@ func send[T any](t *testing.T, ch chan<- T, v T) {
 // together, whatever each one's parallelism, and every operation runs.
 func TestRunSharedSlots(t *testing.T) {
 	const runs, n, slots = 3, 10, 4
-	var inFlight, peak atomic.Int32
 	started := make(chan int, runs*n)
 	release := make(chan struct{})
-	exec := func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
-		cur := inFlight.Add(1)
-		for {
-			old := peak.Load()
-			if cur <= old || peak.CompareAndSwap(old, cur) {
-				break
-			}
-		}
-		started <- ch.ID
-		<-release
-		inFlight.Add(-1)
-		return diff.Applied{}, nil
-	}
+	exec, peak := peakExec(started, release)
 	shared := NewSlots(slots)
 	errc := make(chan error, runs)
 	for range runs {

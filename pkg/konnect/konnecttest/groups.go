@@ -45,6 +45,22 @@ func groupIsReadOnly(w http.ResponseWriter, r *http.Request) {
 		"This control plane is a control plane group: it is read-only, its configuration comes from its member control planes.")
 }
 
+// groupOrProblem returns the control plane group id, or answers 404 (no
+// such control plane) or 400 (not a group) and returns nil. Callers hold
+// e.mu.
+func (e *Emulator) groupOrProblem(w http.ResponseWriter, id string) *controlPlane {
+	g := e.st.controlPlane(id)
+	switch {
+	case g == nil:
+		notFoundProblem(w, "The requested control plane was not found.")
+		return nil
+	case !g.isGroup():
+		writeProblem(w, http.StatusBadRequest, "Bad Request", "The control plane is not a control plane group.")
+		return nil
+	}
+	return g
+}
+
 // listGroupMemberships is GET /v2/control-planes/{id}/group-memberships,
 // cursor-paginated (page[size] up to 100, page[after]).
 func (e *Emulator) listGroupMemberships(w http.ResponseWriter, r *http.Request, id string) {
@@ -54,13 +70,8 @@ func (e *Emulator) listGroupMemberships(w http.ResponseWriter, r *http.Request, 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g := e.st.controlPlane(id)
+	g := e.groupOrProblem(w, id)
 	if g == nil {
-		notFoundProblem(w, "The requested control plane was not found.")
-		return
-	}
-	if !g.isGroup() {
-		writeProblem(w, http.StatusBadRequest, "Bad Request", "The control plane is not a control plane group.")
 		return
 	}
 	start := 0
@@ -107,13 +118,8 @@ func (e *Emulator) addGroupMembers(w http.ResponseWriter, r *http.Request, id st
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	g := e.st.controlPlane(id)
+	g := e.groupOrProblem(w, id)
 	if g == nil {
-		notFoundProblem(w, "The requested control plane was not found.")
-		return
-	}
-	if !g.isGroup() {
-		writeProblem(w, http.StatusBadRequest, "Bad Request", "The control plane is not a control plane group.")
 		return
 	}
 	for i, mid := range ids {
