@@ -52,10 +52,11 @@ test-slow:
 	$(GO) test -count=1 -run '^(TestPacerConverges|TestBinary)$$' -v ./pkg/konnect/...
 
 # Compiles every package and test dependency, naming each as it compiles
-# (nothing is listed when the build cache is warm).
+# (nothing is listed when the build cache is warm); packages of tests
+# alone (examples/ci) have nothing to build.
 compile:
 	@echo "make test: compiling (a cold build lists each package; the OpenAPI validator takes minutes)"
-	@$(GO) build -v $$($(GO) list -deps -test ./... | grep -v -e ' ' -e '\.test$$')
+	@$(GO) build -v $$($(GO) list -deps -test -f '{{if .GoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v -e ' ' -e '\.test$$')
 
 # Kong's Go client (go-kong) against the emulator, in its own Go module so
 # that kvsync's dependencies stay lean.
