@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -74,11 +75,16 @@ type program struct {
 	// interactive reports whether a person can answer a question: standard
 	// input and error are terminals. Tests replace it.
 	interactive func() bool
+	// beat is the run's heartbeat while one runs (outside a terminal).
+	beat atomic.Pointer[heartbeat]
+	// quitting is what a second interrupt does before the process ends.
+	quitting quitHooks
 }
 
 // run is the whole program; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	p := &program{stdin: stdin, stdout: &lockedWriter{w: stdout}, stderr: &lockedWriter{w: stderr}}
+	p := &program{stdin: stdin}
+	p.stdout, p.stderr = &lockedWriter{w: stdout, wrote: p.wrote}, &lockedWriter{w: stderr, wrote: p.wrote}
 	p.interactive = func() bool { return isTerminal(stdin) && isTerminal(stderr) }
 	return p.run(args)
 }
@@ -89,11 +95,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+	// wrote, when set, is told of every write (the heartbeat).
+	wrote func()
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.wrote != nil {
+		defer l.wrote()
+	}
 	return l.w.Write(b)
 }
 
@@ -112,6 +123,9 @@ func (p *program) run(args []string) int {
 		return exitChanges
 	case errors.Is(err, errNotCompared):
 		return exitNotCompared
+	case isDeletesLeftOut(err):
+		p.printError(err)
+		return exitDeletesLeftOut
 	}
 	var some *errSomeEnvironmentsFailed
 	if errors.As(err, &some) {
@@ -314,6 +328,10 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 		return nil, err
 	}
 	p.keepSecret(s.token)
+	s.created = p.watchClient
+	for _, w := range s.warnings {
+		fmt.Fprintln(p.stderr, "Warning: "+w)
+	}
 	verbose := c.Bool(flagVerbose)
 	{
 		var mu sync.Mutex
@@ -356,8 +374,9 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 const longWait = 3 * time.Second
 
 // runContext is cancelled by the first SIGINT or SIGTERM, which it
-// announces (after that the default handling is back, so a second signal
-// ends the process at once), and ends at maxDuration when that is set.
+// announces; a second one ends the process at once, releasing the lock on
+// its way out when that takes under a second (see quit). It ends at
+// maxDuration when that is set.
 func (p *program) runContext(maxDuration time.Duration) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	if maxDuration > 0 {
@@ -366,19 +385,31 @@ func (p *program) runContext(maxDuration time.Duration) (context.Context, func()
 		prev := cancel
 		cancel = func() { cancelTimeout(); prev() }
 	}
+	var deadline time.Time
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d
+	}
+	stopBeat := p.startHeartbeat(deadline)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() {
 		select {
 		case s := <-sigs:
-			signal.Stop(sigs)
 			fmt.Fprintf(p.stderr, "\nkvsync: %v: starting nothing new, finishing what is in flight (interrupt again to quit at once)\n", s)
 			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			signal.Stop(sigs)
+			p.quit()
 		case <-done:
 		}
 	}()
 	return ctx, func() {
+		stopBeat()
 		signal.Stop(sigs)
 		close(done)
 		cancel()

@@ -105,7 +105,7 @@ func deleteFlags(noDeletes bool) []cli.Flag {
 	if noDeletes {
 		return nil
 	}
-	return []cli.Flag{&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}}}
+	return []cli.Flag{&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "consent to the plan's deletes: on a terminal, do not ask; without one, apply them (without --yes or --plan they are left out, exit 4)", EnvVars: []string{"KVSYNC_YES"}}}
 }
 
 // applyingCommand is sync, or apply (no deletes).
@@ -159,7 +159,13 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			}
 			ctx, stop := p.runContext(s.maxDuration)
 			defer stop()
-			planOpts, err := planOptions(s, file, values, noDeletes)
+			leaveOut := ""
+			if noDeletes {
+				leaveOut = applyNeverDeletes
+			} else if !p.deleteConsent(c, reviewed != nil) {
+				leaveOut = noConsentWhy
+			}
+			planOpts, err := planOptions(s, file, values, leaveOut)
 			if err != nil {
 				return err
 			}
@@ -187,7 +193,8 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 					prog = newProgress(p.stderr, len(pl.Plan.Changes), showProgress(p.stderr, f), p.scrub)
 					return nil
 				},
-				Warn: func(msg string) { fmt.Fprintln(p.stderr, "Warning: "+p.scrub(msg)) },
+				Warn:   func(msg string) { fmt.Fprintln(p.stderr, "Warning: "+p.scrub(msg)) },
+				Locked: func(release func() error) func() { return p.atQuit(func() { _ = release() }) },
 			}
 			res, runErr := apply.Sync(ctx, client, file, opts)
 			if prog != nil {
@@ -202,6 +209,9 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			p.jsonWritten = f == render.JSON
 			if err := p.stepSummary(res.Planned.Plan, res.Report); err != nil {
 				return multierror.Append(runErr, err)
+			}
+			if runErr == nil && leaveOut == noConsentWhy && res.Planned.Plan.LeftOut > 0 {
+				return &deletesLeftOut{n: res.Planned.Plan.LeftOut}
 			}
 			return runErr
 		},
@@ -218,7 +228,7 @@ func (p *program) confirmDeletes(c *cli.Context, plan *diff.Plan, shown bool) er
 		if ch.Action == diff.Delete {
 			deletes++
 			if ch.ForceSecrets > 0 {
-				forced = append(forced, fmt.Sprintf("config store %s takes %d secret%s with it", ch.Name, ch.ForceSecrets, diff.Plural(ch.ForceSecrets)))
+				forced = append(forced, fmt.Sprintf("config store %s: %s", ch.Name, ch.ForceText()))
 			}
 		}
 	}
@@ -394,7 +404,7 @@ func (p *program) validateCommand() *cli.Command {
 				fmt.Fprintf(p.stdout, "%s: valid (offline; --online also checks against the control plane).\n", what)
 				return nil
 			}
-			_, stop, pl, err := p.planOnline(c, file, nil, false)
+			_, stop, pl, err := p.planOnline(c, file, nil, "")
 			if err != nil {
 				return err
 			}
@@ -425,7 +435,11 @@ func (p *program) planFiles(c *cli.Context, writes, noDeletes bool) (*planInputs
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	_, stop, pl, err := p.planOnline(c, file, values, noDeletes)
+	leaveOut := ""
+	if noDeletes {
+		leaveOut = applyNeverDeletes
+	}
+	_, stop, pl, err := p.planOnline(c, file, values, leaveOut)
 	if err != nil {
 		return nil, nil, nil, err
 	}

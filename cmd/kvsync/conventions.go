@@ -74,6 +74,7 @@ var flagCategories = map[string]string{
 	flagControlPlane: categoryKonnect, flagTimeout: categoryKonnect, flagMaxDuration: categoryKonnect,
 	flagUnreachableAfter: categoryKonnect, flagAllowHTTP: categoryKonnect, flagVerbose: categoryKonnect,
 	flagRPS: categoryKonnect, flagRPSMax: categoryKonnect, flagRPSMin: categoryKonnect, flagRegion: categoryKonnect,
+	flagThrottleBudget: categoryKonnect, flagMaxListItems: categoryKonnect, flagMaxListDuration: categoryKonnect,
 
 	flagSelectTag: categoryScope, flagAdopt: categoryScope, flagAll: categoryScope, flagOnline: categoryScope,
 	flagEnvironments: categoryScope, flagEnv: categoryScope,

@@ -146,7 +146,13 @@ func (p *program) prepareEnvironment(c *cli.Context, s *settings, path string, e
 	if err != nil {
 		return nil, err
 	}
-	planOpts, err := planOptions(&es, file, values, noDeletes)
+	// Issue 23's consent to deletes is not applied per environment yet:
+	// apply leaves them out, sync makes them (as before the merge).
+	leaveOut := ""
+	if noDeletes {
+		leaveOut = applyNeverDeletes
+	}
+	planOpts, err := planOptions(&es, file, values, leaveOut)
 	if err != nil {
 		return nil, err
 	}

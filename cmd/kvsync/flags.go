@@ -87,7 +87,7 @@ func settingFrom(c *cli.Context, name string, vars ...string) (value, from strin
 // connectionFlags reach Konnect. The token flag has no default, so its
 // value never shows in help.
 func connectionFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: flagAddr, Usage: "Konnect API address (region)" + envHint(envs(flagAddr)...), Value: konnect.DefaultBaseURL},
 		&cli.StringFlag{Name: flagRegion, Usage: "Konnect region (" + strings.Join(konnect.Regions, ", ") + "): its API address, instead of --konnect-addr" + envHint("KVSYNC_KONNECT_REGION")},
 		&cli.StringFlag{Name: flagToken, Usage: "Konnect personal or system account token" + envHint(envs(flagToken)...)},
@@ -101,7 +101,7 @@ func connectionFlags() []cli.Flag {
 		&cli.Float64Flag{Name: flagRPS, Usage: "requests per second to start at; the pace adapts to what Konnect accepts" + envHint("KVSYNC_RPS"), Value: konnect.DefaultInitialRate},
 		&cli.Float64Flag{Name: flagRPSMax, Usage: "requests per second never to exceed" + envHint("KVSYNC_RPS_MAX"), Value: konnect.DefaultMaxRate},
 		&cli.Float64Flag{Name: flagRPSMin, Usage: "requests per second a 429 never cuts below" + envHint("KVSYNC_RPS_MIN"), Value: konnect.DefaultMinRate},
-	}
+	}, boundFlags()...)
 }
 
 func selectTagFlag() cli.Flag {
@@ -148,6 +148,12 @@ type settings struct {
 	maxDuration, unreachableAfter time.Duration
 	// allowHTTP: --allow-http.
 	allowHTTP bool
+	// warnings are said once the settings are read (p.readSettings).
+	warnings []string
+	bounds   bounds
+	// created, when set, is told of the client once it exists (the
+	// heartbeat reports its requests).
+	created func(*konnect.Client)
 }
 
 func readSettings(c *cli.Context) (*settings, error) {
@@ -168,6 +174,9 @@ func readSettings(c *cli.Context) (*settings, error) {
 	s.allowHTTP = c.Bool(flagAllowHTTP)
 	if err := checkAddr(s.addr, s.addrFrom, s.allowHTTP); err != nil {
 		return nil, err
+	}
+	if u, err := url.Parse(s.addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		s.warnings = append(s.warnings, fmt.Sprintf("--%s: the Konnect token and every secret value go to %s in clear (http://): anyone on the way can read them", flagAllowHTTP, u.Hostname()))
 	}
 	for _, d := range []struct {
 		flag, env string
@@ -194,6 +203,9 @@ func readSettings(c *cli.Context) (*settings, error) {
 		if t = strings.TrimSpace(t); t != "" {
 			s.selectTags = append(s.selectTags, t)
 		}
+	}
+	if s.bounds, err = readBounds(c); err != nil {
+		return nil, err
 	}
 	if s.timeout, err = parseTimeout(setting(c, flagTimeout, envs(flagTimeout)...)); err != nil {
 		return nil, err
@@ -255,7 +267,7 @@ func parseTimeout(v string) (time.Duration, error) {
 }
 
 func (s *settings) client() (*konnect.Client, error) {
-	c, err := konnect.New(konnect.Options{
+	opts := konnect.Options{
 		BaseURL:          s.addr,
 		Token:            s.token,
 		UserAgent:        "kvsync/" + kvsyncVersion(),
@@ -265,9 +277,14 @@ func (s *settings) client() (*konnect.Client, error) {
 		InitialRate:      s.rps,
 		MaxRate:          s.rpsMax,
 		MinRate:          s.rpsMin,
-	})
+	}
+	s.bounds.apply(&opts)
+	c, err := konnect.New(opts)
 	if err != nil {
 		return nil, err
+	}
+	if s.created != nil {
+		s.created(c)
 	}
 	return c, nil
 }

@@ -34,13 +34,15 @@ func loadFiles(c *cli.Context, stdin io.Reader) (*state.File, error) {
 // planOnline reads the connection settings and computes the plan of a loaded
 // file under a context that Ctrl-C cancels; the caller defers stop. The file
 // is loaded first, by the caller, so that an invalid one makes no request.
-func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, noDeletes bool) (context.Context, func(), *apply.Planned, error) {
+//
+// leaveOut, when set, leaves every delete out of the plan, saying why.
+func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, leaveOut string) (context.Context, func(), *apply.Planned, error) {
 	s, err := p.readSettings(c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, stop := p.runContext(s.maxDuration)
-	pl, err := computePlan(ctx, s, file, values, noDeletes)
+	pl, err := computePlan(ctx, s, file, values, leaveOut)
 	if err != nil {
 		stop()
 		return nil, nil, nil, err
@@ -50,8 +52,8 @@ func (p *program) planOnline(c *cli.Context, file *state.File, values *planInput
 
 // computePlan checks the target the flags give against the file's, makes
 // the client and plans (apply.Plan).
-func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, noDeletes bool) (*apply.Planned, error) {
-	opts, err := planOptions(s, f, values, noDeletes)
+func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, leaveOut string) (*apply.Planned, error) {
+	opts, err := planOptions(s, f, values, leaveOut)
 	if err != nil {
 		return nil, err
 	}
@@ -63,14 +65,15 @@ func computePlan(ctx context.Context, s *settings, f *state.File, values *planIn
 	return pl, targetError(s, f, err)
 }
 
-// planOptions are a run's planning inputs, from its settings and flags.
-func planOptions(s *settings, f *state.File, values *planInputs, noDeletes bool) (apply.PlanOptions, error) {
+// planOptions are a run's planning inputs, from its settings and flags;
+// leaveOut, when set, leaves every delete out, saying why.
+func planOptions(s *settings, f *state.File, values *planInputs, leaveOut string) (apply.PlanOptions, error) {
 	origins, err := checkTarget(s, f)
 	if err != nil {
 		return apply.PlanOptions{}, err
 	}
 	opts := apply.PlanOptions{ControlPlane: s.controlPlane, Origins: origins,
-		Plan: diff.Options{SelectTags: s.selectTags, NoDeletes: noDeletes}}
+		Plan: diff.Options{SelectTags: s.selectTags, NoDeletes: leaveOut != "", NoDeletesWhy: leaveOut}}
 	if values != nil {
 		opts.Plan.Sum, opts.Plan.WriteSecrets, opts.Plan.WriteSecret, opts.Plan.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
 		if values.file != nil {

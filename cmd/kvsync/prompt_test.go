@@ -12,7 +12,8 @@ import (
 
 // TestDeletePrompt: on a terminal, a sync that deletes asks first, naming
 // what a forced store delete takes; "n" applies nothing, "y" applies,
-// --yes does not ask, and without a terminal nobody is asked.
+// --yes does not ask, and without a terminal nobody is asked: the deletes
+// are left out (exit 4) unless --yes or KVSYNC_YES consents.
 func TestDeletePrompt(t *testing.T) {
 	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
 	t.Cleanup(srv.Close)
@@ -47,7 +48,7 @@ func TestDeletePrompt(t *testing.T) {
 
 	srv.ResetCounts()
 	code, _, stderr := sync("n\n", true, empty)
-	if code != exitError || !strings.Contains(stderr, "This deletes 2 entities from control plane my-control-plane (config store s takes 1 secret with it). Apply the plan? [y/N]") ||
+	if code != exitError || !strings.Contains(stderr, "This deletes 2 entities from control plane my-control-plane (config store s: its 1 secret first, sparing any added since). Apply the plan? [y/N]") ||
 		!strings.Contains(stderr, "nothing applied: the deletes were not confirmed") {
 		t.Errorf("answered no: exit %d\n%s", code, stderr)
 	}
@@ -70,16 +71,38 @@ func TestDeletePrompt(t *testing.T) {
 		t.Errorf("answered yes: exit %d\n%s%s", code, stdout, stderr)
 	}
 
-	// --yes, and no terminal: no question.
-	for _, args := range [][]string{{"--yes", empty}, {empty}} {
+	// --yes on a terminal, and --yes or KVSYNC_YES without one: no
+	// question, the deletes run.
+	for _, tt := range []struct {
+		terminal bool
+		env      string
+		args     []string
+	}{{true, "", []string{"--yes", empty}}, {false, "", []string{"--yes", empty}}, {false, "true", []string{empty}}} {
 		if code, _, stderr := sync("", true, full); code != exitOK {
 			t.Fatalf("re-create: %d %s", code, stderr)
 		}
-		terminal := args[0] == "--yes"
-		code, stdout, stderr := sync("", terminal, args...)
+		t.Setenv("KVSYNC_YES", tt.env)
+		code, stdout, stderr := sync("", tt.terminal, tt.args...)
 		if code != exitOK || strings.Contains(stderr, "[y/N]") || !strings.Contains(stdout, "Sync: 2 succeeded") {
-			t.Errorf("sync %v (terminal %v): exit %d, asked %v", args, terminal, code, strings.Contains(stderr, "[y/N]"))
+			t.Errorf("sync %v (terminal %v, KVSYNC_YES=%q): exit %d, asked %v", tt.args, tt.terminal, tt.env, code, strings.Contains(stderr, "[y/N]"))
 		}
+	}
+	t.Setenv("KVSYNC_YES", "")
+
+	// No terminal and no consent: the deletes are left out, the plan and
+	// the run say so, and the exit status is 3.
+	if code, _, stderr := sync("", true, full); code != exitOK {
+		t.Fatalf("re-create: %d %s", code, stderr)
+	}
+	srv.ResetCounts()
+	code, stdout, stderr = sync("", false, empty)
+	if code != exitDeletesLeftOut || strings.Contains(stderr, "[y/N]") ||
+		!strings.Contains(stdout, "2 deletes left out: without a terminal to ask, sync deletes only with --yes (KVSYNC_YES=true) or a reviewed plan (--plan)") ||
+		!strings.Contains(stderr, "Error: 2 deletes left out:") {
+		t.Errorf("no terminal, no consent: exit %d, want 4\n%s%s", code, stdout, stderr)
+	}
+	if writes := countWrites(srv); writes != 0 {
+		t.Errorf("no consent, yet %d writes", writes)
 	}
 }
 

@@ -157,7 +157,7 @@ func (p *program) watchTargets(c *cli.Context, clients *cycleClients, remediate 
 		if err != nil {
 			return nil, err
 		}
-		if _, err := planOptions(s, first, nil, false); err != nil {
+		if _, err := planOptions(s, first, nil, ""); err != nil {
 			return nil, err
 		}
 		name := s.controlPlane
@@ -180,7 +180,7 @@ func (p *program) watchTargets(c *cli.Context, clients *cycleClients, remediate 
 			if err != nil {
 				return watch.Inputs{}, err
 			}
-			opts, err := planOptions(now, file, values, false)
+			opts, err := planOptions(now, file, values, "")
 			if err != nil {
 				return watch.Inputs{}, err
 			}

@@ -81,6 +81,10 @@ type RunError struct {
 	// Unreachable is set when Konnect stopped answering (see
 	// konnect.ErrUnreachable): nothing new was started after that.
 	Unreachable bool
+	// Throttled is set when Konnect answered nothing but 429 past the
+	// client's throttling budget (konnect.ErrThrottled): nothing new was
+	// started after that.
+	Throttled bool
 }
 
 func (e *RunError) Error() string {
@@ -98,6 +102,8 @@ func (e *RunError) Error() string {
 	switch {
 	case e.Unreachable:
 		msg = "Konnect unreachable: " + strings.Join(parts, ", ")
+	case e.Throttled:
+		msg = "Konnect kept throttling: " + strings.Join(parts, ", ")
 	case e.Deadline:
 		msg = "sync stopped at its deadline (--max-duration): " + strings.Join(parts, ", ")
 	case e.Interrupted:

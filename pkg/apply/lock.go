@@ -21,10 +21,11 @@ import (
 // env vault that reads nothing anyone sets, carries no select tag, and
 // kvsync leaves it out of every plan. It is removed when the run ends.
 
-// lockDescription is how a lock says who holds it, since when, and until
-// when its run may last (the holder's own --max-duration: another run
-// with a shorter one must not think a long run over).
-const lockDescription = "kvsync lock: held by %s since %s until %s"
+// lockDescription is how a lock says who holds it, since when, until when
+// its run may last (the holder's own --max-duration: another run with a
+// shorter one must not think a long run over) and when its run was last
+// seen alive (its heartbeat, see lockbeat.go).
+const lockDescription = "kvsync lock: held by %s since %s until %s alive %s"
 
 // LockedError is the error of Lock when another run holds the lock.
 type LockedError struct {
@@ -34,22 +35,29 @@ type LockedError struct {
 	// Until is when the holder's run must have ended (zero when the lock
 	// does not say).
 	Until time.Time
-	// Stale is set when the lock has outlived its run's deadline: the run
-	// that took it has ended without removing it.
+	// Alive is the holder's last heartbeat (zero when the lock has none:
+	// a kvsync from before heartbeats).
+	Alive time.Time
+	// Stale is set when the lock has outlived its run's deadline, or its
+	// heartbeat stopped: the run that took it has ended without removing
+	// it.
 	Stale bool
 }
 
 func (e *LockedError) Error() string {
 	age := "unknown age"
 	if !e.Since.IsZero() {
-		age = "taken " + time.Since(e.Since).Round(time.Second).String() + " ago"
+		age = "taken " + lockNow().Sub(e.Since).Round(time.Second).String() + " ago"
 	}
 	if !e.Until.IsZero() {
 		age += ", to end by " + e.Until.UTC().Format(time.RFC3339)
 	}
+	if !e.Alive.IsZero() {
+		age += ", alive " + lockNow().Sub(e.Alive).Round(time.Second).String() + " ago"
+	}
 	msg := fmt.Sprintf("control plane %s is locked by another kvsync run (%s, %s)", e.ControlPlane, e.Holder, age)
 	if e.Stale {
-		return msg + ": the lock has outlived the longest its run may take, so that run has ended without releasing it; remove it with `kvsync unlock` and run again"
+		return msg + ": its heartbeat has stopped, or it has outlived the longest its run may take, so that run has ended without releasing it; remove it with `kvsync unlock` and run again"
 	}
 	return msg + ": wait for it to end and run again (if no run is going on, `kvsync unlock` removes the lock)"
 }
@@ -66,12 +74,12 @@ func LockTakingOver(ctx context.Context, c *konnect.Client, cp konnect.ControlPl
 }
 
 func lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration, onTakeOver func(*LockedError)) (unlock func() error, err error) {
-	now := time.Now().UTC()
-	desc := fmt.Sprintf(lockDescription, holder, now.Format(time.RFC3339), now.Add(maxAge).Format(time.RFC3339))
+	now := lockNow().UTC()
+	held := lockVault(holder, now, now.Add(maxAge), now)
+	held.ID = konnect.NewUUID()
 	// A PUT at a fresh id creates the vault, or fails on the prefix that
 	// another run's lock holds: the same exclusion as a POST.
-	v, err := c.Vaults.Upsert(ctx, cp.ID, konnect.Vault{ID: konnect.NewUUID(), Name: "env", Prefix: diff.LockPrefix, Description: &desc,
-		Config: map[string]any{"prefix": "KVSYNC_LOCK_UNUSED_"}, Tags: []string{diff.LockPrefix}})
+	v, err := c.Vaults.Upsert(ctx, cp.ID, held)
 	if konnect.IsConflict(err) {
 		held, gerr := c.Vaults.Get(ctx, cp.ID, diff.LockPrefix)
 		if gerr != nil {
@@ -79,8 +87,8 @@ func lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holde
 		}
 		le := &LockedError{ControlPlane: cp.Name, Holder: "holder unknown"}
 		if held.Description != nil {
-			if h, since, until, ok := parseLock(*held.Description); ok {
-				le.Holder, le.Since, le.Until = h, since, until
+			if h, since, until, alive, ok := parseLock(*held.Description); ok {
+				le.Holder, le.Since, le.Until, le.Alive = h, since, until, alive
 			}
 		}
 		if le.Since.IsZero() && held.CreatedAt > 0 {
@@ -90,8 +98,15 @@ func lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holde
 		if deadline.IsZero() && !le.Since.IsZero() {
 			deadline = le.Since.Add(maxAge)
 		}
+		if !le.Alive.IsZero() {
+			// A run that beats is judged by its heartbeat: once it has
+			// missed several, it has ended (killed, its runner gone).
+			if beat := le.Alive.Add(LockStaleAfter); deadline.IsZero() || beat.Before(deadline) {
+				deadline = beat
+			}
+		}
 		// The margin covers clocks of two machines that disagree a little.
-		le.Stale = !deadline.IsZero() && time.Since(deadline) > clockSkew
+		le.Stale = !deadline.IsZero() && lockNow().Sub(deadline) > clockSkew
 		if !le.Stale && !holderEnded(le.Holder) {
 			return nil, le
 		}
@@ -109,7 +124,9 @@ func lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holde
 	if err != nil {
 		return nil, fmt.Errorf("taking the lock of control plane %s: %w", cp.Name, err)
 	}
+	stopBeat := beatLock(c, cp, *v, holder, now, now.Add(maxAge))
 	return func() error {
+		stopBeat()
 		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := c.Vaults.Delete(rctx, cp.ID, v.ID); err != nil {
@@ -131,12 +148,17 @@ func Unlock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane) err
 // clockSkew is how far past its deadline a lock must be to count as stale.
 const clockSkew = time.Minute
 
-// parseLock reads a lock's description; until is zero when it names no
-// deadline.
-func parseLock(desc string) (holder string, since, until time.Time, ok bool) {
+// parseLock reads a lock's description; until and alive are zero when it
+// names no deadline or heartbeat.
+func parseLock(desc string) (holder string, since, until, alive time.Time, ok bool) {
 	rest, found := strings.CutPrefix(desc, "kvsync lock: held by ")
 	if !found {
-		return "", time.Time{}, time.Time{}, false
+		return "", time.Time{}, time.Time{}, time.Time{}, false
+	}
+	if i := strings.LastIndex(rest, " alive "); i >= 0 {
+		if t, err := time.Parse(time.RFC3339, rest[i+len(" alive "):]); err == nil {
+			rest, alive = rest[:i], t
+		}
 	}
 	if i := strings.LastIndex(rest, " until "); i >= 0 {
 		if t, err := time.Parse(time.RFC3339, rest[i+len(" until "):]); err == nil {
@@ -145,13 +167,13 @@ func parseLock(desc string) (holder string, since, until time.Time, ok bool) {
 	}
 	i := strings.LastIndex(rest, " since ")
 	if i < 0 {
-		return "", time.Time{}, time.Time{}, false
+		return "", time.Time{}, time.Time{}, time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339, rest[i+len(" since "):])
 	if err != nil {
-		return "", time.Time{}, time.Time{}, false
+		return "", time.Time{}, time.Time{}, time.Time{}, false
 	}
-	return rest[:i], t, until, true
+	return rest[:i], t, until, alive, true
 }
 
 // Holder names this process for a lock: host, process id and, where the

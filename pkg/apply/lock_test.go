@@ -83,3 +83,9 @@ func TestLock(t *testing.T) {
 		})
 	}
 }
+
+// isLocked reports a LockedError.
+func isLocked(err error) bool {
+	var le *apply.LockedError
+	return errors.As(err, &le)
+}

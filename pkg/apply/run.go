@@ -74,7 +74,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 
 	finished := make(chan done)
 	inFlight := 0
-	interrupted, unreachable := false, false
+	interrupted, unreachable, throttled := false, false, false
 	cancelled := ctx.Done()
 	interrupt := func() {
 		interrupted, cancelled = true, nil
@@ -84,7 +84,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 		if !interrupted && ctx.Err() != nil {
 			interrupt()
 		}
-		for !interrupted && !unreachable && inFlight < opts.Parallelism && ready.Len() > 0 {
+		for !interrupted && !unreachable && !throttled && inFlight < opts.Parallelism && ready.Len() > 0 {
 			i := ready.Pop()
 			if s.settled[i] {
 				continue
@@ -118,8 +118,10 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 				continue
 			}
 			if !s.finish(d) {
-				// Konnect gave up answering: start nothing new.
+				// Konnect gave up answering, or kept throttling: start
+				// nothing new.
 				unreachable = unreachable || errors.Is(d.err, konnect.ErrUnreachable)
+				throttled = throttled || errors.Is(d.err, konnect.ErrThrottled)
 				continue
 			}
 			if d.applied.ID != "" {
@@ -128,7 +130,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 			ready.Done(d.idx)
 		}
 	}
-	return s.report(&RunError{Interrupted: interrupted, Unreachable: unreachable, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded)})
+	return s.report(&RunError{Interrupted: interrupted, Unreachable: unreachable, Throttled: throttled, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded)})
 }
 
 // operationContext is the context operations run on: it outlives a

@@ -109,6 +109,11 @@ type SyncOptions struct {
 	// Warn, when set, receives what the run warns about (a lock taken
 	// over from an ended run, a lock it could not release).
 	Warn func(string)
+	// Locked, when set, is called once the lock is held, with the
+	// function that releases it (a caller quitting at once, on a second
+	// Ctrl-C, releases it on its way out); the function it returns is
+	// called when the sync releases the lock itself.
+	Locked func(release func() error) (released func())
 }
 
 // SyncResult is what a sync did.
@@ -155,7 +160,12 @@ func Sync(ctx context.Context, c *konnect.Client, f *state.File, opts SyncOption
 		if err != nil {
 			return nil, err
 		}
+		released := func() {}
+		if opts.Locked != nil {
+			released = opts.Locked(unlock)
+		}
 		defer func() {
+			released()
 			if uerr := unlock(); uerr != nil {
 				opts.warn(uerr.Error())
 			}

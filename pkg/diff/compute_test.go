@@ -229,7 +229,7 @@ func TestCompute(t *testing.T) {
 				"0 create config_store mistral-store",
 				"1 create secret mistral-store/mistral-key after 0",
 				"2 update vault mysecretvault after 0",
-				"3 delete config_store my-config-store (force, takes 2 secrets) after 2",
+				"3 delete config_store my-config-store (its 2 secrets first, sparing any added since) after 2",
 			},
 			fields: map[int][]string{
 				2: {`config.config_store_id: "store-1" -> (id of new config_store mistral-store)`},
@@ -244,9 +244,10 @@ func TestCompute(t *testing.T) {
 			want: []string{
 				"0 delete plugin ai-proxy (route example-route)",
 				"1 delete vault mysecretvault after 0",
-				"2 delete config_store my-config-store (force, takes 1 secret) after 1",
+				"2 delete config_store my-config-store (its 1 secret first, sparing any added since) after 1",
 			},
-			warnings: []string{"this plan deletes 3 of the 3 entities kvsync manages here: are all the files given? (kvsync apply never deletes)"},
+			warnings: []string{"this plan deletes 3 of the 3 entities kvsync manages here: are all the files given? (kvsync apply never deletes)",
+				`the select tag is the bare default "kvsync", and 2 vaults or plugins carrying it are not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
 		},
 		{
 			name: "untagged live entities are unmanaged and never deleted",
@@ -369,7 +370,7 @@ func TestCompute(t *testing.T) {
 		{
 			// 2 deletes of 4 managed entities (the store, its secret, the
 			// vault, the plugin) is half: no warning.
-			name: "mass delete: half of what kvsync manages is no warning",
+			name: "mass delete: half of what kvsync manages is no mass delete",
 			desired: func() *state.File {
 				f := difftest.SeedFile()
 				f.Vaults, f.Plugins = nil, nil
@@ -380,6 +381,7 @@ func TestCompute(t *testing.T) {
 				"0 delete plugin ai-proxy (route example-route)",
 				"1 delete vault mysecretvault after 0",
 			},
+			warnings: []string{`the select tag is the bare default "kvsync", and 2 vaults or plugins carrying it are not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
 		},
 		{
 			// 3 of 4 is more than half. The vault over the store goes
@@ -398,7 +400,8 @@ func TestCompute(t *testing.T) {
 				"1 delete vault mysecretvault after 0",
 				"2 delete secret my-config-store/mistral-key after 0,1",
 			},
-			warnings: []string{"this plan deletes 3 of the 4 entities kvsync manages here: are all the files given? (kvsync apply never deletes)"},
+			warnings: []string{"this plan deletes 3 of the 4 entities kvsync manages here: are all the files given? (kvsync apply never deletes)",
+				`the select tag is the bare default "kvsync", and 2 vaults or plugins carrying it are not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
 		},
 		{
 			name: "select tags on the command line and in the file must agree",
@@ -458,6 +461,7 @@ func TestCompute(t *testing.T) {
 				"0 delete plugin rate-limiting (instance shared-name, route example-route)",
 				"1 create plugin ai-proxy (instance shared-name, route example-route) after 0",
 			},
+			warnings: []string{`the select tag is the bare default "kvsync", and 1 vault or plugin carrying it is not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
 		},
 		{
 			name: "a plugin matched by instance_name moves to another route as an update",
@@ -509,7 +513,7 @@ func TestCompute(t *testing.T) {
 			},
 			want:      []string{"0 delete vault mysecretvault"},
 			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1, diff.KindVault: 1},
-			warnings:  []string{"config store my-config-store is also used by vault decks, which kvsync does not manage: left alone"},
+			warnings:  []string{"config store my-config-store is also used by vault decks, which kvsync does not manage: left alone", `the select tag is the bare default "kvsync", and 1 vault or plugin carrying it is not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
 		},
 		{
 			name: "a vault changing type keeps its identity (prefix) and is an update",
@@ -524,7 +528,7 @@ func TestCompute(t *testing.T) {
 			live: difftest.SeededLive,
 			want: []string{
 				"0 update vault mysecretvault",
-				"1 delete config_store my-config-store (force, takes 1 secret) after 0",
+				"1 delete config_store my-config-store (its 1 secret first, sparing any added since) after 0",
 			},
 			fields: map[int][]string{0: {
 				`config.base64_decode: (absent) -> false`,

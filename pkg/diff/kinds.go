@@ -120,6 +120,7 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 	if err := b.errs.ErrorOrNil(); err != nil {
 		return nil, err
 	}
+	shared := b.sharedTagWarning()
 	if opts.NoDeletes {
 		b.dropDeletes()
 	}
@@ -130,6 +131,9 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 	sort.Strings(b.warnings)
 	if w := b.massDeleteWarning(); w != "" {
 		b.warnings = append([]string{w}, b.warnings...)
+	}
+	if shared != "" {
+		b.warnings = append(b.warnings, shared)
 	}
 	changes, err := order(b.nodes)
 	if err != nil {
@@ -143,6 +147,7 @@ func Compute(desired *state.File, live *Live, opts Options) (*Plan, error) {
 		Warnings:     b.warnings,
 		Notes:        b.notes,
 		NotCompared:  b.notCompared,
+		LeftOut:      b.leftOut,
 	}, nil
 }
 
@@ -177,6 +182,7 @@ type builder struct {
 	// notCompared counts the known values that could not be compared
 	// (Plan.NotCompared).
 	notCompared int
+	leftOut     int
 
 	// Indexes of facts several kinds read, each built on first use by the
 	// file of the kind it is about.
@@ -249,8 +255,13 @@ func (b *builder) dropDeletes() {
 		kept = append(kept, n)
 	}
 	b.nodes = kept
+	b.leftOut = dropped
+	why := b.opts.NoDeletesWhy
+	if why == "" {
+		why = "apply never deletes (sync would)"
+	}
 	if dropped > 0 {
-		b.note("%d delete%s left out: apply never deletes (sync would)", dropped, Plural(dropped))
+		b.note("%d delete%s left out: %s", dropped, Plural(dropped), why)
 	}
 }
 

@@ -59,6 +59,9 @@ type Options struct {
 	// NoDeletes leaves every delete out of the plan (kvsync apply), and
 	// notes how many.
 	NoDeletes bool
+	// NoDeletesWhy is the reason the note gives for the deletes left out
+	// (default: kvsync apply's).
+	NoDeletesWhy string
 	// Adopt takes over declared entities that carry other tags than the
 	// select tags (kvsync adds its tags to theirs); without it they are an
 	// error. Untagged ones are adopted either way.

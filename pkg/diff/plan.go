@@ -148,6 +148,8 @@ type Plan struct {
 	NotCompared int
 	// SumFile is the kvsync.sum the plan read ("" when none: --no-sum).
 	SumFile string
+	// LeftOut counts the deletes left out of the plan (Options.NoDeletes).
+	LeftOut int
 }
 
 // Verdict is the plan's outcome in a few words: "No changes", "No changes
@@ -247,20 +249,32 @@ func (r Reason) Text() string {
 }
 
 // Headline is the one-line description of a change, without its action,
-// e.g. "plugin ai-proxy (route example-route)" or "config_store s (force,
-// takes 2 secrets)". Every rendering and message uses it.
+// e.g. "plugin ai-proxy (route example-route)" or "config_store s (its 2
+// secrets first, sparing any added since)". Every rendering and message uses
+// it.
 func (c *Change) Headline() string {
 	s := string(c.Kind) + " " + c.Name
 	if c.Scope != "" {
 		s += " (" + c.Scope + ")"
 	}
-	if c.ForceSecrets > 0 {
-		s += fmt.Sprintf(" (force, takes %d secret%s)", c.ForceSecrets, Plural(c.ForceSecrets))
+	if t := c.ForceText(); t != "" {
+		s += " (" + t + ")"
 	}
 	if t := c.Reason.Text(); t != "" {
 		s += " (" + t + ")"
 	}
 	return s
+}
+
+// ForceText says what a config store's delete takes with it: the secrets
+// the plan read, one by one, and then the store without force, so a secret
+// added since the plan was made survives (and the store's delete is then
+// refused). Empty for any other change.
+func (c *Change) ForceText() string {
+	if c.ForceSecrets == 0 {
+		return ""
+	}
+	return fmt.Sprintf("its %d secret%s first, sparing any added since", c.ForceSecrets, Plural(c.ForceSecrets))
 }
 
 // String is "action headline", e.g. "create secret my-store/key".

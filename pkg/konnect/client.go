@@ -47,7 +47,9 @@
 // server errors and connection failures. A 429 is different: it says "not
 // now", never "no", so rate-limit answers are retried for as long as the
 // context lives and never use up MaxRetries; bound a call with a context
-// deadline. A POST is retried only when it provably did not reach the server
+// deadline. Options.ThrottleBudget bounds them for the whole client: once
+// Konnect has answered nothing but 429 for that long, every call fails with
+// ErrThrottled. A POST is retried only when it provably did not reach the server
 // (the connection was never established, or a 429, which Konnect answers
 // before processing) or after reading back whether it took effect: vaults,
 // plugins, routes and services are created with a client-chosen id and read
@@ -57,6 +59,15 @@
 // store names unique (see ConfigStoresService.Create); a control plane by
 // its unique name. A POST
 // whose outcome cannot be known is not repeated: the error says so.
+//
+// A write that gets no answer at all (a timeout, a connection broken after
+// sending) is settled, read-back and one more attempt included, within
+// Options.UnreachableAfter; and a call that sends a value (a Sensitive in
+// its body) sends it at most twice, read-backs included, 429s aside.
+//
+// Listings end with an error when they cannot be real: an item twice, more
+// than Options.MaxListItems items, longer than Options.MaxListDuration (see
+// listing.go).
 //
 // Secret values and the token never appear in errors: request bodies are
 // never quoted, and a secret value the server might echo is redacted.
@@ -140,6 +151,18 @@ type Options struct {
 	// up on Konnect: every call then fails at once with ErrUnreachable.
 	// Default DefaultUnreachableAfter; negative never gives up.
 	UnreachableAfter time.Duration
+	// MaxListItems and MaxListDuration bound one listing (all the pages
+	// of one List call): more items, or a longer time, and it fails as a
+	// listing that never ends; so does an item sent twice in one listing.
+	// Defaults DefaultMaxListItems and DefaultMaxListDuration; negative
+	// means no bound.
+	MaxListItems    int
+	MaxListDuration time.Duration
+	// ThrottleBudget bounds how long Konnect may answer nothing but 429
+	// (see throttle): past it, every call fails with ErrThrottled.
+	// Default DefaultThrottleBudget; negative means no bound (the
+	// context's deadline still holds).
+	ThrottleBudget time.Duration
 }
 
 // Event is one HTTP attempt, or one wait before the next attempt, for a
@@ -172,6 +195,11 @@ type Client struct {
 	breaker *breaker
 	sent    sent
 	randN   func(n int64) int64
+	// now is the clock of the listings' and the throttling's bounds.
+	now      func() time.Time
+	throttle *throttle
+	// inflight is what the client waits for, for a heartbeat (Waiting).
+	inflight waits
 
 	ControlPlanes  *ControlPlanesService
 	ConfigStores   *ConfigStoresService
@@ -190,6 +218,9 @@ type Client struct {
 func New(opts Options) (*Client, error) {
 	if strings.TrimSpace(opts.Token) == "" {
 		return nil, errors.New("konnect: a token is required")
+	}
+	if err := checkToken(opts.Token); err != nil {
+		return nil, err
 	}
 	base, err := parseBaseURL(opts.BaseURL)
 	if err != nil {
@@ -231,6 +262,25 @@ func New(opts Options) (*Client, error) {
 		baseURL: base,
 		sleep:   sleepContext,
 		randN:   rand.Int64N,
+		now:     time.Now,
+	}
+	switch {
+	case opts.MaxListItems == 0:
+		c.opts.MaxListItems = DefaultMaxListItems
+	case opts.MaxListItems < 0:
+		c.opts.MaxListItems = 0
+	}
+	switch {
+	case opts.MaxListDuration == 0:
+		c.opts.MaxListDuration = DefaultMaxListDuration
+	case opts.MaxListDuration < 0:
+		c.opts.MaxListDuration = 0
+	}
+	if opts.ThrottleBudget == 0 {
+		c.opts.ThrottleBudget = DefaultThrottleBudget
+	}
+	if c.opts.ThrottleBudget > 0 {
+		c.throttle = newThrottle(c.opts.ThrottleBudget, func() time.Time { return c.now() })
 	}
 	if opts.UnreachableAfter == 0 {
 		opts.UnreachableAfter = DefaultUnreachableAfter
@@ -305,6 +355,23 @@ func pacingOptions(opts *Options) (bool, error) {
 	}
 	opts.InitialRate = min(max(opts.InitialRate, opts.MinRate), opts.MaxRate)
 	return true, nil
+}
+
+// checkToken refuses a token that no HTTP request can carry (a line break,
+// a space, any control character, as a token file with two lines or a
+// pasted header gives): sent, it would fail every attempt the same way, so
+// it fails here, before any request. The token itself is never echoed.
+func checkToken(token string) error {
+	for i := 0; i < len(token); i++ {
+		if b := token[i]; b <= ' ' || b == 0x7f {
+			what := "a space or control character"
+			if b == '\n' || b == '\r' {
+				what = "a line break"
+			}
+			return fmt.Errorf("konnect: the token holds %s (at byte %d): no request can carry it; check the file or variable it came from", what, i+1)
+		}
+	}
+	return nil
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {

@@ -39,7 +39,7 @@ func (r *recorder) got() []time.Duration {
 
 // newTestClient starts handler and returns a client for it whose backoff
 // delays are recorded, not spent, and whose jitter always draws the ceiling.
-func newTestClient(t *testing.T, handler http.HandlerFunc, tweak ...func(*Options)) (*Client, *recorder) {
+func newTestClient(t testing.TB, handler http.HandlerFunc, tweak ...func(*Options)) (*Client, *recorder) {
 	t.Helper()
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
@@ -96,6 +96,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		{name: "path prefix kept", opts: Options{Token: testToken, BaseURL: "https://proxy.example/konnect"}, wantURL: "https://proxy.example/konnect"},
 		{name: "no token", opts: Options{BaseURL: "http://x"}, wantErr: "token is required"},
 		{name: "blank token", opts: Options{Token: "  "}, wantErr: "token is required"},
+		{name: "token with a line break", opts: Options{Token: "kpat_one\nkpat_two"}, wantErr: "the token holds a line break"},
+		{name: "token with a tab", opts: Options{Token: "kpat_one\tx"}, wantErr: "space or control character"},
 		{name: "no scheme", opts: Options{Token: testToken, BaseURL: "us.api.konghq.com"}, wantErr: "must start with"},
 		{name: "ftp", opts: Options{Token: testToken, BaseURL: "ftp://x"}, wantErr: "must start with"},
 		{name: "no host", opts: Options{Token: testToken, BaseURL: "https://"}, wantErr: "no host"},

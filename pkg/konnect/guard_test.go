@@ -161,7 +161,7 @@ func TestInterruptCancelsRetryWaits(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := New(Options{BaseURL: srv.URL, Token: testToken, NoPacing: true})
+	c, err := New(Options{BaseURL: srv.URL, Token: testToken, NoPacing: true, ThrottleBudget: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

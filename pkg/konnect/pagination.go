@@ -40,6 +40,7 @@ func pageSize(opts *ListOptions, most int) int {
 func listPageNumbers[T any](ctx context.Context, c *Client, path string, query url.Values, opts *ListOptions) ([]T, error) {
 	size := pageSize(opts, maxKonnectPageSize)
 	var all []T
+	guard := c.newListing(path)
 	for number := 1; ; number++ {
 		q := cloneQuery(query)
 		q.Set("page[size]", strconv.Itoa(size))
@@ -53,6 +54,9 @@ func listPageNumbers[T any](ctx context.Context, c *Client, path string, query u
 			} `json:"meta"`
 		}
 		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
+			return nil, err
+		}
+		if err := checkPage(guard, page.Data); err != nil {
 			return nil, err
 		}
 		all = append(all, page.Data...)
@@ -86,6 +90,7 @@ func listPageNumbers[T any](ctx context.Context, c *Client, path string, query u
 func listCursor[T any](ctx context.Context, c *Client, path string, opts *ListOptions) ([]T, error) {
 	size := pageSize(opts, maxKonnectPageSize)
 	var all []T
+	guard := c.newListing(path)
 	seen := map[string]bool{}
 	after := ""
 	for {
@@ -103,6 +108,9 @@ func listCursor[T any](ctx context.Context, c *Client, path string, opts *ListOp
 			} `json:"meta"`
 		}
 		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
+			return nil, err
+		}
+		if err := checkPage(guard, page.Data); err != nil {
 			return nil, err
 		}
 		all = append(all, page.Data...)
@@ -165,6 +173,7 @@ func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 		}
 		base.Set("tags", strings.Join(opts.Tags, ","))
 	}
+	guard := c.newListing(path)
 	seen := map[string]bool{}
 	offset := ""
 	for {
@@ -177,6 +186,9 @@ func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 			Offset *string `json:"offset"`
 		}
 		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
+			return err
+		}
+		if err := checkPage(guard, page.Data); err != nil {
 			return err
 		}
 		last := page.Offset == nil || *page.Offset == ""

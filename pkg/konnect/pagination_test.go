@@ -111,7 +111,7 @@ func TestCursorPagination(t *testing.T) {
 func TestCursorPaginationRejectsBadLinks(t *testing.T) {
 	tests := []struct{ next, wantErr string }{
 		{`"/config-stores?page[size]=3"`, "has no page[after]"},
-		{`"/config-stores?page[after]=same"`, "repeated page cursor"},
+		{`"/config-stores?page[after]=same"`, "sent item \"k\" twice"},
 	}
 	for _, tt := range tests {
 		c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {

@@ -35,6 +35,33 @@ type call struct {
 	// still be applying it (entities that Konnect neither keys by name nor
 	// by a client id, where a repeat would make a duplicate).
 	noRepeatUnanswered bool
+
+	// wait is the call as Activity shows it.
+	wait *Wait
+	// timeout, when set, bounds the next attempt instead of
+	// RequestTimeout (a write that got no answer has only what is left
+	// of its window).
+	timeout time.Duration
+	// answerBy: a write that got no answer is settled by then (reading
+	// back included, see noAnswerWindow), or fails.
+	answerBy time.Time
+}
+
+// maxValueSends is how often one change may send a value (a request whose
+// body reveals a Sensitive) to the server, 429s aside (Konnect answers
+// them before reading the body): the first send and one repeat.
+const maxValueSends = 2
+
+type sendsKey struct{}
+
+// withSends shares a count of value sends between a call and the calls made
+// on its behalf (a secret create's read-back writes the value again).
+func withSends(ctx context.Context) (context.Context, *atomic.Int32) {
+	if n, ok := ctx.Value(sendsKey{}).(*atomic.Int32); ok {
+		return ctx, n
+	}
+	n := new(atomic.Int32)
+	return context.WithValue(ctx, sendsKey{}, n), n
 }
 
 // outcome classifies a failed attempt.
@@ -73,6 +100,12 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	// Requests made on behalf of this call (read-backs) redact its
 	// secrets too.
 	ctx = withSecrets(ctx, cl.secrets)
+	var sends *atomic.Int32 // value sends of this change; nil: none carries a value
+	if len(cl.secrets) > 0 {
+		ctx, sends = withSends(ctx)
+	}
+	cl.wait = c.inflight.add(cl.method, c.displayPath(cl), c.now())
+	defer c.inflight.remove(cl.wait)
 
 	retries := 0       // retries spent on errors that count
 	throttled := 0     // consecutive 429s, to grow their backoff
@@ -81,9 +114,16 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		if err := c.breaker.check(); err != nil {
 			return fmt.Errorf("konnect: %s %s: %w", cl.method, c.displayPath(cl), err)
 		}
+		if err := c.throttle.check(); err != nil {
+			return fmt.Errorf("konnect: %s %s: %w", cl.method, c.displayPath(cl), err)
+		}
 		status, err := c.attempt(ctx, cl, body, out)
 		if err == nil {
 			return nil
+		}
+		reached := reachedServer(status, err)
+		if sends != nil && reached {
+			sends.Add(1)
 		}
 		if ctx.Err() != nil {
 			return stopped(err, ctx.Err())
@@ -95,7 +135,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		// back once more before reporting the conflict.
 		if kind == failFinal && uncertain && cl.readBack != nil &&
 			(status == http.StatusBadRequest || status == http.StatusConflict) {
-			if done, rbErr := cl.readBack(ctx); rbErr == nil && done {
+			if done, rbErr := c.readBack(ctx, cl); rbErr == nil && done {
 				return nil
 			}
 		}
@@ -105,6 +145,8 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		case failFinal:
 			return err
 		case failRateLimit:
+			c.inflight.update(cl.wait, func(w *Wait) { w.Throttled++ })
+			c.inflight.count429()
 			wait = c.backoff(throttled)
 			throttled++
 		case failRetry, failUnknown:
@@ -114,6 +156,14 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			}
 			if retries >= c.opts.MaxRetries {
 				return c.giveUp(ctx, cl, kind, err, retries)
+			}
+			if sends != nil && sends.Load() >= maxValueSends {
+				return c.giveUp(ctx, cl, kind, fmt.Errorf("%w (not sent again: one change sends a value at most %d times)", err, maxValueSends), retries)
+			}
+			if cl.method != http.MethodGet && reached && status == 0 && cl.answerBy.IsZero() {
+				// A write that got no answer: what follows (reading
+				// back, trying again) fits in the window.
+				cl.answerBy = c.now().Add(c.noAnswerWindow())
 			}
 			wait = c.backoff(retries)
 			retries++
@@ -126,6 +176,18 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			return fmt.Errorf("%w (not retried: the next attempt in %s would be after the deadline)", err, wait.Round(time.Millisecond))
 		}
+		if kind == failRateLimit {
+			if terr := c.throttle.allows(wait); terr != nil {
+				return fmt.Errorf("%w (%w)", err, terr)
+			}
+		}
+		if !cl.answerBy.IsZero() {
+			left := cl.answerBy.Sub(c.now()) - wait
+			if left <= 0 {
+				return c.giveUp(ctx, cl, kind, fmt.Errorf("%w (no answer, and no time left to try again within --unreachable-after)", err), retries)
+			}
+			cl.timeout = min(c.opts.RequestTimeout, left)
+		}
 		if c.opts.Trace != nil {
 			c.opts.Trace(Event{Method: cl.method, Path: c.displayPath(cl), Status: status, Retry: wait})
 		}
@@ -136,12 +198,15 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			default:
 			}
 		}
-		if sleepErr := c.sleep(ctx, wait); sleepErr != nil {
+		c.inflight.update(cl.wait, func(w *Wait) { w.NextAttempt = c.now().Add(wait) })
+		sleepErr := c.sleep(ctx, wait)
+		c.inflight.update(cl.wait, func(w *Wait) { w.NextAttempt = time.Time{} })
+		if sleepErr != nil {
 			return stopped(err, sleepErr)
 		}
 		if kind == failUnknown {
 			uncertain = true
-			done, rbErr := cl.readBack(ctx)
+			done, rbErr := c.readBack(ctx, cl)
 			if rbErr != nil {
 				return fmt.Errorf("%w (the request may or may not have taken effect, and reading back failed: %w)", err, rbErr)
 			}
@@ -156,12 +221,52 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 	}
 }
 
+// readBack runs the call's read-back, within what is left of its window
+// when a write got no answer. A read-back cut off by the window fails with
+// an error of its own, not the context's deadline (which would read as
+// the run's --max-duration).
+func (c *Client) readBack(ctx context.Context, cl *call) (bool, error) {
+	if cl.answerBy.IsZero() {
+		return cl.readBack(ctx)
+	}
+	left := cl.answerBy.Sub(c.now())
+	if left <= 0 {
+		return false, errors.New("no time left within --unreachable-after to read back")
+	}
+	rctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	done, err := cl.readBack(rctx)
+	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+		return false, fmt.Errorf("reading back took longer than what was left of --unreachable-after (%s)", left.Round(time.Millisecond))
+	}
+	return done, err
+}
+
+// noAnswerWindow is how long a write that got no answer may still take to
+// settle (reading back, one more attempt): --unreachable-after, so that
+// such a write fails within --timeout + --unreachable-after.
+func (c *Client) noAnswerWindow() time.Duration {
+	if c.breaker != nil {
+		return c.breaker.after
+	}
+	return c.opts.RequestTimeout
+}
+
+// reachedServer reports whether a failed attempt may have reached the
+// server with its body: it was sent (a connection was made) and was not
+// refused with a 429, which Konnect answers before reading anything.
+func reachedServer(status int, err error) bool {
+	var nse *notSentError
+	var local *localError
+	return status != http.StatusTooManyRequests && !errors.As(err, &nse) && !errors.As(err, &local)
+}
+
 // giveUp ends a call that ran out of retries. A POST whose last attempt may
 // have taken effect is read back one last time, so that a create that did
 // land is not reported as failed.
 func (c *Client) giveUp(ctx context.Context, cl *call, kind outcome, err error, retries int) error {
 	if kind == failUnknown {
-		done, rbErr := cl.readBack(ctx)
+		done, rbErr := c.readBack(ctx, cl)
 		switch {
 		case rbErr != nil:
 			return fmt.Errorf("%w (the request may or may not have taken effect, and reading back failed: %w)", err, rbErr)
@@ -252,8 +357,9 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 	path := c.displayPath(cl)
 	queued := time.Now()
 	pctx := ctx
-	if stop := stopOf(ctx); stop != nil {
-		// An interrupt ends the wait for the pacer: nothing was sent yet.
+	if stop, tripped := stopOf(ctx), c.throttle.done(); c.pacer != nil && (stop != nil || tripped != nil) {
+		// An interrupt ends the wait for the pacer (nothing was sent
+		// yet), and so does a throttle that has tripped.
 		var cancel context.CancelFunc
 		pctx, cancel = context.WithCancel(ctx)
 		defer cancel()
@@ -261,13 +367,22 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 			select {
 			case <-stop:
 				cancel()
+			case <-tripped:
+				cancel()
 			case <-pctx.Done():
 			}
 		}()
 	}
 	slot, err := c.pacer.wait(pctx)
 	if err != nil {
+		if terr := c.throttle.check(); terr != nil {
+			return 0, &localError{fmt.Errorf("konnect: %s %s: %w", cl.method, path, terr)}
+		}
 		return 0, &localError{fmt.Errorf("konnect: %s %s: waiting for the pacer: %w", cl.method, path, err)}
+	}
+	if cl.wait != nil {
+		c.inflight.update(cl.wait, func(w *Wait) { w.Sent = c.now(); w.Attempts++ })
+		defer c.inflight.update(cl.wait, func(w *Wait) { w.Sent = time.Time{} })
 	}
 	if c.opts.Trace != nil {
 		sent := time.Now()
@@ -284,7 +399,11 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 			c.pacer.done(slot, 0, nil)
 		}
 	}()
-	actx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
+	timeout := c.opts.RequestTimeout
+	if cl.timeout > 0 {
+		timeout = cl.timeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	// GotConn fires once a connection is ready, before any byte of the
@@ -326,6 +445,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 	answer = resp
 	defer resp.Body.Close()
 	c.breaker.record(true, resp.StatusCode, nil, false)
+	c.throttle.record(resp.StatusCode)
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		return resp.StatusCode, redirectError(cl.method, path, resp)
 	}

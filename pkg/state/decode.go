@@ -13,6 +13,11 @@ import (
 
 // Limits that keep a hostile file (deep nesting, alias bombs) from
 // exhausting the stack or memory.
+//
+// The alias-expansion budget is maxNodeVisits plus one visit per byte of
+// the file: a file without aliases has fewer nodes than bytes, so any
+// valid file fits however large, while an alias bomb stops after about
+// as many visits as its size allows.
 const (
 	maxDepth      = 64
 	maxNodeVisits = 50_000
@@ -33,6 +38,9 @@ type fileDecoder struct {
 	allowMissingEnv, allowEmptyEnv bool
 	visits                         int
 	exhausted                      bool
+	// budget is the most node visits this file may take (see
+	// maxNodeVisits); 0 means maxNodeVisits.
+	budget int
 	// rejected: see fileEntries.rejected.
 	rejected map[string]bool
 }
@@ -52,10 +60,14 @@ func resolve(n *yaml.Node) *yaml.Node {
 // visit counts a node against the alias-expansion budget.
 func (d *fileDecoder) visit(n *yaml.Node, path string, depth int) bool {
 	d.visits++
-	if d.visits > maxNodeVisits {
+	budget := d.budget
+	if budget == 0 {
+		budget = maxNodeVisits
+	}
+	if d.visits > budget {
 		if !d.exhausted {
 			d.exhausted = true
-			d.c.add(d.pos(n), path, "the document expands to more than %d nodes (aliases?)", maxNodeVisits)
+			d.c.add(d.pos(n), path, "the document expands to more than %d nodes (aliases?)", budget)
 		}
 		return false
 	}

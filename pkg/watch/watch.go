@@ -268,7 +268,7 @@ func (w *Watcher) check(ctx context.Context, t Target) (checkResult, error) {
 	opts := apply.SyncOptions{PlanOptions: in.Plan, Holder: w.cfg.Holder, MaxDuration: w.cfg.CheckTimeout,
 		Apply: apply.Options{Parallelism: w.cfg.Parallelism},
 		Warn:  func(msg string) { w.cfg.Logger.Warn(w.cfg.Scrub(msg), "control_plane", t.Name) }}
-	opts.Plan.NoDeletes = true
+	opts.Plan.NoDeletes, opts.Plan.NoDeletesWhy = true, "kvsync watch --remediate never deletes"
 	res, syncErr := apply.Sync(ctx, c, in.File, opts)
 	n := 0
 	if res != nil {

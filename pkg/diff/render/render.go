@@ -316,8 +316,8 @@ func markdownRow(c *diff.Change) string {
 		action = "**" + action + "** :warning:"
 	}
 	name := mdEscape(c.Name)
-	if c.ForceSecrets > 0 {
-		name += fmt.Sprintf(" (force, takes %d secret%s)", c.ForceSecrets, diff.Plural(c.ForceSecrets))
+	if t := c.ForceText(); t != "" {
+		name += " (" + t + ")"
 	}
 	if t := c.Reason.Text(); t != "" {
 		name += " (" + t + ")"
