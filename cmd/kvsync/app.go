@@ -33,7 +33,7 @@ const (
 	exitNotCompared = 3
 	// exitSomeEnvironmentsFailed: a run over environments in which some
 	// failed while the others were planned or applied.
-	exitSomeEnvironmentsFailed = 4
+	exitSomeEnvironmentsFailed = 5
 )
 
 // errChangesPending ends a diff --exit-code that found changes: exit 2, no

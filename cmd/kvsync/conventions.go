@@ -82,11 +82,11 @@ var flagCategories = map[string]string{
 	flagOutput: categoryOutput, flagNoColor: categoryOutput, flagExitCode: categoryOutput,
 	flagOut: categoryOutput, flagOutputFile: categoryOutput,
 
-	flagRecordOnly: categoryValues, flagSum: categoryValues, flagNoSum: categoryValues, flagWriteSecrets: categoryValues, flagWriteSecret: categoryValues,
+	flagSum: categoryValues, flagNoSum: categoryValues, flagWriteSecrets: categoryValues, flagWriteSecret: categoryValues,
 
 	flagAllowEmptyEnv: categoryFiles, flagAllowMissingEnv: categoryFiles, flagMaxFileSize: categoryFiles,
 
-	flagParallelism: categoryApply, flagPlan: categoryApply, flagYes: categoryApply,
+	flagParallelism: categoryApply, flagPlan: categoryApply, flagYes: categoryApply, flagRecordOnly: categoryApply,
 
 	flagInterval: categoryWatch, flagJitter: categoryWatch, flagMetricsAddr: categoryWatch, flagRemediate: categoryWatch, flagLogFormat: categoryWatch,
 }

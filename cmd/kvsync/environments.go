@@ -20,7 +20,7 @@ import (
 )
 
 // errSomeEnvironmentsFailed ends a run over environments in which some
-// failed and the others were planned or applied: exit 4.
+// failed and the others were planned or applied: exit 5 (4 is main's "deletes left out").
 type errSomeEnvironmentsFailed struct{ failed, ok []string }
 
 func (e *errSomeEnvironmentsFailed) Error() string {
@@ -186,7 +186,7 @@ func sections(runs []*envRun) []render.Section {
 }
 
 // outcome is the run's exit: nil when every environment completed,
-// errSomeEnvironmentsFailed (exit 4) when some failed, and an error (exit
+// errSomeEnvironmentsFailed (exit 5) when some failed, and an error (exit
 // 1) when all did.
 func outcome(runs []*envRun) error {
 	var failed, ok []string

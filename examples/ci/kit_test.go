@@ -1,6 +1,3 @@
-// Package ci holds the end-to-end test of the CI kit: the example files
-// run by the real CI runners (nektos/act, gitlab-ci-local) against the
-// Konnect emulator and a fake GitHub API.
 package ci
 
 import (
