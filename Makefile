@@ -117,7 +117,9 @@ demo: build
 # the GitHub workflow by nektos/act, the GitLab file by gitlab-ci-local,
 # against the Konnect emulator and a fake GitHub API. .ci/run runs it.
 test-ci-kit: ci-tools
-	KVSYNC_CI_KIT=1 KVSYNC_TOOLS=$(TOOLS) $(GO) test -count=1 -v -run 'UnderAct|UnderGitLabCILocal' ./examples/ci/
+	@mkdir -p $(abspath $(BIN))/ci-kit-logs
+	KVSYNC_CI_KIT=1 KVSYNC_TOOLS=$(TOOLS) KVSYNC_CI_KIT_LOGS=$(abspath $(BIN))/ci-kit-logs \
+		$(GO) test -count=1 -v -run 'UnderAct|UnderGitLabCILocal' ./examples/ci/
 
 ci-tools: $(TOOLS)/act $(TOOLS)/gitlab-ci-local
 	@command -v rsync >/dev/null || { apt-get update -qq && apt-get install -y -qq rsync; } || \

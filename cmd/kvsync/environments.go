@@ -60,7 +60,7 @@ type envRun struct {
 // a problem in any environment stops the run with nothing planned or
 // applied. Environments at the same address share one client, so that
 // one pacer paces the organisation's requests.
-func (p *program) prepareEnvironments(c *cli.Context, path string, writes, noDeletes bool) ([]*envRun, *settings, error) {
+func (p *program) prepareEnvironments(c *cli.Context, path string, writes bool, leaveOut string) ([]*envRun, *settings, error) {
 	if c.NArg() > 0 {
 		return nil, nil, fmt.Errorf("--%s takes the state files from %s: give no FILE arguments", flagEnvironments, path)
 	}
@@ -94,7 +94,7 @@ func (p *program) prepareEnvironments(c *cli.Context, path string, writes, noDel
 	clients := map[string]*konnect.Client{}
 	var runs []*envRun
 	for _, e := range selected {
-		r, err := p.prepareEnvironment(c, s, es.Path, e, writes, noDeletes)
+		r, err := p.prepareEnvironment(c, s, es.Path, e, writes, leaveOut)
 		if err != nil {
 			for _, pr := range p.problemsOf(err) {
 				problems = multierror.Append(problems, fmt.Errorf("environment %s: %s", e.Name, pr.text))
@@ -115,7 +115,7 @@ func (p *program) prepareEnvironments(c *cli.Context, path string, writes, noDel
 	return runs, s, nil
 }
 
-func (p *program) prepareEnvironment(c *cli.Context, s *settings, path string, e *state.Environment, writes, noDeletes bool) (*envRun, error) {
+func (p *program) prepareEnvironment(c *cli.Context, s *settings, path string, e *state.Environment, writes bool, leaveOut string) (*envRun, error) {
 	es := *s
 	es.controlPlane, es.controlPlaneFrom = e.ControlPlane, fmt.Sprintf("%s, environment %s", path, e.Name)
 	switch {
@@ -128,8 +128,12 @@ func (p *program) prepareEnvironment(c *cli.Context, s *settings, path string, e
 		}
 		es.addr, es.addrFrom = addr, es.controlPlaneFrom
 	}
-	if err := checkAddr(es.addr, es.addrFrom, es.allowHTTP); err != nil {
+	warning, err := checkAddr(es.addr, es.addrFrom, es.allowHTTP)
+	if err != nil {
 		return nil, err
+	}
+	if warning != "" && es.addr != s.addr {
+		fmt.Fprintln(p.stderr, "Warning: environment "+e.Name+": "+warning)
 	}
 	opts := loadOptions(c)
 	opts.Stdin = p.stdin
@@ -145,12 +149,6 @@ func (p *program) prepareEnvironment(c *cli.Context, s *settings, path string, e
 	values, err := p.readPlanInputsAt(c, writes, e.Sum)
 	if err != nil {
 		return nil, err
-	}
-	// Issue 23's consent to deletes is not applied per environment yet:
-	// apply leaves them out, sync makes them (as before the merge).
-	leaveOut := ""
-	if noDeletes {
-		leaveOut = applyNeverDeletes
 	}
 	planOpts, err := planOptions(&es, file, values, leaveOut)
 	if err != nil {
@@ -209,7 +207,7 @@ func outcome(runs []*envRun) error {
 // diffEnvironments is diff --environments: every plan at once, one
 // rendering, one exit code (errors win over changes pending).
 func (p *program) diffEnvironments(c *cli.Context, path string, f render.Format) error {
-	runs, s, err := p.prepareEnvironments(c, path, false, false)
+	runs, s, err := p.prepareEnvironments(c, path, false, "")
 	if err != nil {
 		return err
 	}
@@ -290,7 +288,14 @@ func (p *program) syncEnvironments(c *cli.Context, path string, f render.Format,
 			return err
 		}
 	}
-	runs, s, err := p.prepareEnvironments(c, path, true, noDeletes)
+	// Deletes need consent, as in a single run.
+	leaveOut := ""
+	if noDeletes {
+		leaveOut = applyNeverDeletes
+	} else if !p.deleteConsent(c, reviewed != nil) {
+		leaveOut = noConsentWhy
+	}
+	runs, s, err := p.prepareEnvironments(c, path, true, leaveOut)
 	if err != nil {
 		return err
 	}
@@ -324,7 +329,8 @@ func (p *program) syncEnvironments(c *cli.Context, path string, f render.Format,
 				prog = newProgress(&prefixWriter{w: p.stderr, prefix: "[" + name + "] "}, len(pl.Plan.Changes), false, p.scrub)
 				return nil
 			},
-			Warn: func(msg string) { fmt.Fprintln(p.stderr, "Warning: environment "+name+": "+p.scrub(msg)) },
+			Warn:   func(msg string) { fmt.Fprintln(p.stderr, "Warning: environment "+name+": "+p.scrub(msg)) },
+			Locked: func(release func() error) func() { return p.atQuit(func() { _ = release() }) },
 		}
 		res, err := apply.Sync(ctx, r.client, r.file, opts)
 		if prog != nil {
@@ -343,7 +349,17 @@ func (p *program) syncEnvironments(c *cli.Context, path string, f render.Format,
 	if err := p.environmentsSummary(secs, true); err != nil {
 		return multierror.Append(outcome(runs), err)
 	}
-	return outcome(runs)
+	if err := outcome(runs); err != nil {
+		return err
+	}
+	leftOut := 0
+	for _, r := range runs {
+		leftOut += r.planned.Plan.LeftOut
+	}
+	if leaveOut == noConsentWhy && leftOut > 0 {
+		return &deletesLeftOut{n: leftOut}
+	}
+	return nil
 }
 
 // environmentsSummary appends the run's Markdown to the GitHub Actions job

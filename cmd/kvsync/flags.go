@@ -172,11 +172,12 @@ func readSettings(c *cli.Context) (*settings, error) {
 		s.addrFrom = from
 	}
 	s.allowHTTP = c.Bool(flagAllowHTTP)
-	if err := checkAddr(s.addr, s.addrFrom, s.allowHTTP); err != nil {
+	warning, err := checkAddr(s.addr, s.addrFrom, s.allowHTTP)
+	if err != nil {
 		return nil, err
 	}
-	if u, err := url.Parse(s.addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		s.warnings = append(s.warnings, fmt.Sprintf("--%s: the Konnect token and every secret value go to %s in clear (http://): anyone on the way can read them", flagAllowHTTP, u.Hostname()))
+	if warning != "" {
+		s.warnings = append(s.warnings, warning)
 	}
 	for _, d := range []struct {
 		flag, env string
@@ -239,15 +240,19 @@ func readSettings(c *cli.Context) (*settings, error) {
 
 // checkAddr refuses an address without a scheme, and http:// to another
 // machine unless allowed.
-func checkAddr(addr, from string, allowHTTP bool) error {
+// A warning is what allowed http:// to another machine costs.
+func checkAddr(addr, from string, allowHTTP bool) (warning string, err error) {
 	if !strings.Contains(addr, "://") {
 		// The value is not echoed: a token pasted here must not show.
-		return fmt.Errorf("--%s (from %s) needs a scheme: https://HOST, or http://127.0.0.1:PORT for the emulator", flagAddr, from)
+		return "", fmt.Errorf("--%s (from %s) needs a scheme: https://HOST, or http://127.0.0.1:PORT for the emulator", flagAddr, from)
 	}
-	if u, err := url.Parse(addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !allowHTTP {
-		return fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, from, u.Hostname(), flagAllowHTTP)
+	if u, err := url.Parse(addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if !allowHTTP {
+			return "", fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, from, u.Hostname(), flagAllowHTTP)
+		}
+		return fmt.Sprintf("--%s: the Konnect token and every secret value go to %s in clear (http://): anyone on the way can read them", flagAllowHTTP, u.Hostname()), nil
 	}
-	return nil
+	return "", nil
 }
 
 // parseTimeout accepts decK's plain seconds ("10") and Go durations ("10s").

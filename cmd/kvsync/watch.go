@@ -188,7 +188,7 @@ func (p *program) watchTargets(c *cli.Context, clients *cycleClients, remediate 
 			return watch.Inputs{File: file, Plan: opts, Client: client}, err
 		}}}, nil
 	}
-	runs, _, err := p.prepareEnvironments(c, path, remediate, false)
+	runs, _, err := p.prepareEnvironments(c, path, remediate, "")
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func (p *program) watchTargets(c *cli.Context, clients *cycleClients, remediate 
 			if i < 0 {
 				return watch.Inputs{}, fmt.Errorf("%s: environment %s is gone (restart kvsync watch to watch another set)", path, env)
 			}
-			r, err := p.prepareEnvironment(c, now, es.Path, es.List[i], writes, false)
+			r, err := p.prepareEnvironment(c, now, es.Path, es.List[i], writes, "")
 			if err != nil {
 				return watch.Inputs{}, err
 			}
