@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 
-.PHONY: all build test test-slow compile test-compat vet fuzz bench bench-e2e demo emulator emulator-tutorial clean \
+.PHONY: all build test test-slow compile test-compat test-watch watch-tools soak-watch vet fuzz bench bench-e2e demo emulator emulator-tutorial clean \
 	ci-tools test-ci-kit release-check release-snapshot
 
 # The CI kit's tools, pinned, in a project-local directory (never on the
@@ -52,15 +52,39 @@ test-slow:
 	$(GO) test -count=1 -run '^(TestPacerConverges|TestBinary)$$' -v ./pkg/konnect/...
 
 # Compiles every package and test dependency, naming each as it compiles
-# (nothing is listed when the build cache is warm).
+# (nothing is listed when the build cache is warm); packages of tests
+# alone (examples/ci) have nothing to build.
 compile:
 	@echo "make test: compiling (a cold build lists each package; the OpenAPI validator takes minutes)"
-	@$(GO) build -v $$($(GO) list -deps -test ./... | grep -v -e ' ' -e '\.test$$')
+	@$(GO) build -v $$($(GO) list -deps -test -f '{{if .GoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v -e ' ' -e '\.test$$')
 
 # Kong's Go client (go-kong) against the emulator, in its own Go module so
 # that kvsync's dependencies stay lean.
 test-compat:
 	cd compat/gokong && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+# kvsync watch with the real tools its users run it with, from Debian's
+# packages: promtool (metrics, example alert rules), a Prometheus server
+# scraping the kvsync binary, headless Chromium rendering the status page
+# into artifacts/watch/*.png. CI runs it (.ci/run).
+test-watch: watch-tools
+	$(GO) test -count=1 -tags watchtools -run 'WithRealTools' -v ./cmd/kvsync
+
+# Debian's prometheus (server and promtool) and chromium, when missing.
+SUDO ?= $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+watch-tools:
+	@if command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v chromium >/dev/null; then \
+		echo "watch-tools: promtool, prometheus and chromium are installed"; \
+	else \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus chromium; \
+	fi
+
+# A bounded soak of kvsync watch (not part of make test): 200 cycles at a
+# short interval under injected 5xx, 429s and a 30 s outage; goroutines
+# and heap must stay flat; prints the RSS at cycles 10 and 200.
+soak-watch:
+	$(GO) test -count=1 -tags soak -run '^TestSoak$$' -v -timeout 30m ./pkg/watch
 
 # Short fuzz runs: the loader, and the client against arbitrary answers. A
 # failing input lands in testdata/fuzz; keep it there as a regression case.

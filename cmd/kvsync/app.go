@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,8 +58,10 @@ type program struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	// secrets are scrubbed from error messages as a last line of defence
-	// (the token, once read).
-	secrets []string
+	// (the token, once read). kvsync watch reads the token every cycle
+	// while its status page scrubs, hence the lock.
+	secretsMu sync.Mutex
+	secrets   []string
 	// failed is set by handlers that cannot return an error (unknown
 	// command).
 	failed bool
@@ -242,12 +245,23 @@ func (p *program) problemsOf(err error) []errorProblem {
 // anything shaped like a Konnect token (one pasted into the wrong flag,
 // which a flag parser would echo).
 func (p *program) scrub(msg string) string {
+	p.secretsMu.Lock()
+	defer p.secretsMu.Unlock()
 	for _, s := range p.secrets {
 		if s != "" {
 			msg = strings.ReplaceAll(msg, s, "(redacted)")
 		}
 	}
 	return konnectToken.ReplaceAllString(msg, "(a token, not shown)")
+}
+
+// keepSecret adds a text that messages must never show (once).
+func (p *program) keepSecret(s string) {
+	p.secretsMu.Lock()
+	defer p.secretsMu.Unlock()
+	if s != "" && !slices.Contains(p.secrets, s) {
+		p.secrets = append(p.secrets, s)
+	}
 }
 
 // konnectToken matches Konnect's personal and system account tokens.
@@ -269,6 +283,7 @@ func (p *program) app() *cli.App {
 		p.unlockCommand(),
 		p.validateCommand(),
 		p.dumpCommand(),
+		p.watchCommand(),
 		{
 			Name:  "version",
 			Usage: "print kvsync's version",
@@ -312,7 +327,7 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.secrets = append(p.secrets, s.token)
+	p.keepSecret(s.token)
 	s.created = p.watchClient
 	for _, w := range s.warnings {
 		fmt.Fprintln(p.stderr, "Warning: "+w)
@@ -349,7 +364,7 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 	// A token copied from an Authorization header: kvsync adds the scheme.
 	if scheme, rest, ok := strings.Cut(s.token, " "); ok && strings.EqualFold(scheme, "bearer") {
 		s.token = strings.TrimSpace(rest)
-		p.secrets = append(p.secrets, s.token)
+		p.keepSecret(s.token)
 		fmt.Fprintln(p.stderr, `Warning: the Konnect token starts with "Bearer ": kvsync sends it as a bearer token itself, so the prefix was removed.`)
 	}
 	return s, nil

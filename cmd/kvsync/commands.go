@@ -105,7 +105,7 @@ func deleteFlags(noDeletes bool) []cli.Flag {
 	if noDeletes {
 		return nil
 	}
-	return []cli.Flag{&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "do not ask before deleting (kvsync asks only on a terminal)", EnvVars: []string{"KVSYNC_YES"}}}
+	return []cli.Flag{&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "consent to the plan's deletes: on a terminal, do not ask; without one, apply them (without --yes or --plan they are left out, exit 4)", EnvVars: []string{"KVSYNC_YES"}}}
 }
 
 // applyingCommand is sync, or apply (no deletes).

@@ -66,6 +66,7 @@ const (
 	categoryValues  = "Secret values"
 	categoryFiles   = "Files and variables"
 	categoryApply   = "Applying"
+	categoryWatch   = "Watching"
 )
 
 var flagCategories = map[string]string{
@@ -86,6 +87,8 @@ var flagCategories = map[string]string{
 	flagAllowEmptyEnv: categoryFiles, flagAllowMissingEnv: categoryFiles, flagMaxFileSize: categoryFiles,
 
 	flagParallelism: categoryApply, flagPlan: categoryApply, flagYes: categoryApply, flagRecordOnly: categoryApply,
+
+	flagInterval: categoryWatch, flagJitter: categoryWatch, flagMetricsAddr: categoryWatch, flagRemediate: categoryWatch, flagLogFormat: categoryWatch,
 }
 
 // categorize files each flag of the commands under its category.
@@ -108,6 +111,8 @@ func setCategory(f cli.Flag, category string) {
 	case *cli.Float64Flag:
 		f.Category = category
 	case *cli.StringSliceFlag:
+		f.Category = category
+	case *cli.DurationFlag:
 		f.Category = category
 	}
 }

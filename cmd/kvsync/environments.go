@@ -140,7 +140,7 @@ func (p *program) prepareEnvironment(c *cli.Context, s *settings, path string, e
 	opts.LookupEnv, opts.PublicEnv = e.LookupEnv(os.LookupEnv), e.PublicEnv
 	// The environment's secrets never show in a message.
 	for _, v := range e.Variables {
-		p.secrets = append(p.secrets, os.Getenv(v))
+		p.keepSecret(os.Getenv(v))
 	}
 	file, err := state.Load(e.Files, opts)
 	if err != nil {

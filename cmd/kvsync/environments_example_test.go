@@ -19,13 +19,48 @@ import (
 // planned and synced in one run, each with its values, then in sync. The
 // example's regions become the emulator's address in a copy.
 func TestEnvironmentsExample(t *testing.T) {
-	dir := t.TempDir()
+	dir, envFile := environmentsExample(t)
+	kvsync := func(want int, args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if got := run(append([]string{"kvsync"}, args...), strings.NewReader(""), &out, &errOut); got != want {
+			t.Fatalf("kvsync %s exited %d, want %d; stderr:\n%s", strings.Join(args, " "), got, want, errOut.String())
+		}
+		return out.String()
+	}
+	plan := kvsync(2, "diff", "--environments", envFile, "--exit-code")
+	for _, want := range []string{
+		"  dev: planned (control plane dev; 4 to create, 0 to update, 0 to delete)",
+		"  prod: planned (control plane prod; 5 to create, 0 to update, 0 to delete)",
+		`config.model.name: "mistral-large"`, `config.model.name: "mistral-tiny"`,
+		"+ create plugin rate-limiting (route example-route)",
+	} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, plan)
+		}
+	}
+	kvsync(0, "sync", "--environments", envFile)
+	kvsync(0, "diff", "--environments", envFile, "--exit-code")
+	for _, name := range []string{"dev", "staging", "prod"} {
+		if _, err := os.Stat(filepath.Join(dir, "kvsync."+name+".sum")); err != nil {
+			t.Errorf("no kvsync.sum of %s: %v", name, err)
+		}
+	}
+}
+
+// environmentsExample copies examples/environments into a temporary
+// directory, points its regions at an emulator holding its three control
+// planes (each with the tutorial's route), and sets the token and each
+// environment's secret variable.
+func environmentsExample(t *testing.T) (dir, envFile string) {
+	t.Helper()
+	dir = t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("../../examples/environments")); err != nil {
 		t.Fatal(err)
 	}
 	srv := konnecttest.NewServer(konnecttest.Options{Token: "kpat_test_fake_0000"})
-	defer srv.Close()
-	envFile := filepath.Join(dir, "kvsync.environments.yaml")
+	t.Cleanup(srv.Close)
+	envFile = filepath.Join(dir, "kvsync.environments.yaml")
 	data, err := os.ReadFile(envFile)
 	if err != nil {
 		t.Fatal(err)
@@ -55,30 +90,5 @@ func TestEnvironmentsExample(t *testing.T) {
 	t.Setenv("DEV_MISTRAL_API_KEY", "fake-dev-0001")
 	t.Setenv("STAGING_MISTRAL_API_KEY", "fake-staging-0002")
 	t.Setenv("PROD_MISTRAL_API_KEY", "fake-prod-0003")
-	kvsync := func(want int, args ...string) string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		if got := run(append([]string{"kvsync"}, args...), strings.NewReader(""), &out, &errOut); got != want {
-			t.Fatalf("kvsync %s exited %d, want %d; stderr:\n%s", strings.Join(args, " "), got, want, errOut.String())
-		}
-		return out.String()
-	}
-	plan := kvsync(2, "diff", "--environments", envFile, "--exit-code")
-	for _, want := range []string{
-		"  dev: planned (control plane dev; 4 to create, 0 to update, 0 to delete)",
-		"  prod: planned (control plane prod; 5 to create, 0 to update, 0 to delete)",
-		`config.model.name: "mistral-large"`, `config.model.name: "mistral-tiny"`,
-		"+ create plugin rate-limiting (route example-route)",
-	} {
-		if !strings.Contains(plan, want) {
-			t.Errorf("the plan lacks %q:\n%s", want, plan)
-		}
-	}
-	kvsync(0, "sync", "--environments", envFile)
-	kvsync(0, "diff", "--environments", envFile, "--exit-code")
-	for _, name := range []string{"dev", "staging", "prod"} {
-		if _, err := os.Stat(filepath.Join(dir, "kvsync."+name+".sum")); err != nil {
-			t.Errorf("no kvsync.sum of %s: %v", name, err)
-		}
-	}
+	return dir, envFile
 }

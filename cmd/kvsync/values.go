@@ -160,7 +160,7 @@ func (p *program) readPlanInputsAt(c *cli.Context, writes bool, path string) (*p
 	}
 	p.warnMovedSum(c, v.path)
 	key := os.Getenv(sum.EnvKey)
-	p.secrets = append(p.secrets, key)
+	p.keepSecret(key)
 	f, err := sum.Load(v.path, []byte(key))
 	if err != nil {
 		return nil, fmt.Errorf("%w (fix or remove it; removing it makes kvsync write every secret value once more)", err)

@@ -304,6 +304,22 @@ func New(opts Options) (*Client, error) {
 	return c, nil
 }
 
+// NextRun returns a client for the next run of a long-running process
+// (kvsync watch): the same address and options with token, which may have
+// been rotated since; a fresh breaker, since an outage that ended one run
+// must not fail the next at once; and the same pacer, so that all runs
+// together keep one pace and what a 429 taught is not forgotten.
+func (c *Client) NextRun(token string) (*Client, error) {
+	opts := c.opts
+	opts.Token = token
+	n, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	n.pacer, n.sleep, n.randN = c.pacer, c.sleep, c.randN
+	return n, nil
+}
+
 // BaseURL returns the API root the client talks to, without /v2.
 func (c *Client) BaseURL() string { return c.opts.BaseURL }
 
