@@ -137,14 +137,29 @@ func (w *watched) get(path string) string {
 // watch checks every 300ms, and this waits for its counters, not for time.
 func (w *watched) waitFor(what string, ok func(metrics string) bool) {
 	w.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if ok(w.get("/metrics")) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll(60*time.Second, 50*time.Millisecond, func() bool { return ok(w.get("/metrics")) }) {
+		w.t.Fatalf("%s: not within 60s", what)
 	}
-	w.t.Fatalf("%s: not within 60s", what)
+}
+
+// poll asks cond on every tick until it holds (true) or the limit passes
+// (false). It is for real processes outside the test (the kvsync binary,
+// Prometheus) that offer no event to wait on; the first ask is immediate.
+func poll(limit, every time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if cond() {
+			return true
+		}
+		select {
+		case <-deadline.C:
+			return false
+		case <-tick.C:
+		}
+	}
 }
 
 func has(series string) func(string) bool {
@@ -202,14 +217,14 @@ func TestWatchWithRealTools(t *testing.T) {
 		}
 		defer func() { cancel(); _ = srv.Wait() }()
 		query := "http://" + web + "/api/v1/query?query=" + url.QueryEscape(`kvsync_in_sync{job="kvsync-watch"}`)
-		deadline := time.Now().Add(90 * time.Second)
 		var last string
-		for time.Now().Before(deadline) {
-			time.Sleep(250 * time.Millisecond) // polls Prometheus' API until its first scrapes are in
+		// Prometheus offers no event for "scraped": its API is asked until
+		// its first scrapes are in.
+		inSync := func() bool {
 			resp, err := http.Get(query)
 			if err != nil {
 				last = err.Error()
-				continue
+				return false
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -224,12 +239,13 @@ func TestWatchWithRealTools(t *testing.T) {
 				}
 			}
 			if json.Unmarshal(body, &answer) != nil || answer.Status != "success" || len(answer.Data.Result) != 1 {
-				continue
+				return false
 			}
 			r := answer.Data.Result[0]
-			if r.Metric["control_plane"] == "payments-prod" && r.Value[1] == "1" {
-				return
-			}
+			return r.Metric["control_plane"] == "payments-prod" && r.Value[1] == "1"
+		}
+		if poll(90*time.Second, 250*time.Millisecond, inSync) {
+			return
 		}
 		out, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
 		t.Fatalf("Prometheus never returned the in-sync series; last answer %s\nlog:\n%s", last, out)
