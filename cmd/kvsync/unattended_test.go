@@ -30,11 +30,11 @@ func TestTokenWithLineBreakFailsAtOnce(t *testing.T) {
 	t.Setenv("KVSYNC_KONNECT_ADDR", srv.URL)
 	t.Setenv("KVSYNC_KONNECT_TOKEN", "kpat_test_fake_0000\nkpat_test_fake_1111")
 	code, _, stderr := runIn(t, "", "diff", file)
-	if code != exitError || !strings.Contains(stderr, "the token holds a line break") {
-		t.Errorf("exit %d, want 1 and a word on the line break:\n%s", code, stderr)
-	}
-	if strings.Contains(stderr, "fake_0000") || strings.Contains(stderr, "fake_1111") {
+	switch {
+	case strings.Contains(stderr, "fake_0000") || strings.Contains(stderr, "fake_1111"):
 		t.Error("the error shows the token")
+	case code != exitError || !strings.Contains(stderr, "the token holds a line break"):
+		t.Errorf("exit %d, want 1 and a word on the line break:\n%s", code, stderr)
 	}
 	if n := requests.Load(); n != 0 {
 		t.Errorf("%d requests made, want none", n)
@@ -207,11 +207,11 @@ func TestSilentSecretWrite(t *testing.T) {
 	}()
 	select {
 	case r := <-done:
-		if r.code != exitError || !strings.Contains(r.stderr, "failed create secret store-00/k") {
-			t.Errorf("exit %d, want 1 naming the secret's write:\n%s", r.code, r.stderr)
-		}
-		if strings.Contains(r.stderr, "fake-0") {
+		switch {
+		case strings.Contains(r.stderr, "fake-0"):
 			t.Error("the output holds the value")
+		case r.code != exitError || !strings.Contains(r.stderr, "failed create secret store-00/k"):
+			t.Errorf("exit %d, want 1 naming the secret's write:\n%s", r.code, r.stderr)
 		}
 	case <-time.After(200*time.Millisecond + 500*time.Millisecond + 30*time.Second):
 		t.Fatal("the sync did not end")

@@ -56,11 +56,11 @@ func FuzzServerAnswers(f *testing.F) {
 		errs = append(errs, err)
 		_, err = c.ControlPlanes.Resolve(ctx, "name")
 		errs = append(errs, err)
-		for _, err := range errs {
+		for i, err := range errs {
 			// A piece of the token the server made up itself is no leak;
-			// the token is.
+			// the token is. The message never prints the error it checked.
 			if err != nil && (strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), token)) {
-				t.Fatalf("an error carries the secret or the token: %q", err)
+				t.Fatalf("call %d: the error (%d chars) carries the secret or the token", i, len(err.Error()))
 			}
 		}
 	})

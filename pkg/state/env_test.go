@@ -157,7 +157,12 @@ func TestLoadDirectory(t *testing.T) {
 func TestEscapedPlaceholder(t *testing.T) {
 	const file = "_format_version: \"3.0\"\nconfig_stores:\n  - name: s\n    secrets:\n      - key: k\n        value: 'pa$${{ss ${{ env \"KEY\" }}'\n      - key: j\n        value: 'CANARY-secret-${{ oops }}'\n"
 	_, err := loadString(t, file, map[string]string{"KEY": "v"}, LoadOptions{})
-	if err == nil || strings.Contains(err.Error(), "CANARY") || !strings.Contains(err.Error(), "secrets[1].value: unsupported substitution here") {
+	switch {
+	case err == nil:
+		t.Fatal("no error for an unsupported substitution")
+	case strings.Contains(err.Error(), "CANARY"):
+		t.Fatal("the error quotes the value around the unsupported substitution")
+	case !strings.Contains(err.Error(), "secrets[1].value: unsupported substitution here"):
 		t.Fatalf("error = %v", err)
 	}
 	f, err := loadString(t, strings.Replace(file, "${{ oops }}", "plain", 1), map[string]string{"KEY": "v"}, LoadOptions{})
