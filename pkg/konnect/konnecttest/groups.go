@@ -1,7 +1,6 @@
 package konnecttest
 
 import (
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strconv"
@@ -76,13 +75,12 @@ func (e *Emulator) listGroupMemberships(w http.ResponseWriter, r *http.Request, 
 	}
 	start := 0
 	if after := r.URL.Query().Get("page[after]"); after != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(after)
-		n, nerr := strconv.Atoi(string(raw))
-		if err != nil || nerr != nil || n < 0 {
+		n, ok := decodeCursor(after)
+		if !ok {
 			badRequest(w, invalidParam{Field: "page[after]", Rule: "invalid", Source: "query", Reason: "is not a valid cursor"})
 			return
 		}
-		start = n
+		start = int(n)
 	}
 	data := []any{}
 	for i := start; i < len(g.GroupMembers) && i < start+size; i++ {
@@ -92,7 +90,7 @@ func (e *Emulator) listGroupMemberships(w http.ResponseWriter, r *http.Request, 
 	}
 	page := map[string]any{"size": size, "total": len(g.GroupMembers), "next": nil}
 	if start+size < len(g.GroupMembers) {
-		page["next"] = "/control-planes/" + g.ID + "/group-memberships?page[after]=" + base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(start+size)))
+		page["next"] = "/control-planes/" + g.ID + "/group-memberships?page[after]=" + encodeCursor(int64(start+size))
 	}
 	writeJSON(w, http.StatusOK, "application/json", map[string]any{"data": data, "meta": map[string]any{"page": page}})
 }
