@@ -51,6 +51,8 @@ type watched struct {
 	cpID string
 	addr string // the watch's listen address
 	dir  string
+	// logs is the watch's log (a logWatcher for its buffer alone).
+	logs *logWatcher
 }
 
 func startWatch(t *testing.T) *watched {
@@ -61,7 +63,7 @@ func startWatch(t *testing.T) *watched {
 	}
 	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
 	t.Cleanup(srv.Close)
-	w := &watched{t: t, srv: srv, cpID: srv.AddControlPlane("payments-prod"), dir: t.TempDir()}
+	w := &watched{t: t, srv: srv, cpID: srv.AddControlPlane("payments-prod"), dir: t.TempDir(), logs: &logWatcher{}}
 	file := filepath.Join(w.dir, "kvsync.yaml")
 	content := `_format_version: "3.0"
 _konnect:
@@ -107,7 +109,8 @@ vaults:
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	})
-	lines := bufio.NewScanner(stderr)
+	// Every log line is kept, to be checked for values at the end.
+	lines := bufio.NewScanner(io.TeeReader(stderr, w.logs))
 	for lines.Scan() {
 		var entry struct{ Msg, Listen string }
 		if json.Unmarshal(lines.Bytes(), &entry) == nil && entry.Msg == "watching" {
@@ -118,7 +121,7 @@ vaults:
 	if w.addr == "" {
 		t.Fatal("kvsync watch did not say where it listens")
 	}
-	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	go func() { _, _ = io.Copy(w.logs, stderr) }()
 	return w
 }
 
@@ -302,6 +305,12 @@ func TestWatchWithRealTools(t *testing.T) {
 	})
 	if m := w.get("/metrics"); strings.Contains(m, toolCanary) || strings.Contains(m, testToken) {
 		t.Error("the metrics hold a value or the token")
+	}
+	// The log saw a sync, drift, an outage and the recovery.
+	if log := w.logs.String(); !strings.Contains(log, `"msg":"check failed"`) {
+		t.Error("the watch's log has no failed check: the outage was not logged, or the log not kept")
+	} else if strings.Contains(log, toolCanary) || strings.Contains(log, testToken) {
+		t.Error("the watch's log holds a value or the token")
 	}
 }
 
