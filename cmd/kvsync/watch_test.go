@@ -104,6 +104,15 @@ func TestWatchEnvironments(t *testing.T) {
 		t.Fatalf("sync: exit %d\n%s", code, errOut.String())
 	}
 	logs := &logWatcher{n: 3, checked: make(chan struct{})}
+	secrets := []string{"fake-dev-0001", "fake-staging-0002", "fake-prod-0003", "kpat_test_fake_0000"}
+	// shown is the log for a failure message: never with a value in it.
+	shown := func() string {
+		log := logs.String()
+		for _, s := range secrets {
+			log = strings.ReplaceAll(log, s, "(value)")
+		}
+		return log
+	}
 	done := make(chan int, 1)
 	go func() {
 		var out bytes.Buffer
@@ -113,9 +122,9 @@ func TestWatchEnvironments(t *testing.T) {
 	select {
 	case <-logs.checked:
 	case code := <-done:
-		t.Fatalf("kvsync watch exited %d:\n%s", code, logs.String())
+		t.Fatalf("kvsync watch exited %d:\n%s", code, shown())
 	case <-timeout():
-		t.Fatalf("three checks did not happen:\n%s", logs.String())
+		t.Fatalf("three checks did not happen:\n%s", shown())
 	}
 	get := func(path string) string {
 		t.Helper()
@@ -139,7 +148,7 @@ func TestWatchEnvironments(t *testing.T) {
 			t.Errorf("no log line names environment %s", env)
 		}
 	}
-	for _, secret := range []string{"fake-dev-0001", "fake-staging-0002", "fake-prod-0003", "kpat_test_fake_0000"} {
+	for _, secret := range secrets {
 		if strings.Contains(metrics+page+logs.String(), secret) {
 			t.Error("a value or the token shows in the metrics, the page or the log")
 		}

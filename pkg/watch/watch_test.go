@@ -274,6 +274,12 @@ func (f *fixture) expect(series string, want float64) {
 	}
 }
 
+// shown is a page or log for a failure message: with the value, the key
+// and the token replaced, so that a failure never prints them.
+func (f *fixture) shown(text string) string {
+	return strings.NewReplacer(canary, "(canary value)", fingerprintKey, "(fingerprint key)", f.srv.Token, "(token)").Replace(text)
+}
+
 // checkNoCanary: no value, key or token anywhere kvsync watch shows
 // things. The failure never prints the text it checked.
 func (f *fixture) checkNoCanary() {
@@ -330,7 +336,7 @@ func TestDriftShowsWithinOneInterval(t *testing.T) {
 	}
 	page := f.get("/")
 	if !strings.Contains(page, "drifted") || !strings.Contains(page, "update vault kv") {
-		t.Errorf("the status page does not show the drift:\n%s", page)
+		t.Errorf("the status page does not show the drift:\n%s", f.shown(page))
 	}
 	if !strings.Contains(f.logs.String(), `"in_sync":false`) {
 		t.Error("no log line says the control plane drifted")
@@ -416,7 +422,7 @@ func TestOutage(t *testing.T) {
 	}
 	f.expect(inSync, 1) // the last view of drift stays as it was
 	if page := f.get("/"); !strings.Contains(page, "failing") || !strings.Contains(page, "Check failed") {
-		t.Errorf("the status page does not show the failure:\n%s", page)
+		t.Errorf("the status page does not show the failure:\n%s", f.shown(page))
 	}
 	f.cycle() // still down: the process goes on
 	f.expect(`kvsync_checks_total{control_plane="watched",result="failure"}`, 2)
@@ -471,7 +477,7 @@ func TestValuesNotCompared(t *testing.T) {
 	f.expect(`kvsync_values_not_compared{control_plane="watched"}`, 1)
 	f.expect(`kvsync_check_failing{control_plane="watched"}`, 0)
 	if page := f.get("/"); !strings.Contains(page, "1 secret value not compared") {
-		t.Errorf("the status page does not say a value was not compared:\n%s", page)
+		t.Errorf("the status page does not say a value was not compared:\n%s", f.shown(page))
 	}
 }
 
