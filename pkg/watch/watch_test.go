@@ -510,7 +510,10 @@ func TestStopMidCycle(t *testing.T) {
 	}
 	start := time.Now()
 	f.stop()
-	if took := time.Since(start); took > time.Second {
+	// Well under the client's 30s request timeout, which would also end
+	// the parked request: the cancellation reached it. Loose enough for a
+	// loaded machine.
+	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("Run took %s to return once stopped", took)
 	}
 	f.stop = func() {}
