@@ -97,9 +97,13 @@ func (r *Report) Counts() map[Status]int {
 	return out
 }
 
-// DefaultParallelism is the number of operations in flight when
-// Options.Parallelism is not set.
-const DefaultParallelism = 8
+// DefaultParallelism is the most operations in flight when
+// Options.Parallelism is not set. It is a ceiling, not a pace: within it the
+// client's pacer chooses how many run at once (see Options.Concurrency).
+// 64 lets a sync reach a thousand requests per second (the pacer's default
+// top rate) at 64 ms of latency; Konnect sees at most that many requests at
+// once, as many connections, and only while it answers them all at once.
+const DefaultParallelism = 64
 
 // DefaultGracePeriod bounds how long operations in flight may go on after
 // the run's context is cancelled.
@@ -107,8 +111,14 @@ const DefaultGracePeriod = time.Minute
 
 // Options tune Apply.
 type Options struct {
-	// Parallelism bounds operations in flight (default 8).
+	// Parallelism bounds operations in flight (default DefaultParallelism).
 	Parallelism int
+	// Concurrency, when set, is read before starting each operation: no
+	// more than it are started while as many are in flight (and never more
+	// than Parallelism). Apply sets it to the client's pacer
+	// (konnect.Client.Concurrency), which widens it while Konnect answers
+	// everything and narrows it when Konnect throttles.
+	Concurrency func() int
 	// OnResult, if set, is called (serially) as each operation ends. It is
 	// called for every change, skipped and never started ones included, so
 	// that a progress display can count to len(Plan.Changes).
@@ -171,6 +181,9 @@ func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (
 		return nil, errors.New("apply: no plan")
 	}
 	t := diff.Target{Client: c, ControlPlaneID: p.ControlPlane.ID}
+	if opts.Concurrency == nil {
+		opts.Concurrency = c.Concurrency
+	}
 	return run(ctx, p, opts, &t, execute)
 }
 

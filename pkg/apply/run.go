@@ -120,11 +120,17 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 		interrupted, cancelled = true, nil
 		grace = time.AfterFunc(opts.GracePeriod, cancelOps)
 	}
+	limit := func() int {
+		if opts.Concurrency == nil {
+			return opts.Parallelism
+		}
+		return min(opts.Parallelism, max(1, opts.Concurrency()))
+	}
 	for {
 		if !interrupted && ctx.Err() != nil {
 			interrupt()
 		}
-		for !interrupted && !unreachable && !throttled && inFlight < opts.Parallelism && ready.len() > 0 {
+		for !interrupted && !unreachable && !throttled && inFlight < limit() && ready.len() > 0 {
 			i := ready.pop()
 			ch := p.Changes[i]
 			inFlight++
