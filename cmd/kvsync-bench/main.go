@@ -6,7 +6,7 @@
 // 429 counters from GET /_emulator/counts, and prints one table:
 //
 //	scenario, wall time, ideal, wall/ideal, requests, minimum requests,
-//	requests/minimum, 429s, failed operations, CPU and peak RSS of kvsync,
+//	requests/minimum, 429s, failed operations, CPU and peak RSS of kvsync (or decK),
 //	and whether the scenario's targets hold.
 //
 // Run it with `make bench-e2e` (which builds both binaries first), or
@@ -17,6 +17,12 @@
 // API) and handed to the binary as a --data file, never by slow syncs.
 // Secret values are fake and never printed; the token is a fake one of the
 // bench's own, passed through the environment.
+//
+// decK side by side: the scenario marked deck runs kvsync, then decK
+// (`deck gateway sync`, its defaults) on the same work from the same
+// seeded state, each against a fresh emulator, and checks kvsync's wall
+// against decK's. It runs only when DECK_BIN names a deck binary or deck is
+// on PATH; otherwise its row says it was skipped. Nothing else needs decK.
 //
 // Ideal times: N writes under a rate limit R cannot beat M/R seconds,
 // where M is the minimum number of requests of the run (its reads and
@@ -72,7 +78,12 @@ type scenario struct {
 
 	rate        float64       // emulator --rate-limit (0: none)
 	latency     time.Duration // emulator --latency
-	parallelism int
+	parallelism int           // --parallelism; 0: kvsync's default
+	// deck: decK syncs the same file from the same state too, each with
+	// its defaults, and kvsync's wall must be at most maxDeckRatio times
+	// decK's. Skipped (and said so) without a deck binary.
+	deck         bool
+	maxDeckRatio float64
 
 	// Targets: the most wall/ideal, requests/minimum and share of 429s
 	// allowed (0: not checked).
@@ -92,6 +103,16 @@ type result struct {
 	ideal          time.Duration
 	minimum        int
 	err            error
+	// deckWall is decK's wall time on the same work (deck scenarios).
+	deckWall time.Duration
+}
+
+func skippedRow(name string, columns int) []string {
+	row := []string{name}
+	for len(row) < columns-1 {
+		row = append(row, "-")
+	}
+	return append(row, "skipped: no deck on PATH or DECK_BIN")
 }
 
 func scenarios() []scenario {
@@ -103,6 +124,8 @@ func scenarios() []scenario {
 		{name: "no-op diff small", command: "diff", stores: 10, secrets: 100, vaults: 10, plugins: 200, routes: 100, seeded: true, maxReqRatio: 1.00},
 		{name: "no-op diff large", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 2000, routes: 1000, seeded: true, maxReqRatio: 1.00},
 		{name: "sync R=5 P=8", command: "sync", stores: 1, secrets: 100, rate: 5, parallelism: 8, max429: 0.10},
+		{name: "sync 1000 plugins L=50ms defaults", command: "sync", plugins: 1000, routes: 500,
+			latency: 50 * time.Millisecond, deck: true, maxDeckRatio: 0.5},
 		{name: "diff at scale (10% changed)", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 10000, routes: 5000, seeded: true, changed: 0.10,
 			maxReqRatio: 1.00, maxCPU: 1500 * time.Millisecond, maxRSS: 200 << 20},
 	}
@@ -140,24 +163,48 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
+	header := []string{"scenario", "wall", "ideal", "ratio", "requests", "minimum", "req/min", "429s", "failed ops", "CPU", "RSS", "targets"}
 	var rows [][]string
 	failures := 0
+	deck := deckBinary()
 	for _, sc := range scenarios() {
 		if !selected(sc.name, *only) {
 			continue
 		}
+		if sc.deck && deck == "" {
+			fmt.Fprintf(stderr, "%s: skipped (no deck on PATH, DECK_BIN unset)\n", sc.name)
+			rows = append(rows, skippedRow(sc.name, len(header)))
+			continue
+		}
 		fmt.Fprintf(stderr, "%s ...\n", sc.name)
-		r := measure(sc, kvsync, emulator, filepath.Join(dir, strings.NewReplacer(" ", "_", "=", "", "/", "", "(", "", ")", "", "%", "").Replace(sc.name)))
+		sub := filepath.Join(dir, strings.NewReplacer(" ", "_", "=", "", "/", "", "(", "", ")", "", "%", "", ",", "").Replace(sc.name))
+		r := measure(sc, kvsync, "", emulator, sub)
+		var deckRow []string
+		if sc.deck {
+			fmt.Fprintf(stderr, "%s with decK ...\n", sc.name)
+			d := measure(sc, kvsync, deck, emulator, sub+"-deck")
+			r.deckWall = d.wall
+			var ok bool
+			deckRow, ok = format(scenario{name: sc.name + " (decK)", command: sc.command, plugins: sc.plugins}, d)
+			if !ok {
+				failures++
+			}
+			if d.err != nil {
+				fmt.Fprintf(stderr, "  %s (decK): %v\n", sc.name, d.err)
+			}
+		}
 		row, ok := format(sc, r)
 		if !ok {
 			failures++
 		}
 		rows = append(rows, row)
+		if deckRow != nil {
+			rows = append(rows, deckRow)
+		}
 		if r.err != nil {
 			fmt.Fprintf(stderr, "  %s: %v\n", sc.name, r.err)
 		}
 	}
-	header := []string{"scenario", "wall", "ideal", "ratio", "requests", "minimum", "req/min", "429s", "failed ops", "kvsync CPU", "kvsync RSS", "targets"}
 	printTable(stdout, header, rows, *markdown)
 	if failures > 0 {
 		return fmt.Errorf("%d scenario(s) missed a target", failures)
@@ -177,8 +224,9 @@ func selected(name, only string) bool {
 	return false
 }
 
-// measure runs one scenario in its own directory.
-func measure(sc scenario, kvsync, emulator, dir string) result {
+// measure runs one scenario in its own directory, with kvsync, or with
+// decK when deck is set.
+func measure(sc scenario, kvsync, deck, emulator, dir string) result {
 	var r result
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		r.err = err
@@ -208,6 +256,12 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 			r.err = fmt.Errorf("creating the control plane: %w", err)
 			return r
 		}
+		// The routes plugins name, through the API (a --data file would
+		// be rewritten after every write of the run).
+		if err := createRoutes(sc, emu.url); err != nil {
+			r.err = fmt.Errorf("creating the routes: %w", err)
+			return r
+		}
 	}
 	if err := emu.call(http.MethodDelete, "/_emulator/counts", "", nil); err != nil {
 		r.err = err
@@ -215,7 +269,7 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 	}
 
 	args := []string{sc.command, "--konnect-addr", emu.url, "--no-sum", "--no-color", "-o", "json"}
-	if sc.command == "sync" {
+	if sc.command == "sync" && sc.parallelism > 0 {
 		args = append(args, "--parallelism", fmt.Sprint(sc.parallelism))
 	}
 	if sc.command == "diff" && sc.changed == 0 {
@@ -223,8 +277,20 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 	}
 	args = append(args, file)
 	cmd := exec.Command(kvsync, args...)
-	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "KVSYNC_KONNECT_TOKEN="+token)
+	if deck != "" {
+		file = filepath.Join(dir, "deck.yaml")
+		if err := os.WriteFile(file, []byte(deckYAML(sc)), 0o600); err != nil {
+			r.err = err
+			return r
+		}
+		// decK with its defaults (--parallelism 10), its token from its
+		// own variable; nothing of the bench's environment retargets it.
+		cmd = exec.Command(deck, "gateway", sc.command, "--konnect-addr", emu.url,
+			"--konnect-control-plane-name", controlPlane, "--no-color", file)
+		cmd.Env = append(withoutDeckVariables(os.Environ()), "DECK_KONNECT_TOKEN="+token)
+	}
+	cmd.Dir = dir
 	var out strings.Builder
 	cmd.Stdout = &out
 	start := time.Now()
@@ -239,7 +305,7 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 		r.cpu = ps.UserTime() + ps.SystemTime()
 	}
 	if runErr != nil {
-		r.err = fmt.Errorf("kvsync %s: %w", sc.command, runErr)
+		r.err = fmt.Errorf("%s %s: %w", filepath.Base(cmd.Path), sc.command, runErr)
 	}
 	var counts konnecttest.CountsReport
 	if err := emu.call(http.MethodGet, "/_emulator/counts", "", &counts); err != nil {
@@ -247,6 +313,9 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 	}
 	r.requests, r.t429 = counts.TotalRequests, counts.TotalThrottled
 	r.failed = failedOps(sc, out.String())
+	if deck != "" {
+		r.failed = sc.plugins - pluginWrites(counts) // decK's summary is text
+	}
 	r.minimum, r.ideal = minimum(sc)
 	return r
 }
@@ -298,6 +367,43 @@ func failedOps(sc scenario, out string) int {
 	return doc.Summary["failed"] + doc.Summary["skipped"] + doc.Summary["not_started"]
 }
 
+// pluginWrites counts the plugin creates the emulator accepted (by POST,
+// or by PUT with a client-chosen id).
+func pluginWrites(c konnecttest.CountsReport) int {
+	n := 0
+	for _, k := range []string{
+		"POST /v2/control-planes/{controlPlaneId}/core-entities/plugins",
+		"PUT /v2/control-planes/{controlPlaneId}/core-entities/plugins/{pluginId}",
+	} {
+		n += c.Requests[k] - c.Throttled[k]
+	}
+	return n
+}
+
+// withoutDeckVariables drops DECK_* variables, so that a developer's own
+// decK settings never point the bench's decK elsewhere.
+func withoutDeckVariables(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "DECK_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// deckBinary is the deck binary the bench compares with: DECK_BIN, else
+// deck on PATH; "" when there is none.
+func deckBinary() string {
+	if b := os.Getenv("DECK_BIN"); b != "" {
+		return b
+	}
+	if b, err := exec.LookPath("deck"); err == nil {
+		return b
+	}
+	return ""
+}
+
 // pages is the number of pages a listing of n items at size costs (an
 // empty list is one page).
 func pages(n, size int) int { return max(1, (n+size-1)/size) }
@@ -313,23 +419,24 @@ func minimum(sc scenario) (int, time.Duration) {
 		for range sc.stores {
 			n += pages(sc.secrets, 100) // each declared store's secrets
 		}
-		if sc.plugins > 0 {
-			n += pages(sc.routes, 1000) // the routes plugins name
-			n += min(sc.plugins, 2)     // one schema per plugin name
-		}
 		missing := int(float64(sc.secrets) * sc.changed)
 		if missing > 0 {
 			n -= sc.stores * (pages(sc.secrets, 100) - pages(sc.secrets-missing, 100))
 		}
 	} else {
-		writes = sc.stores + sc.stores*sc.secrets // every store and secret is created
+		// every store, secret and plugin is created
+		writes = sc.stores + sc.stores*sc.secrets + sc.plugins
 		n += writes
+	}
+	if sc.plugins > 0 {
+		n += pages(sc.routes, 1000) // the routes plugins name
+		n += min(sc.plugins, 2)     // one schema per plugin name
 	}
 	var ideal time.Duration
 	switch {
 	case sc.rate > 0:
 		ideal = time.Duration(float64(n) / sc.rate * float64(time.Second))
-	case sc.latency > 0:
+	case sc.latency > 0 && sc.parallelism > 0:
 		ideal = time.Duration(float64(writes) * float64(sc.latency) / float64(sc.parallelism))
 	}
 	return n, ideal
@@ -363,6 +470,12 @@ func format(sc scenario, r result) ([]string, bool) {
 	check(sc.max429 > 0 && !(share < sc.max429), fmt.Sprintf("429s >= %.0f%%", sc.max429*100))
 	check(sc.maxCPU > 0 && r.cpu > sc.maxCPU, fmt.Sprintf("CPU > %s", sc.maxCPU))
 	check(sc.maxRSS > 0 && r.rss > sc.maxRSS, fmt.Sprintf("RSS > %d MB", sc.maxRSS>>20))
+	versus := ""
+	if r.deckWall > 0 {
+		deckRatio := r.wall.Seconds() / r.deckWall.Seconds()
+		versus = fmt.Sprintf(" (%.2fx decK)", deckRatio)
+		check(sc.maxDeckRatio > 0 && !(deckRatio <= sc.maxDeckRatio), fmt.Sprintf("> %.2fx decK", sc.maxDeckRatio))
+	}
 	verdict := "ok"
 	if !ok {
 		verdict = "MISSED: " + strings.Join(why, ", ")
@@ -375,7 +488,7 @@ func format(sc scenario, r result) ([]string, bool) {
 	}
 	return []string{
 		sc.name,
-		fmt.Sprintf("%.2f s", r.wall.Seconds()),
+		fmt.Sprintf("%.2f s%s", r.wall.Seconds(), versus),
 		dash(r.ideal > 0, fmt.Sprintf("%.2f s", r.ideal.Seconds())),
 		dash(r.ideal > 0, fmt.Sprintf("%.2f", ratio)),
 		fmt.Sprint(r.requests),
@@ -465,6 +578,27 @@ func desiredYAML(sc scenario) string {
 	return b.String()
 }
 
+// deckYAML is the file decK reads: the plugins of desiredYAML, owned
+// through the same select tag, their routes looked up by the tag the seed
+// gives them (decK resolves names only among the entities it manages or
+// looks up).
+func deckYAML(sc scenario) string {
+	var b strings.Builder
+	b.WriteString("_format_version: \"3.0\"\n_info:\n  select_tags: [kvsync]\n  default_lookup_tags:\n    routes: [" + routeTag + "]\n")
+	b.WriteString("_konnect:\n  control_plane_name: " + controlPlane + "\n")
+	if sc.plugins > 0 {
+		b.WriteString("plugins:\n")
+	}
+	for p := range sc.plugins {
+		cfg, _ := json.Marshal(pluginConfig(p))
+		fmt.Fprintf(&b, "  - name: %s\n    route: %s\n    config: %s\n", pluginName(p), routeName(pluginRoute(sc, p)), cfg)
+	}
+	return b.String()
+}
+
+// routeTag tags the seeded routes, for decK's default_lookup_tags.
+const routeTag = "bench-routes"
+
 // seed builds the live state in-process, as a sync of the file would leave
 // it (minus the changed share), and saves it as a --data file.
 func seed(sc scenario, path string) error {
@@ -508,7 +642,7 @@ func seed(sc scenario, path string) error {
 	routeIDs := make([]string, sc.routes)
 	for r := range sc.routes {
 		g.Go(func() error {
-			rt, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}})
+			rt, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}, Tags: []string{routeTag}})
 			if err != nil {
 				return err
 			}
@@ -536,6 +670,32 @@ func seed(sc scenario, path string) error {
 		return err
 	}
 	return srv.SaveData(path)
+}
+
+// createRoutes creates the scenario's routes on the emulator at url (its
+// control plane exists already).
+func createRoutes(sc scenario, url string) error {
+	if sc.routes == 0 {
+		return nil
+	}
+	c, err := konnect.New(konnect.Options{BaseURL: url, Token: token, RateLimit: -1})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	cp, err := c.ControlPlanes.Resolve(ctx, controlPlane)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(64)
+	for r := range sc.routes {
+		g.Go(func() error {
+			_, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}, Tags: []string{routeTag}})
+			return err
+		})
+	}
+	return g.Wait()
 }
 
 // emulatorProc is a running konnect-emulator binary.
