@@ -20,9 +20,9 @@
 //
 // decK side by side: the scenario marked deck runs kvsync, then decK
 // (`deck gateway sync`, its defaults) on the same work from the same
-// seeded state, each against a fresh emulator, and checks kvsync's wall
-// against decK's. It runs only when DECK_BIN names a deck binary or deck is
-// on PATH; otherwise its row says it was skipped. Nothing else needs decK.
+// state, each against a fresh emulator, and checks kvsync's wall against
+// decK's. It runs only when DECK_BIN names a deck binary or deck is on
+// PATH; otherwise its row says it was skipped. Nothing else needs decK.
 //
 // Ideal times: N writes under a rate limit R cannot beat M/R seconds,
 // where M is the minimum number of requests of the run (its reads and
@@ -45,7 +45,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -75,6 +77,13 @@ type scenario struct {
 	// changed is the share of plugins whose live config differs, and of
 	// secrets missing live, in a seeded state.
 	changed float64
+
+	// planes > 0: that many control planes (bench-00, …), each with the
+	// same file, run as mode: "one" kvsync run over them (--environments),
+	// "together" (one kvsync run per plane, all started at once) or
+	// "series" (one run per plane, one after another).
+	planes int
+	mode   string
 
 	rate        float64       // emulator --rate-limit (0: none)
 	latency     time.Duration // emulator --latency
@@ -124,6 +133,11 @@ func scenarios() []scenario {
 		{name: "no-op diff small", command: "diff", stores: 10, secrets: 100, vaults: 10, plugins: 200, routes: 100, seeded: true, maxReqRatio: 1.00},
 		{name: "no-op diff large", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 2000, routes: 1000, seeded: true, maxReqRatio: 1.00},
 		{name: "sync R=5 P=8", command: "sync", stores: 1, secrets: 100, rate: 5, parallelism: 8, max429: 0.10},
+		{name: "20 planes: one run R=50 P=8", command: "sync", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8, maxRatio: 1.10, max429: 0.05},
+		{name: "20 planes: 20 runs together R=50 P=8", command: "sync", planes: 20, mode: "together", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8},
+		{name: "20 planes: 20 runs in series R=50 P=8", command: "sync", planes: 20, mode: "series", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8},
+		{name: "20 planes: one run L=50ms P=32", command: "sync", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, latency: 50 * time.Millisecond, parallelism: 32, maxRatio: 1.30},
+		{name: "20 planes: no-op diff", command: "diff", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, seeded: true, maxReqRatio: 1.00},
 		{name: "sync 1000 plugins L=50ms defaults", command: "sync", plugins: 1000, routes: 500,
 			latency: 50 * time.Millisecond, deck: true, maxDeckRatio: 0.5},
 		{name: "diff at scale (10% changed)", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 10000, routes: 5000, seeded: true, changed: 0.10,
@@ -177,7 +191,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(stderr, "%s ...\n", sc.name)
-		sub := filepath.Join(dir, strings.NewReplacer(" ", "_", "=", "", "/", "", "(", "", ")", "", "%", "", ",", "").Replace(sc.name))
+		sub := filepath.Join(dir, strings.NewReplacer(" ", "_", "=", "", "/", "", "(", "", ")", "", "%", "", ":", "").Replace(sc.name))
 		r := measure(sc, kvsync, "", emulator, sub)
 		var deckRow []string
 		if sc.deck {
@@ -185,7 +199,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			d := measure(sc, kvsync, deck, emulator, sub+"-deck")
 			r.deckWall = d.wall
 			var ok bool
-			deckRow, ok = format(scenario{name: sc.name + " (decK)", command: sc.command, plugins: sc.plugins}, d)
+			deckRow, ok = format(scenario{name: sc.name + " (decK)", command: sc.command, plugins: sc.plugins, routes: sc.routes}, d)
 			if !ok {
 				failures++
 			}
@@ -224,8 +238,9 @@ func selected(name, only string) bool {
 	return false
 }
 
-// measure runs one scenario in its own directory, with kvsync, or with
-// decK when deck is set.
+// measure runs one scenario in its own directory.
+//
+// With deck set, decK runs instead of kvsync.
 func measure(sc scenario, kvsync, deck, emulator, dir string) result {
 	var r result
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -252,9 +267,11 @@ func measure(sc scenario, kvsync, deck, emulator, dir string) result {
 	}
 	defer emu.stop()
 	if !sc.seeded {
-		if err := emu.call(http.MethodPost, "/v2/control-planes", `{"name": "`+controlPlane+`"}`, nil); err != nil {
-			r.err = fmt.Errorf("creating the control plane: %w", err)
-			return r
+		for _, name := range planeNames(sc) {
+			if err := emu.call(http.MethodPost, "/v2/control-planes", `{"name": "`+name+`"}`, nil); err != nil {
+				r.err = fmt.Errorf("creating the control plane: %w", err)
+				return r
+			}
 		}
 		// The routes plugins name, through the API (a --data file would
 		// be rewritten after every write of the run).
@@ -275,49 +292,242 @@ func measure(sc scenario, kvsync, deck, emulator, dir string) result {
 	if sc.command == "diff" && sc.changed == 0 {
 		args = append(args, "--exit-code") // a no-op diff must find nothing: exit 2 otherwise
 	}
-	args = append(args, file)
-	cmd := exec.Command(kvsync, args...)
-	cmd.Env = append(os.Environ(), "KVSYNC_KONNECT_TOKEN="+token)
+	// The runs: one, or one per control plane.
+	var runs [][]string
+	switch sc.mode {
+	case "":
+		runs = [][]string{append(slices.Clone(args), file)}
+	case "one":
+		envs := filepath.Join(dir, "kvsync.environments.yaml")
+		if err := os.WriteFile(envs, []byte(environmentsYAML(sc)), 0o600); err != nil {
+			r.err = err
+			return r
+		}
+		runs = [][]string{append(slices.Clone(args), "--environments", envs)}
+	default:
+		for _, name := range planeNames(sc) {
+			runs = append(runs, append(slices.Clone(args), "--konnect-control-plane-name", name, file))
+		}
+	}
 	if deck != "" {
-		file = filepath.Join(dir, "deck.yaml")
-		if err := os.WriteFile(file, []byte(deckYAML(sc)), 0o600); err != nil {
+		deckFile := filepath.Join(dir, "deck.yaml")
+		if err := os.WriteFile(deckFile, []byte(deckYAML(sc)), 0o600); err != nil {
 			r.err = err
 			return r
 		}
 		// decK with its defaults (--parallelism 10), its token from its
-		// own variable; nothing of the bench's environment retargets it.
-		cmd = exec.Command(deck, "gateway", sc.command, "--konnect-addr", emu.url,
-			"--konnect-control-plane-name", controlPlane, "--no-color", file)
-		cmd.Env = append(withoutDeckVariables(os.Environ()), "DECK_KONNECT_TOKEN="+token)
+		// own variable.
+		runs = [][]string{{deck, "gateway", sc.command, "--konnect-addr", emu.url,
+			"--konnect-control-plane-name", controlPlane, "--no-color", deckFile}}
 	}
-	cmd.Dir = dir
-	var out strings.Builder
-	cmd.Stdout = &out
+	outs := make([]strings.Builder, len(runs))
 	start := time.Now()
-	runErr := cmd.Start()
-	if runErr == nil {
-		stopPeak := watchPeakRSS(cmd.Process.Pid, &r.rss)
-		runErr = cmd.Wait()
-		stopPeak()
+	switch {
+	case deck != "":
+		r.err = runDeck(dir, runs[0], &outs[0], &r)
+	case sc.mode == "together":
+		var g errgroup.Group
+		var mu sync.Mutex
+		for i, a := range runs {
+			g.Go(func() error {
+				one := result{}
+				err := runKvsync(kvsync, dir, a, &outs[i], &one)
+				mu.Lock()
+				defer mu.Unlock()
+				r.cpu += one.cpu
+				r.rss = max(r.rss, one.rss)
+				return err
+			})
+		}
+		r.err = g.Wait()
+	default:
+		for i, a := range runs {
+			one := result{}
+			err := runKvsync(kvsync, dir, a, &outs[i], &one)
+			r.cpu += one.cpu
+			r.rss = max(r.rss, one.rss)
+			r.err = errors.Join(r.err, err)
+		}
 	}
 	r.wall = time.Since(start)
-	if ps := cmd.ProcessState; ps != nil {
-		r.cpu = ps.UserTime() + ps.SystemTime()
-	}
-	if runErr != nil {
-		r.err = fmt.Errorf("%s %s: %w", filepath.Base(cmd.Path), sc.command, runErr)
-	}
 	var counts konnecttest.CountsReport
 	if err := emu.call(http.MethodGet, "/_emulator/counts", "", &counts); err != nil {
 		r.err = errors.Join(r.err, err)
 	}
 	r.requests, r.t429 = counts.TotalRequests, counts.TotalThrottled
-	r.failed = failedOps(sc, out.String())
+	for i := range outs {
+		if n := failedOps(sc, outs[i].String()); n < 0 || r.failed < 0 {
+			r.failed = -1
+		} else {
+			r.failed += n
+		}
+	}
 	if deck != "" {
 		r.failed = sc.plugins - pluginWrites(counts) // decK's summary is text
 	}
 	r.minimum, r.ideal = minimum(sc)
+	if sc.planes > 0 && sc.rate > 0 {
+		// Under a rate limit a run cannot beat the requests it made
+		// over the rate (the lock and the re-plan under it included).
+		r.ideal = time.Duration(float64(r.requests) / sc.rate * float64(time.Second))
+	}
 	return r
+}
+
+// runKvsync runs the kvsync binary once, recording its CPU time and peak
+// RSS in r.
+func runKvsync(kvsync, dir string, args []string, out *strings.Builder, r *result) error {
+	cmd := exec.Command(kvsync, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "KVSYNC_KONNECT_TOKEN="+token)
+	cmd.Stdout = out
+	err := cmd.Start()
+	if err == nil {
+		stopPeak := watchPeakRSS(cmd.Process.Pid, &r.rss)
+		err = cmd.Wait()
+		stopPeak()
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
+	var exit *exec.ExitError
+	if args[0] == "diff" && errors.As(err, &exit) && exit.ExitCode() == 3 {
+		// No change found; the values were not compared (--no-sum).
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kvsync %s: %w", args[0], err)
+	}
+	return nil
+}
+
+// runDeck runs decK (args[0]) like runKvsync runs kvsync, its token in its
+// own variable and no other DECK_* variable of the bench's environment.
+func runDeck(dir string, args []string, out *strings.Builder, r *result) error {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(withoutDeckVariables(os.Environ()), "DECK_KONNECT_TOKEN="+token)
+	cmd.Stdout = out
+	err := cmd.Start()
+	if err == nil {
+		stopPeak := watchPeakRSS(cmd.Process.Pid, &r.rss)
+		err = cmd.Wait()
+		stopPeak()
+	}
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
+	if err != nil {
+		return fmt.Errorf("deck gateway %s: %w", args[2], err)
+	}
+	return nil
+}
+
+// pluginWrites counts the plugin creates the emulator accepted (by POST,
+// or by PUT with a client-chosen id).
+func pluginWrites(c konnecttest.CountsReport) int {
+	n := 0
+	for _, k := range []string{
+		"POST /v2/control-planes/{controlPlaneId}/core-entities/plugins",
+		"PUT /v2/control-planes/{controlPlaneId}/core-entities/plugins/{pluginId}",
+	} {
+		n += c.Requests[k] - c.Throttled[k]
+	}
+	return n
+}
+
+// withoutDeckVariables drops DECK_* variables, so that a developer's own
+// decK settings never point the bench's decK elsewhere.
+func withoutDeckVariables(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "DECK_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// deckBinary is the deck binary the bench compares with: DECK_BIN, else
+// deck on PATH; "" when there is none.
+func deckBinary() string {
+	if b := os.Getenv("DECK_BIN"); b != "" {
+		return b
+	}
+	if b, err := exec.LookPath("deck"); err == nil {
+		return b
+	}
+	return ""
+}
+
+// deckYAML is the file decK reads: the plugins of desiredYAML, owned
+// through the same select tag, their routes looked up by the tag the bench
+// gives them (decK resolves names only among the entities it manages or
+// looks up).
+func deckYAML(sc scenario) string {
+	var b strings.Builder
+	b.WriteString("_format_version: \"3.0\"\n_info:\n  select_tags: [kvsync]\n  default_lookup_tags:\n    routes: [" + routeTag + "]\n")
+	b.WriteString("_konnect:\n  control_plane_name: " + controlPlane + "\n")
+	if sc.plugins > 0 {
+		b.WriteString("plugins:\n")
+	}
+	for p := range sc.plugins {
+		cfg, _ := json.Marshal(pluginConfig(p))
+		fmt.Fprintf(&b, "  - name: %s\n    route: %s\n    config: %s\n", pluginName(p), routeName(pluginRoute(sc, p)), cfg)
+	}
+	return b.String()
+}
+
+// routeTag tags the bench's routes, for decK's default_lookup_tags.
+const routeTag = "bench-routes"
+
+// createRoutes creates the scenario's routes on the emulator at url (its
+// control plane exists already).
+func createRoutes(sc scenario, url string) error {
+	if sc.routes == 0 {
+		return nil
+	}
+	c, err := konnect.New(konnect.Options{BaseURL: url, Token: token, NoPacing: true})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	cp, err := c.ControlPlanes.Resolve(ctx, controlPlane)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(64)
+	for r := range sc.routes {
+		g.Go(func() error {
+			_, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}, Tags: []string{routeTag}})
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// planeNames are the scenario's control planes.
+func planeNames(sc scenario) []string {
+	if sc.planes == 0 {
+		return []string{controlPlane}
+	}
+	names := make([]string, sc.planes)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%02d", controlPlane, i)
+	}
+	return names
+}
+
+// environmentsYAML names one environment per control plane, all with the
+// same file.
+func environmentsYAML(sc scenario) string {
+	var b strings.Builder
+	b.WriteString("files: [kvsync.yaml]\nenvironments:\n")
+	for _, name := range planeNames(sc) {
+		fmt.Fprintf(&b, "  - name: %s\n    control_plane: %s\n", name, name)
+	}
+	return b.String()
 }
 
 // watchPeakRSS samples the process's peak resident set (VmHWM of
@@ -359,49 +569,23 @@ func failedOps(sc scenario, out string) int {
 		return 0
 	}
 	var doc struct {
-		Summary map[string]int `json:"summary"`
+		Summary      map[string]int `json:"summary"`
+		Environments []struct {
+			Outcome string         `json:"outcome"`
+			Summary map[string]int `json:"summary"`
+		} `json:"environments"`
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		return -1
 	}
-	return doc.Summary["failed"] + doc.Summary["skipped"] + doc.Summary["not_started"]
-}
-
-// pluginWrites counts the plugin creates the emulator accepted (by POST,
-// or by PUT with a client-chosen id).
-func pluginWrites(c konnecttest.CountsReport) int {
-	n := 0
-	for _, k := range []string{
-		"POST /v2/control-planes/{controlPlaneId}/core-entities/plugins",
-		"PUT /v2/control-planes/{controlPlaneId}/core-entities/plugins/{pluginId}",
-	} {
-		n += c.Requests[k] - c.Throttled[k]
+	n := doc.Summary["failed"] + doc.Summary["skipped"] + doc.Summary["not_started"]
+	for _, e := range doc.Environments {
+		if e.Outcome != "applied" && e.Summary == nil {
+			n++ // failed before applying
+		}
+		n += e.Summary["failed"] + e.Summary["skipped"] + e.Summary["not_started"]
 	}
 	return n
-}
-
-// withoutDeckVariables drops DECK_* variables, so that a developer's own
-// decK settings never point the bench's decK elsewhere.
-func withoutDeckVariables(env []string) []string {
-	var out []string
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, "DECK_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-// deckBinary is the deck binary the bench compares with: DECK_BIN, else
-// deck on PATH; "" when there is none.
-func deckBinary() string {
-	if b := os.Getenv("DECK_BIN"); b != "" {
-		return b
-	}
-	if b, err := exec.LookPath("deck"); err == nil {
-		return b
-	}
-	return ""
 }
 
 // pages is the number of pages a listing of n items at size costs (an
@@ -419,18 +603,28 @@ func minimum(sc scenario) (int, time.Duration) {
 		for range sc.stores {
 			n += pages(sc.secrets, 100) // each declared store's secrets
 		}
+		if sc.plugins > 0 {
+			if sc.routes > 0 {
+				n += pages(sc.routes, 1000) // the routes plugins name
+			}
+			n += min(sc.plugins, 2) // one schema per plugin name
+		}
 		missing := int(float64(sc.secrets) * sc.changed)
 		if missing > 0 {
 			n -= sc.stores * (pages(sc.secrets, 100) - pages(sc.secrets-missing, 100))
 		}
 	} else {
-		// every store, secret and plugin is created
-		writes = sc.stores + sc.stores*sc.secrets + sc.plugins
+		writes = sc.stores + sc.stores*sc.secrets + sc.vaults + sc.plugins // everything is created
+		if sc.plugins > 0 {
+			n += min(sc.plugins, 2) // one schema per plugin name
+			if sc.routes > 0 {
+				n += pages(sc.routes, 1000) // the routes plugins name
+			}
+		}
 		n += writes
 	}
-	if sc.plugins > 0 {
-		n += pages(sc.routes, 1000) // the routes plugins name
-		n += min(sc.plugins, 2)     // one schema per plugin name
+	if sc.planes > 0 {
+		n, writes = n*sc.planes, writes*sc.planes
 	}
 	var ideal time.Duration
 	switch {
@@ -552,7 +746,10 @@ func isChanged(sc scenario, i int) bool {
 func desiredYAML(sc scenario) string {
 	var b strings.Builder
 	b.Grow(sc.stores*sc.secrets*60 + sc.plugins*120)
-	b.WriteString("_format_version: \"3.0\"\n_konnect:\n  control_plane_name: " + controlPlane + "\n")
+	b.WriteString("_format_version: \"3.0\"\n")
+	if sc.planes == 0 {
+		b.WriteString("_konnect:\n  control_plane_name: " + controlPlane + "\n")
+	}
 	if sc.stores > 0 {
 		b.WriteString("config_stores:\n")
 	}
@@ -573,43 +770,36 @@ func desiredYAML(sc scenario) string {
 	}
 	for p := range sc.plugins {
 		cfg, _ := json.Marshal(pluginConfig(p))
+		if sc.routes == 0 {
+			fmt.Fprintf(&b, "  - name: %s\n    config: %s\n", pluginName(p), cfg) // global
+			continue
+		}
 		fmt.Fprintf(&b, "  - name: %s\n    route: %s\n    config: %s\n", pluginName(p), routeName(pluginRoute(sc, p)), cfg)
 	}
 	return b.String()
 }
-
-// deckYAML is the file decK reads: the plugins of desiredYAML, owned
-// through the same select tag, their routes looked up by the tag the seed
-// gives them (decK resolves names only among the entities it manages or
-// looks up).
-func deckYAML(sc scenario) string {
-	var b strings.Builder
-	b.WriteString("_format_version: \"3.0\"\n_info:\n  select_tags: [kvsync]\n  default_lookup_tags:\n    routes: [" + routeTag + "]\n")
-	b.WriteString("_konnect:\n  control_plane_name: " + controlPlane + "\n")
-	if sc.plugins > 0 {
-		b.WriteString("plugins:\n")
-	}
-	for p := range sc.plugins {
-		cfg, _ := json.Marshal(pluginConfig(p))
-		fmt.Fprintf(&b, "  - name: %s\n    route: %s\n    config: %s\n", pluginName(p), routeName(pluginRoute(sc, p)), cfg)
-	}
-	return b.String()
-}
-
-// routeTag tags the seeded routes, for decK's default_lookup_tags.
-const routeTag = "bench-routes"
 
 // seed builds the live state in-process, as a sync of the file would leave
 // it (minus the changed share), and saves it as a --data file.
 func seed(sc scenario, path string) error {
 	srv := konnecttest.NewServer(konnecttest.Options{Token: token})
 	defer srv.Close()
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: token, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: token, NoPacing: true})
 	if err != nil {
 		return err
 	}
+	for _, name := range planeNames(sc) {
+		if err := seedPlane(sc, c, name); err != nil {
+			return err
+		}
+	}
+	return srv.SaveData(path)
+}
+
+// seedPlane builds one control plane's live state.
+func seedPlane(sc scenario, c *konnect.Client, name string) error {
 	ctx := context.Background()
-	cp, err := c.ControlPlanes.Create(ctx, konnect.ControlPlane{Name: controlPlane})
+	cp, err := c.ControlPlanes.Create(ctx, konnect.ControlPlane{Name: name})
 	if err != nil {
 		return err
 	}
@@ -642,7 +832,7 @@ func seed(sc scenario, path string) error {
 	routeIDs := make([]string, sc.routes)
 	for r := range sc.routes {
 		g.Go(func() error {
-			rt, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}, Tags: []string{routeTag}})
+			rt, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}})
 			if err != nil {
 				return err
 			}
@@ -661,37 +851,11 @@ func seed(sc scenario, path string) error {
 			if isChanged(sc, p) && pluginName(p) == "rate-limiting" {
 				cfg["minute"] = cfg["minute"].(float64) + 1000
 			}
-			_, err := c.Plugins.Create(gctx, cp.ID, konnect.Plugin{Name: pluginName(p), Config: cfg, Tags: []string{"kvsync"},
-				Route: &konnect.ForeignKey{ID: routeIDs[pluginRoute(sc, p)]}})
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return srv.SaveData(path)
-}
-
-// createRoutes creates the scenario's routes on the emulator at url (its
-// control plane exists already).
-func createRoutes(sc scenario, url string) error {
-	if sc.routes == 0 {
-		return nil
-	}
-	c, err := konnect.New(konnect.Options{BaseURL: url, Token: token, RateLimit: -1})
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	cp, err := c.ControlPlanes.Resolve(ctx, controlPlane)
-	if err != nil {
-		return err
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(64)
-	for r := range sc.routes {
-		g.Go(func() error {
-			_, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}, Tags: []string{routeTag}})
+			pl := konnect.Plugin{Name: pluginName(p), Config: cfg, Tags: []string{"kvsync"}}
+			if sc.routes > 0 {
+				pl.Route = &konnect.ForeignKey{ID: routeIDs[pluginRoute(sc, p)]}
+			}
+			_, err := c.Plugins.Create(gctx, cp.ID, pl)
 			return err
 		})
 	}

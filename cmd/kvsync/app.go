@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,9 @@ const (
 	exitError       = 1
 	exitChanges     = 2
 	exitNotCompared = 3
+	// exitSomeEnvironmentsFailed: a run over environments in which some
+	// failed while the others were planned or applied.
+	exitSomeEnvironmentsFailed = 5
 )
 
 // errChangesPending ends a diff --exit-code that found changes: exit 2, no
@@ -42,8 +46,10 @@ var (
 )
 
 func init() {
-	// -v is --verbose on the commands; the version is --version alone.
+	// -v is --verbose on the commands; the version is --version alone,
+	// printed as `kvsync version` prints it.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	cli.VersionPrinter = printVersion
 }
 
 // program is one invocation: its streams and what error messages must
@@ -52,8 +58,10 @@ type program struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	// secrets are scrubbed from error messages as a last line of defence
-	// (the token, once read).
-	secrets []string
+	// (the token, once read). kvsync watch reads the token every cycle
+	// while its status page scrubs, hence the lock.
+	secretsMu sync.Mutex
+	secrets   []string
 	// failed is set by handlers that cannot return an error (unknown
 	// command).
 	failed bool
@@ -102,7 +110,10 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 
 func (p *program) run(args []string) int {
 	app := p.app()
-	err := app.Run(intersperse(app, args))
+	if !completing(args) {
+		args = intersperse(app, hoistFlags(app, args))
+	}
+	err := app.Run(args)
 	switch {
 	case err == nil && p.failed:
 		return exitError
@@ -115,6 +126,11 @@ func (p *program) run(args []string) int {
 	case isDeletesLeftOut(err):
 		p.printError(err)
 		return exitDeletesLeftOut
+	}
+	var some *errSomeEnvironmentsFailed
+	if errors.As(err, &some) {
+		p.printError(err)
+		return exitSomeEnvironmentsFailed
 	}
 	p.printError(err)
 	return exitError
@@ -229,12 +245,23 @@ func (p *program) problemsOf(err error) []errorProblem {
 // anything shaped like a Konnect token (one pasted into the wrong flag,
 // which a flag parser would echo).
 func (p *program) scrub(msg string) string {
+	p.secretsMu.Lock()
+	defer p.secretsMu.Unlock()
 	for _, s := range p.secrets {
 		if s != "" {
 			msg = strings.ReplaceAll(msg, s, "(redacted)")
 		}
 	}
 	return konnectToken.ReplaceAllString(msg, "(a token, not shown)")
+}
+
+// keepSecret adds a text that messages must never show (once).
+func (p *program) keepSecret(s string) {
+	p.secretsMu.Lock()
+	defer p.secretsMu.Unlock()
+	if s != "" && !slices.Contains(p.secrets, s) {
+		p.secrets = append(p.secrets, s)
+	}
 }
 
 // konnectToken matches Konnect's personal and system account tokens.
@@ -256,29 +283,33 @@ func (p *program) app() *cli.App {
 		p.unlockCommand(),
 		p.validateCommand(),
 		p.dumpCommand(),
+		p.watchCommand(),
 		{
 			Name:  "version",
 			Usage: "print kvsync's version",
 			Action: func(c *cli.Context) error {
-				fmt.Fprintln(p.stdout, "kvsync "+version)
+				printVersion(c)
 				return nil
 			},
 		},
+		p.completionCommand(),
 	}
 	for _, cmd := range commands {
 		cmd.OnUsageError = usageError
 	}
+	categorize(commands)
 	return &cli.App{
-		Name:            "kvsync",
-		Usage:           "manage Kong Konnect config stores, secrets, vaults and plugins declaratively",
-		Version:         version,
-		Reader:          p.stdin,
-		Writer:          p.stdout,
-		ErrWriter:       p.stderr,
-		HideHelpCommand: true,
-		Suggest:         true,
-		Commands:        commands,
-		OnUsageError:    usageError,
+		Name:      "kvsync",
+		Usage:     "manage Kong Konnect config stores, secrets, vaults and plugins declaratively",
+		Version:   kvsyncVersion(),
+		Reader:    p.stdin,
+		Writer:    p.stdout,
+		ErrWriter: p.stderr,
+		Suggest:   true,
+		// Completion candidates for the scripts of `kvsync completion`.
+		EnableBashCompletion: true,
+		Commands:             commands,
+		OnUsageError:         usageError,
 		// Errors are printed by run, once, without usage; urfave must
 		// not exit the process itself.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -296,7 +327,7 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.secrets = append(p.secrets, s.token)
+	p.keepSecret(s.token)
 	s.created = p.watchClient
 	for _, w := range s.warnings {
 		fmt.Fprintln(p.stderr, "Warning: "+w)
@@ -333,7 +364,7 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 	// A token copied from an Authorization header: kvsync adds the scheme.
 	if scheme, rest, ok := strings.Cut(s.token, " "); ok && strings.EqualFold(scheme, "bearer") {
 		s.token = strings.TrimSpace(rest)
-		p.secrets = append(p.secrets, s.token)
+		p.keepSecret(s.token)
 		fmt.Fprintln(p.stderr, `Warning: the Konnect token starts with "Bearer ": kvsync sends it as a bearer token itself, so the prefix was removed.`)
 	}
 	return s, nil

@@ -19,7 +19,8 @@ func TestCIExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 2 {
+	files = append(files, "../../action.yml")
+	if len(files) < 3 {
 		t.Fatalf("found %d CI example files, want the GitHub workflow and the GitLab snippet", len(files))
 	}
 	app := (&program{}).app()

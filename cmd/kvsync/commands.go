@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,7 +32,7 @@ func (p *program) diffCommand() *cli.Command {
 		Aliases:   []string{"plan"},
 		Usage:     "show the changes sync would make (plan is the same command)",
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag()}, outputFlags(), valueFlags(), envFlags(), environmentFlags(), []cli.Flag{
 			&cli.BoolFlag{Name: flagExitCode, Aliases: []string{"non-zero-exit-code"},
 				Usage: "exit 2 when there are changes, 3 when there are none but values were not compared (0 in sync, 1 error)", EnvVars: []string{"KVSYNC_EXIT_CODE"}},
 			&cli.StringFlag{Name: flagOut, Usage: "save the plan to `FILE` for review, to apply later with sync --plan"},
@@ -43,6 +41,9 @@ func (p *program) diffCommand() *cli.Command {
 			f, err := p.format(c)
 			if err != nil {
 				return err
+			}
+			if path := environmentsPath(c); path != "" {
+				return p.diffEnvironments(c, path, f)
 			}
 			values, stop, pl, err := p.planFiles(c, false, false)
 			if err != nil {
@@ -54,18 +55,18 @@ func (p *program) diffCommand() *cli.Command {
 					return err
 				}
 			}
-			if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: useColor(c, p.stdout, f)}); err != nil {
+			if err := render.Plan(p.stdout, pl.Plan, f, render.Options{Color: useColor(c, p.stdout, f)}); err != nil {
 				return err
 			}
 			p.jsonWritten = f == render.JSON
-			if err := p.stepSummary(pl.plan, nil); err != nil {
+			if err := p.stepSummary(pl.Plan, nil); err != nil {
 				return err
 			}
 			switch {
 			case !c.Bool(flagExitCode):
-			case !pl.plan.Empty():
+			case !pl.Plan.Empty():
 				return errChangesPending
-			case pl.plan.NotCompared > 0:
+			case pl.Plan.NotCompared > 0:
 				return errNotCompared
 			}
 			return nil
@@ -75,13 +76,13 @@ func (p *program) diffCommand() *cli.Command {
 
 // savePlan writes the plan and the fingerprints of what it read, keyed as
 // kvsync.sum's values are (with --no-sum, by a fresh salt of its own).
-func savePlan(path string, pl *planned, values *planInputs) error {
+func savePlan(path string, pl *apply.Planned, values *planInputs) error {
 	keying := values.file
 	if keying == nil {
 		keying = sum.New([]byte(os.Getenv(sum.EnvKey)))
 	}
 	var buf bytes.Buffer
-	if err := diff.Save(&buf, pl.plan, diff.TakeFingerprints(pl.live, pl.plan, keying), keying); err != nil {
+	if err := diff.Save(&buf, pl.Plan, diff.TakeFingerprints(pl.Live, pl.Plan, keying), keying); err != nil {
 		return err
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -98,17 +99,25 @@ func (p *program) applyCommand() *cli.Command {
 	return p.applyingCommand("apply", "create and update only: like sync, but never delete", true)
 }
 
+// deleteFlags: --yes, for the command that deletes (apply never does, so
+// its help does not offer it).
+func deleteFlags(noDeletes bool) []cli.Flag {
+	if noDeletes {
+		return nil
+	}
+	return []cli.Flag{&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "consent to the plan's deletes: on a terminal, do not ask; without one, apply them (without --yes or --plan they are left out, exit 4)", EnvVars: []string{"KVSYNC_YES"}}}
+}
+
 // applyingCommand is sync, or apply (no deletes).
 func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
 		ArgsUsage: "[FILE...] (default kvsync.yaml; - reads standard input)",
-		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), []cli.Flag{
+		Flags: flags(connectionFlags(), []cli.Flag{selectTagFlag(), parallelismFlag()}, outputFlags(), valueFlags(), envFlags(), environmentFlags(), []cli.Flag{
 			&cli.StringFlag{Name: flagPlan, Usage: "apply the reviewed changes saved in `FILE` (diff --out) and nothing else, if they still hold: same changes, depending on the same live objects and values"},
-			&cli.BoolFlag{Name: flagYes, Aliases: []string{"y"}, Usage: "consent to the plan's deletes: on a terminal, do not ask; without one, apply them (without --yes or --plan they are left out, exit 4)", EnvVars: []string{"KVSYNC_YES"}},
 			recordOnlyFlag(),
-		}),
+		}, deleteFlags(noDeletes)),
 		Action: func(c *cli.Context) error {
 			if c.Bool(flagAllowMissingEnv) {
 				return fmt.Errorf("%s refuses --%s: it would write values nobody knows (use it with diff, to review without the secrets)", name, flagAllowMissingEnv)
@@ -118,11 +127,17 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 				return err
 			}
 			if c.Bool(flagRecordOnly) {
+				if environmentsPath(c) != "" {
+					return fmt.Errorf("--%s works on one control plane, not with --%s: run it with an environment's files, its control plane and --%s kvsync.NAME.sum", flagRecordOnly, flagEnvironments, flagSum)
+				}
 				return p.recordOnly(c, f, noDeletes)
 			}
 			workers, err := parallelism(c)
 			if err != nil {
 				return err
+			}
+			if path := environmentsPath(c); path != "" {
+				return p.syncEnvironments(c, path, f, noDeletes, workers)
 			}
 			var reviewed *diff.SavedPlan
 			if path := c.String(flagPlan); path != "" {
@@ -138,100 +153,69 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 			if err != nil {
 				return err
 			}
+			s, err := p.readSettings(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := p.runContext(s.maxDuration)
+			defer stop()
 			leaveOut := ""
 			if noDeletes {
 				leaveOut = applyNeverDeletes
 			} else if !p.deleteConsent(c, reviewed != nil) {
 				leaveOut = noConsentWhy
 			}
-			ctx, stop, pl, err := p.planOnline(c, file, values, leaveOut)
+			planOpts, err := planOptions(s, file, values, leaveOut)
 			if err != nil {
 				return err
 			}
-			defer stop()
-			if reviewed != nil {
-				if err := keepReviewed(reviewed, pl); err != nil {
-					return err
-				}
-			}
-			color := useColor(c, p.stdout, f)
-			if f != render.JSON {
-				if err := render.Plan(p.stdout, pl.plan, f, render.Options{Color: color}); err != nil {
-					return err
-				}
-			}
-			if err := p.confirmDeletes(c, pl.plan, f != render.JSON); err != nil {
+			client, err := s.client()
+			if err != nil {
 				return err
 			}
-			if !pl.plan.Empty() {
-				// Writes happen under the control plane's lock, from a
-				// plan made under it (two runs never both create), which
-				// must be the plan shown.
-				unlock, err := apply.LockTakingOver(ctx, pl.client, pl.plan.ControlPlane, apply.Holder(), pl.settings.maxDuration, func(le *apply.LockedError) {
-					fmt.Fprintf(p.stderr, "Warning: took over the lock of control plane %s left by %s: that run has ended\n", le.ControlPlane, le.Holder)
-				})
-				if err != nil {
-					return err
-				}
-				forget := p.atQuit(func() { _ = unlock() })
-				defer func() {
-					forget()
-					if uerr := unlock(); uerr != nil {
-						fmt.Fprintln(p.stderr, "Warning: "+p.scrub(uerr.Error()))
+			color := useColor(c, p.stdout, f)
+			var prog *progress
+			opts := apply.SyncOptions{
+				PlanOptions:    planOpts,
+				Reviewed:       reviewed,
+				FingerprintKey: []byte(os.Getenv(sum.EnvKey)),
+				MaxDuration:    s.maxDuration,
+				Apply:          apply.Options{Parallelism: workers, OnResult: func(r diff.Result) { prog.update(r) }},
+				Planned: func(pl *apply.Planned) error {
+					if f != render.JSON {
+						if err := render.Plan(p.stdout, pl.Plan, f, render.Options{Color: color}); err != nil {
+							return err
+						}
 					}
-				}()
-				shown := pl.plan
-				if pl, err = computePlan(ctx, pl.settings, file, values, leaveOut, pl); err != nil {
-					return err
-				}
-				if reviewed != nil {
-					if err := keepReviewed(reviewed, pl); err != nil {
+					if err := p.confirmDeletes(c, pl.Plan, f != render.JSON); err != nil {
 						return err
 					}
-				}
-				if !samePlan(shown, pl.plan) {
-					return errors.New("the control plane changed while kvsync took its lock (another run, most likely): nothing was applied; run again to see the new plan")
-				}
+					prog = newProgress(p.stderr, len(pl.Plan.Changes), showProgress(p.stderr, f), p.scrub)
+					return nil
+				},
+				Warn:   func(msg string) { fmt.Fprintln(p.stderr, "Warning: "+p.scrub(msg)) },
+				Locked: func(release func() error) func() { return p.atQuit(func() { _ = release() }) },
 			}
-			var rep *apply.Report
-			var runErr error
-			if !pl.plan.Empty() {
-				prog := newProgress(p.stderr, len(pl.plan.Changes), showProgress(p.stderr, f), p.scrub)
-				rep, runErr = apply.Apply(ctx, pl.client, pl.plan, apply.Options{Parallelism: workers, OnResult: prog.update})
+			res, runErr := apply.Sync(ctx, client, file, opts)
+			if prog != nil {
 				prog.done()
-				if rep == nil {
-					return runErr
-				}
-			} else {
-				rep = &apply.Report{}
 			}
-			// Whatever happened, the sum records exactly what was written.
-			if values.file != nil {
-				diff.RecordSum(values.file, pl.plan, rep.Succeeded)
-				if err := values.file.Write(values.path); err != nil {
-					return multierror.Append(runErr, err)
-				}
+			if res == nil || res.SumErr != nil {
+				return targetError(s, file, runErr)
 			}
-			if err := render.Report(p.stdout, pl.plan, rep, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
+			if err := render.Report(p.stdout, res.Planned.Plan, res.Report, f, render.Options{Color: color, Scrub: p.scrub}); err != nil {
 				return err
 			}
 			p.jsonWritten = f == render.JSON
-			if err := p.stepSummary(pl.plan, rep); err != nil {
+			if err := p.stepSummary(res.Planned.Plan, res.Report); err != nil {
 				return multierror.Append(runErr, err)
 			}
-			if runErr == nil && leaveOut == noConsentWhy && pl.plan.LeftOut > 0 {
-				return &deletesLeftOut{n: pl.plan.LeftOut}
+			if runErr == nil && leaveOut == noConsentWhy && res.Planned.Plan.LeftOut > 0 {
+				return &deletesLeftOut{n: res.Planned.Plan.LeftOut}
 			}
 			return runErr
 		},
 	}
-}
-
-// samePlan reports whether two plans make the same changes.
-func samePlan(a, b *diff.Plan) bool {
-	x, errA := json.Marshal(a.Changes)
-	y, errB := json.Marshal(b.Changes)
-	return errA == nil && errB == nil && bytes.Equal(x, y)
 }
 
 // confirmDeletes asks, on a terminal, before a plan that deletes anything
@@ -282,27 +266,6 @@ func readSavedPlan(path string) (*diff.SavedPlan, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
-}
-
-// keepReviewed narrows the plan to the reviewed changes it still makes
-// (see diff.SavedPlan.Review): what nobody reviewed is left out, and named
-// in the plan's warnings; a plan that no longer holds is refused, before
-// any write, naming everything that moved.
-func keepReviewed(reviewed *diff.SavedPlan, pl *planned) error {
-	keying, err := reviewed.Keyed([]byte(os.Getenv(sum.EnvKey)))
-	if err != nil {
-		return err
-	}
-	r, err := reviewed.Review(pl.plan, diff.TakeFingerprints(pl.live, pl.plan, keying))
-	var moved *multierror.Error
-	if errors.As(err, &moved) {
-		return multierror.Append(errors.New("the reviewed plan no longer holds; nothing was applied (make and review a new plan):"), moved.Errors...)
-	}
-	if err != nil {
-		return err
-	}
-	pl.plan = r.Plan
-	return nil
 }
 
 func (p *program) unlockCommand() *cli.Command {
@@ -360,7 +323,15 @@ func (p *program) showCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return fmt.Errorf("show takes one saved plan file")
 			}
-			saved, err := readSavedPlan(c.Args().First())
+			path := c.Args().First()
+			if set, order, err := readSavedSet(path); err == nil {
+				var secs []render.Section
+				for _, name := range order {
+					secs = append(secs, render.Section{Name: name, Plan: set[name].Plan})
+				}
+				return render.Environments(p.stdout, secs, false, f, render.Options{Color: useColor(c, p.stdout, f)})
+			}
+			saved, err := readSavedPlan(path)
 			if err != nil {
 				return err
 			}
@@ -372,7 +343,7 @@ func (p *program) showCommand() *cli.Command {
 // stepSummary appends the Markdown plan (and the sync's results) to the
 // GitHub Actions job summary, when there is one. The summary is published
 // with the run, so its error texts are scrubbed like the terminal's.
-func (p *program) stepSummary(plan *diff.Plan, rep *apply.Report) error {
+func (p *program) stepSummary(plan *diff.Plan, rep *diff.Report) error {
 	path := os.Getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
 		return nil
@@ -386,11 +357,16 @@ func (p *program) stepSummary(plan *diff.Plan, rep *apply.Report) error {
 			return err
 		}
 	}
+	return appendStepSummary(path, buf.Bytes())
+}
+
+// appendStepSummary appends a Markdown text to the job summary file.
+func appendStepSummary(path string, md []byte) error {
 	fh, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
 	}
-	_, err = fh.Write(append(buf.Bytes(), '\n'))
+	_, err = fh.Write(append(md, '\n'))
 	if cerr := fh.Close(); err == nil {
 		err = cerr
 	}
@@ -433,7 +409,7 @@ func (p *program) validateCommand() *cli.Command {
 				return err
 			}
 			defer stop()
-			fmt.Fprintf(p.stdout, "%s: valid against control plane %s (%s).\n", what, pl.plan.ControlPlane.Name, changesSummary(pl.plan))
+			fmt.Fprintf(p.stdout, "%s: valid against control plane %s (%s).\n", what, pl.Plan.ControlPlane.Name, changesSummary(pl.Plan))
 			return nil
 		},
 	}
@@ -450,7 +426,7 @@ func changesSummary(p *diff.Plan) string {
 // planFiles loads the command's files, reads kvsync.sum and the plan flags
 // (writes: the run may write the sum), and computes the plan online; the
 // caller defers stop.
-func (p *program) planFiles(c *cli.Context, writes, noDeletes bool) (*planInputs, func(), *planned, error) {
+func (p *program) planFiles(c *cli.Context, writes, noDeletes bool) (*planInputs, func(), *apply.Planned, error) {
 	file, err := loadFiles(c, p.stdin)
 	if err != nil {
 		return nil, nil, nil, err
@@ -468,23 +444,4 @@ func (p *program) planFiles(c *cli.Context, writes, noDeletes bool) (*planInputs
 		return nil, nil, nil, err
 	}
 	return values, stop, pl, nil
-}
-
-// planOnline reads the connection settings and computes the plan of a loaded
-// file under a context that Ctrl-C cancels; the caller defers stop. The file
-// is loaded first, by the caller, so that an invalid one makes no request.
-//
-// leaveOut, when set, leaves every delete out of the plan, saying why.
-func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, leaveOut string) (context.Context, func(), *planned, error) {
-	s, err := p.readSettings(c)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	ctx, stop := p.runContext(s.maxDuration)
-	pl, err := computePlan(ctx, s, file, values, leaveOut, nil)
-	if err != nil {
-		stop()
-		return nil, nil, nil, err
-	}
-	return ctx, stop, pl, nil
 }

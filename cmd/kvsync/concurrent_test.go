@@ -24,7 +24,7 @@ func TestConcurrentSyncsMakeNoDuplicate(t *testing.T) {
 	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
 	t.Cleanup(srv.Close)
 	cpID := srv.AddControlPlane("my-control-plane")
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,21 +75,19 @@ func (p *program) dumpCommand() *cli.Command {
 			} else if err := os.WriteFile(out, data, 0o644); err != nil {
 				return err
 			}
-			what := fmt.Sprintf("control plane %s, %s, %s, %s", f.ControlPlaneName, countOf(len(f.ConfigStores), "config store"),
-				countOf(len(f.Vaults), "vault"), countOf(len(f.Plugins), "plugin"))
+			counts, dumped := diff.DumpSummary(f)
+			what := fmt.Sprintf("control plane %s, %s", f.ControlPlaneName, strings.Join(counts, ", "))
 			summary := "Dumped " + what + "."
 			if out != "-" && out != "" {
 				summary = "Wrote " + out + ": " + what + "."
 			}
 			fmt.Fprintln(p.stderr, summary)
-			if empty := len(f.ConfigStores)+len(f.Vaults)+len(f.Plugins) == 0; empty && !c.Bool(flagAll) {
+			if dumped == 0 && !c.Bool(flagAll) {
 				// Nothing carries the select tags: most likely a control
 				// plane kvsync has not managed yet.
-				everything := diff.Dump(live, diff.DumpOptions{SelectTags: tags, All: true})
-				if n := len(everything.ConfigStores) + len(everything.Vaults) + len(everything.Plugins); n > 0 {
-					fmt.Fprintf(p.stderr, "Nothing on control plane %s is in scope (vaults and plugins tagged %s, and the config stores they use); %s, %s and %s are not: --%s dumps everything (kvsync then adopts what the file declares).\n",
-						f.ControlPlaneName, strings.Join(tags, ", "), countOf(len(everything.ConfigStores), "config store"),
-						countOf(len(everything.Vaults), "vault"), countOf(len(everything.Plugins), "plugin"), flagAll)
+				if counts, n := diff.DumpSummary(diff.Dump(live, diff.DumpOptions{SelectTags: tags, All: true})); n > 0 {
+					fmt.Fprintf(p.stderr, "Nothing on control plane %s is in scope (vaults and plugins tagged %s, and the config stores they use); %s are not: --%s dumps everything (kvsync then adopts what the file declares).\n",
+						f.ControlPlaneName, strings.Join(tags, ", "), andList(counts), flagAll)
 				}
 			}
 			if len(envNames) > 0 {
@@ -100,11 +98,12 @@ func (p *program) dumpCommand() *cli.Command {
 	}
 }
 
-func countOf(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
+// andList joins "a", "b", "c" as "a, b and c".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // yamlToJSON re-encodes a written state file as JSON (kvsync reads both).

@@ -44,6 +44,9 @@ const (
 	flagRPSMax           = "rps-max"
 	flagRPSMin           = "rps-min"
 	flagPlan             = "plan"
+	flagRegion           = "konnect-region"
+	flagEnvironments     = "environments"
+	flagEnv              = "env"
 )
 
 // envs lists kvsync's variable for a flag, then decK's, so that the seed
@@ -86,6 +89,7 @@ func settingFrom(c *cli.Context, name string, vars ...string) (value, from strin
 func connectionFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: flagAddr, Usage: "Konnect API address (region)" + envHint(envs(flagAddr)...), Value: konnect.DefaultBaseURL},
+		&cli.StringFlag{Name: flagRegion, Usage: "Konnect region (" + strings.Join(konnect.Regions, ", ") + "): its API address, instead of --konnect-addr" + envHint("KVSYNC_KONNECT_REGION")},
 		&cli.StringFlag{Name: flagToken, Usage: "Konnect personal or system account token" + envHint(envs(flagToken)...)},
 		&cli.StringFlag{Name: flagTokenFile, Usage: "read the Konnect token from `FILE` (wins over --konnect-token)" + envHint(envs(flagTokenFile)...)},
 		&cli.StringFlag{Name: flagControlPlane, Usage: "control plane name or id, for files that name none; one that differs from the file's _konnect.control_plane_name is an error, never an override (to use the same files with several control planes, leave _konnect out of them)" + envHint(envs(flagControlPlane)...)},
@@ -142,6 +146,8 @@ type settings struct {
 	// maxDuration bounds the run; unreachableAfter ends it when Konnect
 	// stops answering.
 	maxDuration, unreachableAfter time.Duration
+	// allowHTTP: --allow-http.
+	allowHTTP bool
 	// warnings are said once the settings are read (p.readSettings).
 	warnings []string
 	bounds   bounds
@@ -156,15 +162,22 @@ func readSettings(c *cli.Context) (*settings, error) {
 	s.addr, s.addrFrom = settingFrom(c, flagAddr, envs(flagAddr)...)
 	s.controlPlane, s.controlPlaneFrom = settingFrom(c, flagControlPlane, envs(flagControlPlane)...)
 	s.addr, s.controlPlane = strings.TrimSpace(s.addr), strings.TrimSpace(s.controlPlane)
-	if !strings.Contains(s.addr, "://") {
-		// The value is not echoed: a token pasted here must not show.
-		return nil, fmt.Errorf("--%s (from %s) needs a scheme: https://HOST, or http://127.0.0.1:PORT for the emulator", flagAddr, s.addrFrom)
-	}
-	if u, err := url.Parse(s.addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		if !c.Bool(flagAllowHTTP) {
-			return nil, fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, s.addrFrom, u.Hostname(), flagAllowHTTP)
+	if region, from := settingFrom(c, flagRegion, "KVSYNC_KONNECT_REGION"); region != "" {
+		if s.addrFrom != "default" {
+			return nil, fmt.Errorf("--%s (from %s) and --%s (from %s) both give the address: give one", flagRegion, from, flagAddr, s.addrFrom)
 		}
-		s.warnings = append(s.warnings, fmt.Sprintf("--%s: the Konnect token and every secret value go to %s in clear (http://): anyone on the way can read them", flagAllowHTTP, u.Hostname()))
+		if s.addr, err = konnect.RegionBaseURL(region); err != nil {
+			return nil, fmt.Errorf("--%s (from %s): %w", flagRegion, from, err)
+		}
+		s.addrFrom = from
+	}
+	s.allowHTTP = c.Bool(flagAllowHTTP)
+	warning, err := checkAddr(s.addr, s.addrFrom, s.allowHTTP)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		s.warnings = append(s.warnings, warning)
 	}
 	for _, d := range []struct {
 		flag, env string
@@ -225,6 +238,23 @@ func readSettings(c *cli.Context) (*settings, error) {
 	return s, nil
 }
 
+// checkAddr refuses an address without a scheme, and http:// to another
+// machine unless allowed.
+// A warning is what allowed http:// to another machine costs.
+func checkAddr(addr, from string, allowHTTP bool) (warning string, err error) {
+	if !strings.Contains(addr, "://") {
+		// The value is not echoed: a token pasted here must not show.
+		return "", fmt.Errorf("--%s (from %s) needs a scheme: https://HOST, or http://127.0.0.1:PORT for the emulator", flagAddr, from)
+	}
+	if u, err := url.Parse(addr); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if !allowHTTP {
+			return "", fmt.Errorf("--%s (from %s) is http:// to %s, which is not this machine: the token would travel in clear; use https://, or pass --%s", flagAddr, from, u.Hostname(), flagAllowHTTP)
+		}
+		return fmt.Sprintf("--%s: the Konnect token and every secret value go to %s in clear (http://): anyone on the way can read them", flagAllowHTTP, u.Hostname()), nil
+	}
+	return "", nil
+}
+
 // parseTimeout accepts decK's plain seconds ("10") and Go durations ("10s").
 func parseTimeout(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
@@ -245,7 +275,7 @@ func (s *settings) client() (*konnect.Client, error) {
 	opts := konnect.Options{
 		BaseURL:          s.addr,
 		Token:            s.token,
-		UserAgent:        "kvsync/" + version,
+		UserAgent:        "kvsync/" + kvsyncVersion(),
 		RequestTimeout:   s.timeout,
 		UnreachableAfter: s.unreachableAfter,
 		Trace:            s.trace,

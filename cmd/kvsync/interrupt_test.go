@@ -100,7 +100,7 @@ func TestInterruptRecordsWhatWasWritten(t *testing.T) {
 	}
 
 	// The values written are the new ones for a, b, c, the old one for d.
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

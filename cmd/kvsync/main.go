@@ -6,6 +6,8 @@
 //	kvsync validate [FILE...]  check files (--online: against the control plane)
 //	kvsync dump [-o FILE]      write the live state as a kvsync file
 //	kvsync version
+//	kvsync completion bash|zsh|fish
+//	kvsync help [COMMAND]
 //
 // main stays thin: run holds the program, so that tests call it in-process
 // and testscript runs it as the kvsync command.
@@ -13,8 +15,9 @@ package main
 
 import "os"
 
-// version is set by the Makefile with -ldflags "-X main.version=…".
-var version = "dev"
+// version is stamped by the Makefile and goreleaser with -ldflags
+// "-X main.version=…"; empty, the build info says (see kvsyncVersion).
+var version string
 
 func main() {
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))

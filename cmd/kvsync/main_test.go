@@ -48,6 +48,8 @@ func TestMain(m *testing.M) {
 //	hold METHOD PATH-PART         park the next matching request until release
 //	holdwait                      wait (bounded) until the held request has arrived
 //	release                       let the held request go on
+//	controlplanes NAME...         create control planes; $CP_NAME (- as _) holds each one's id
+//	cpgroup NAME MEMBER...        create a control plane group with those members (created too)
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
@@ -62,20 +64,22 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"gateway":      cmdGateway,
-			"exitcode":     cmdExitCode,
-			"requests":     cmdRequests,
-			"writes":       cmdWrites,
-			"faults":       cmdFaults,
-			"secretvalue":  cmdSecretValue,
-			"putsecret":    cmdPutSecret,
-			"mksecret":     cmdMkSecret,
-			"secretwrites": cmdSecretWrites,
-			"api":          cmdAPI,
-			"hold":         cmdHold,
-			"holdwait":     cmdHoldWait,
-			"release":      cmdRelease,
-			"jsondoc":      cmdJSONDoc,
+			"gateway":       cmdGateway,
+			"exitcode":      cmdExitCode,
+			"requests":      cmdRequests,
+			"writes":        cmdWrites,
+			"faults":        cmdFaults,
+			"secretvalue":   cmdSecretValue,
+			"putsecret":     cmdPutSecret,
+			"mksecret":      cmdMkSecret,
+			"secretwrites":  cmdSecretWrites,
+			"api":           cmdAPI,
+			"hold":          cmdHold,
+			"holdwait":      cmdHoldWait,
+			"release":       cmdRelease,
+			"jsondoc":       cmdJSONDoc,
+			"controlplanes": cmdControlPlanes,
+			"cpgroup":       cmdControlPlaneGroup,
 		},
 	})
 }
@@ -90,10 +94,25 @@ func noNeg(ts *testscript.TestScript, neg bool, name string) {
 	}
 }
 
+func cmdControlPlanes(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "controlplanes")
+	for _, name := range args {
+		ts.Setenv("CP_"+strings.ReplaceAll(name, "-", "_"), server(ts).AddControlPlane(name))
+	}
+}
+
+func cmdControlPlaneGroup(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "cpgroup")
+	if len(args) < 1 {
+		ts.Fatalf("usage: cpgroup NAME MEMBER...")
+	}
+	server(ts).AddControlPlaneGroup(args[0], args[1:]...)
+}
+
 func cmdGateway(ts *testscript.TestScript, neg bool, args []string) {
 	noNeg(ts, neg, "gateway")
 	srv := server(ts)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, NoPacing: true})
 	ts.Check(err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -232,7 +251,7 @@ func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 // my-control-plane.
 func storeOf(ts *testscript.TestScript, name string) (*konnect.Client, string, string) {
 	srv := server(ts)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, NoPacing: true})
 	ts.Check(err)
 	cpID := srv.ControlPlaneID("my-control-plane")
 	stores, err := c.ConfigStores.List(context.Background(), cpID, nil)

@@ -90,7 +90,7 @@ func TestOutageMidSync(t *testing.T) {
 	if code, _, stderr := runIn(t, "", "sync", "--no-sum", file); code != exitOK {
 		t.Fatalf("re-run: exit %d\n%s", code, stderr)
 	}
-	c, err := konnect.New(konnect.Options{BaseURL: up.URL, Token: testToken, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: up.URL, Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -29,58 +31,66 @@ func loadFiles(c *cli.Context, stdin io.Reader) (*state.File, error) {
 	return state.Load(paths, opts)
 }
 
-// planned is what the shared pipeline produces.
-type planned struct {
-	settings *settings
-	client   *konnect.Client
-	file     *state.File
-	live     *diff.Live
-	plan     *diff.Plan
+// planOnline reads the connection settings and computes the plan of a loaded
+// file under a context that Ctrl-C cancels; the caller defers stop. The file
+// is loaded first, by the caller, so that an invalid one makes no request.
+//
+// leaveOut, when set, leaves every delete out of the plan, saying why.
+func (p *program) planOnline(c *cli.Context, file *state.File, values *planInputs, leaveOut string) (context.Context, func(), *apply.Planned, error) {
+	s, err := p.readSettings(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := p.runContext(s.maxDuration)
+	pl, err := computePlan(ctx, s, file, values, leaveOut)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, stop, pl, nil
 }
 
-// computePlan fetches the live state the file needs, checks the file
-// against it (references, plugin and vault configs against the schemas)
-// and computes the plan. Any problem stops here: nothing is applied.
-//
-// earlier is this run's earlier plan when it plans again (under the lock):
-// its client, and the pace it learned, go on, and what it read makes the
-// fetch one round trip. nil otherwise.
-func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, leaveOut string, earlier *planned) (*planned, error) {
+// computePlan checks the target the flags give against the file's, makes
+// the client and plans (apply.Plan).
+func computePlan(ctx context.Context, s *settings, f *state.File, values *planInputs, leaveOut string) (*apply.Planned, error) {
+	opts, err := planOptions(s, f, values, leaveOut)
+	if err != nil {
+		return nil, err
+	}
+	client, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	pl, err := apply.Plan(ctx, client, f, opts, nil)
+	return pl, targetError(s, f, err)
+}
+
+// planOptions are a run's planning inputs, from its settings and flags;
+// leaveOut, when set, leaves every delete out, saying why.
+func planOptions(s *settings, f *state.File, values *planInputs, leaveOut string) (apply.PlanOptions, error) {
 	origins, err := checkTarget(s, f)
 	if err != nil {
-		return nil, err
+		return apply.PlanOptions{}, err
 	}
-	opts := diff.FetchOptions{ControlPlane: s.controlPlane, SelectTags: s.selectTags}
-	var client *konnect.Client
-	if earlier != nil {
-		client, opts.Previous = earlier.client, earlier.live
-	} else if client, err = s.client(); err != nil {
-		return nil, err
-	}
-	live, err := diff.Fetch(ctx, client, f, opts)
-	if err != nil {
-		return nil, err
-	}
-	// A control plane given by id is checked once its name is known.
-	if f.ControlPlaneName != "" && live.ControlPlane.Name != f.ControlPlaneName {
-		return nil, targetConflict(s.controlPlane, s.controlPlaneFrom, f)
-	}
-	if err := diff.CheckOnline(f, live); err != nil {
-		return nil, err
-	}
-	planOpts := diff.Options{SelectTags: s.selectTags, NoDeletes: leaveOut != "", NoDeletesWhy: leaveOut}
+	opts := apply.PlanOptions{ControlPlane: s.controlPlane, Origins: origins,
+		Plan: diff.Options{SelectTags: s.selectTags, NoDeletes: leaveOut != "", NoDeletesWhy: leaveOut}}
 	if values != nil {
-		planOpts.Sum, planOpts.WriteSecrets, planOpts.WriteSecret, planOpts.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
+		opts.Plan.Sum, opts.Plan.WriteSecrets, opts.Plan.WriteSecret, opts.Plan.Adopt = values.file, values.writeAll, values.writeSecrets, values.adopt
+		if values.file != nil {
+			opts.SumFile = values.path
+		}
 	}
-	p, err := diff.Compute(f, live, planOpts)
-	if err != nil {
-		return nil, err
+	return opts, nil
+}
+
+// targetError names where a control plane given by id came from, when its
+// name turns out not to be the file's.
+func targetError(s *settings, f *state.File, err error) error {
+	var mismatch *apply.ControlPlaneMismatchError
+	if errors.As(err, &mismatch) {
+		return targetConflict(s.controlPlane, s.controlPlaneFrom, f)
 	}
-	p.Address, p.Origins = client.BaseURL(), origins
-	if values != nil && values.file != nil {
-		p.SumFile = values.path
-	}
-	return &planned{settings: s, client: client, file: f, live: live, plan: p}, nil
+	return err
 }
 
 // checkTarget refuses a control plane or select tags from the command line
@@ -98,7 +108,7 @@ func checkTarget(s *settings, f *state.File) (diff.Origins, error) {
 	switch {
 	case len(s.selectTags) > 0:
 		o.SelectTags = s.selectTagsFrom
-		if len(f.SelectTags) > 0 && !sameTags(s.selectTags, f.SelectTags) {
+		if len(f.SelectTags) > 0 && !kong.SameTags(s.selectTags, f.SelectTags) {
 			return o, fmt.Errorf("select tags %q (from %s) differ from the file's _info.select_tags %q (%s): remove one, or make them agree",
 				s.selectTags, s.selectTagsFrom, f.SelectTags, f.SelectTagsPos)
 		}
@@ -117,11 +127,4 @@ func targetConflict(given, from string, f *state.File) error {
 		"To use the same files with another control plane, take _konnect.control_plane_name out of them and pass --%s (or set KVSYNC_KONNECT_CONTROL_PLANE_NAME), "+
 		"or keep it in a small file per control plane given with the shared ones (kvsync diff shared/ prod.yaml)",
 		given, from, f.ControlPlaneName, f.ControlPlanePos, flagControlPlane)
-}
-
-func sameTags(a, b []string) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }

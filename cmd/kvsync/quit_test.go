@@ -26,7 +26,7 @@ func TestDoubleInterruptReleasesTheLock(t *testing.T) {
 	cpID := srv.ControlPlaneID("my-control-plane")
 	t.Setenv("KVSYNC_KONNECT_ADDR", srv.URL)
 	t.Setenv("KVSYNC_KONNECT_TOKEN", testToken)
-	client, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
+	client, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

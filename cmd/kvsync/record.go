@@ -38,13 +38,13 @@ func (p *program) recordOnly(c *cli.Context, f render.Format, noDeletes bool) er
 		return err
 	}
 	defer stop()
-	recorded := diff.RecordUntracked(values.file, pl.plan, pl.live)
+	recorded := diff.RecordUntracked(values.file, pl.Plan, pl.Live)
 	done := map[string]bool{}
 	for _, name := range recorded {
 		done[name] = true
 	}
 	var left []string
-	for _, ch := range pl.plan.Changes {
+	for _, ch := range pl.Plan.Changes {
 		if ch.Kind != diff.KindSecret || !done[ch.Name] || ch.Action != diff.Update {
 			left = append(left, ch.String())
 		}
@@ -61,7 +61,7 @@ func (p *program) recordOnly(c *cli.Context, f render.Format, noDeletes bool) er
 			SumFile       string   `json:"sum_file"`
 			Recorded      []string `json:"recorded"`
 			NotApplied    []string `json:"not_applied"`
-		}{diff.FormatVersion, pl.plan.ControlPlane.Name, values.path, append([]string{}, recorded...), append([]string{}, left...)}
+		}{diff.FormatVersion, pl.Plan.ControlPlane.Name, values.path, append([]string{}, recorded...), append([]string{}, left...)}
 		raw, err := json.MarshalIndent(doc, "", "  ")
 		if err != nil {
 			return err
@@ -71,7 +71,7 @@ func (p *program) recordOnly(c *cli.Context, f render.Format, noDeletes bool) er
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Record only: control plane %s, sum file %s. Nothing was written to Konnect.\n\n", pl.plan.ControlPlane.Name, values.path)
+	fmt.Fprintf(&b, "Record only: control plane %s, sum file %s. Nothing was written to Konnect.\n\n", pl.Plan.ControlPlane.Name, values.path)
 	if len(recorded) == 0 {
 		b.WriteString("No secret to record: every existing secret is tracked already, or changed (see diff).\n")
 	} else {

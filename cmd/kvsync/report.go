@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kvsync/kvsync/pkg/apply"
+	"github.com/kvsync/kvsync/pkg/diff"
 )
 
 // progressThreshold: syncs of more operations than this show progress (on
@@ -31,7 +31,7 @@ func newProgress(w io.Writer, total int, terminal bool, scrub func(string) strin
 	return &progress{w: w, total: total, terminal: terminal, counter: terminal && total > progressThreshold, scrub: scrub}
 }
 
-func (p *progress) update(r apply.Result) {
+func (p *progress) update(r diff.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
@@ -40,7 +40,7 @@ func (p *progress) update(r apply.Result) {
 		fmt.Fprintf(p.w, "\r[%d/%d] applying…", p.n, p.total)
 	case !p.terminal:
 		line := fmt.Sprintf("kvsync: [%d/%d] %s %s", p.n, p.total, strings.ReplaceAll(string(r.Status), "_", " "), r.Change)
-		if r.Status == apply.Succeeded || r.Status == apply.Failed {
+		if r.Status == diff.Succeeded || r.Status == diff.Failed {
 			line += fmt.Sprintf(" (%s)", r.Duration.Round(time.Millisecond))
 		}
 		fmt.Fprintln(p.w, p.scrub(line))

@@ -36,7 +36,7 @@ func TestNoChangeDiffOfTrackedSecrets(t *testing.T) {
 	// The state a sync leaves, made directly (the client unthrottled):
 	// the secrets, and kvsync.sum recording each value with the
 	// updated_at Konnect answered.
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

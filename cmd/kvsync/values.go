@@ -143,7 +143,13 @@ type planInputs struct {
 // the program then scrubs from every message. writes says whether the run
 // may write the sum.
 func (p *program) readPlanInputs(c *cli.Context, writes bool) (*planInputs, error) {
-	v := &planInputs{path: sumPath(c), writeAll: c.Bool(flagWriteSecrets), adopt: c.Bool(flagAdopt)}
+	return p.readPlanInputsAt(c, writes, sumPath(c))
+}
+
+// readPlanInputsAt is readPlanInputs with kvsync.sum at path (an
+// environment's own).
+func (p *program) readPlanInputsAt(c *cli.Context, writes bool, path string) (*planInputs, error) {
+	v := &planInputs{path: path, writeAll: c.Bool(flagWriteSecrets), adopt: c.Bool(flagAdopt)}
 	for _, s := range c.StringSlice(flagWriteSecret) {
 		if s = strings.TrimSpace(s); s != "" {
 			v.writeSecrets = append(v.writeSecrets, s)
@@ -154,7 +160,7 @@ func (p *program) readPlanInputs(c *cli.Context, writes bool) (*planInputs, erro
 	}
 	p.warnMovedSum(c, v.path)
 	key := os.Getenv(sum.EnvKey)
-	p.secrets = append(p.secrets, key)
+	p.keepSecret(key)
 	f, err := sum.Load(v.path, []byte(key))
 	if err != nil {
 		return nil, fmt.Errorf("%w (fix or remove it; removing it makes kvsync write every secret value once more)", err)

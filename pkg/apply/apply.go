@@ -1,9 +1,12 @@
-// Package apply executes a plan from pkg/diff against Konnect: the plan's
+// Package apply runs kvsync's sync workflow for one control plane (Sync:
+// plan, verify a reviewed plan, lock, re-plan, apply, record kvsync.sum),
+// and executes a plan from pkg/diff against Konnect (Apply): the plan's
 // dependency graph runs with independent branches in parallel, each
-// operation once, in dependency order. Each change's operation (its kind's
-// own, from pkg/diff) knows its calls; apply schedules them and hands each
-// the ids that earlier changes produced, for the IDRefs the plan could not
-// know (a new store's id, which its secrets and vault need).
+// operation once, in dependency order. A plan is plain data: each change's
+// Op says what to send, and this package's operation for its kind
+// (operations.go) sends it; apply schedules them and hands each the ids
+// that earlier changes produced, for the IDRefs the plan could not know (a
+// new store's id, which its secrets and vault need).
 //
 // # Failures and interruptions
 //
@@ -18,10 +21,11 @@
 // # Convergence
 //
 // A run that stops half-way leaves a state that the next diff sees, so a
-// re-run of sync converges. The operations help (see pkg/diff): deleting
-// something already gone succeeds, a secret created concurrently (409) gets
-// its value written with an idempotent PUT, and a vault whose prefix was
-// taken concurrently is updated in place.
+// re-run of sync converges. The operations help: deleting something already
+// gone succeeds, a secret created concurrently (Konnect refuses the create
+// with a 400; the spec declares no 409) gets its value written with an
+// idempotent PUT, and a vault whose prefix was taken concurrently (409) is
+// updated in place.
 package apply
 
 import (
@@ -34,68 +38,6 @@ import (
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/konnect"
 )
-
-// Status is the outcome of one operation.
-type Status string
-
-const (
-	Succeeded Status = "succeeded"
-	Failed    Status = "failed"
-	// Skipped: a change it depends on failed (or was itself skipped).
-	Skipped Status = "skipped"
-	// NotStarted: the run was cancelled before the operation started.
-	NotStarted Status = "not_started"
-)
-
-// Result is the outcome of one change.
-type Result struct {
-	Change   *diff.Change
-	Status   Status
-	Err      error
-	Duration time.Duration
-	// Cause is, for a skipped change, the ID of the failed change it
-	// (transitively) depends on.
-	Cause int
-	// Applied is what Konnect answered of a change that succeeded.
-	Applied diff.Applied
-}
-
-// Report is the outcome of a whole run, one Result per change in plan order.
-type Report struct {
-	Results []Result
-}
-
-// Succeeded returns what Konnect answered of a change, when it succeeded;
-// it suits diff.RecordSum.
-func (r *Report) Succeeded(c *diff.Change) (diff.Applied, bool) {
-	if r == nil {
-		return diff.Applied{}, false
-	}
-	// Results are in plan order, so a plan's change is found at its ID;
-	// recording a sum asks once per change and must not scan.
-	if c.ID >= 0 && c.ID < len(r.Results) && r.Results[c.ID].Change == c {
-		res := r.Results[c.ID]
-		return res.Applied, res.Status == Succeeded
-	}
-	for _, res := range r.Results {
-		if res.Change == c {
-			return res.Applied, res.Status == Succeeded
-		}
-	}
-	return diff.Applied{}, false
-}
-
-// Counts tallies the report's results by status.
-func (r *Report) Counts() map[Status]int {
-	out := map[Status]int{}
-	if r == nil {
-		return out
-	}
-	for _, res := range r.Results {
-		out[res.Status]++
-	}
-	return out
-}
 
 // DefaultParallelism is the most operations in flight when
 // Options.Parallelism is not set. It is a ceiling, not a pace: within it the
@@ -119,16 +61,26 @@ type Options struct {
 	// (konnect.Client.Concurrency), which widens it while Konnect answers
 	// everything and narrows it when Konnect throttles.
 	Concurrency func() int
+	// Slots, when set, is shared by several runs at once (the control
+	// planes of one kvsync run): an operation starts only once it holds
+	// one, so that the runs together have at most cap(Slots) in flight.
+	Slots Slots
 	// OnResult, if set, is called (serially) as each operation ends. It is
 	// called for every change, skipped and never started ones included, so
 	// that a progress display can count to len(Plan.Changes).
-	OnResult func(Result)
+	OnResult func(diff.Result)
 	// GracePeriod bounds how long the operations in flight may take to
 	// finish once the context is cancelled (default DefaultGracePeriod);
 	// after it their requests are cancelled too. Without it a request
 	// retried through 429s would keep an interrupted run alive.
 	GracePeriod time.Duration
 }
+
+// Slots bound the operations in flight of several runs together.
+type Slots chan struct{}
+
+// NewSlots makes n slots.
+func NewSlots(n int) Slots { return make(Slots, max(1, n)) }
 
 // RunError is the error Apply returns when not every operation succeeded.
 type RunError struct {
@@ -173,25 +125,15 @@ func (e *RunError) Error() string {
 // Apply executes the plan. It returns the report and an error when any
 // operation failed, was skipped or never started (a *RunError), or when the
 // plan's graph is malformed (then nothing runs).
-func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (*Report, error) {
+func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (*diff.Report, error) {
 	if c == nil {
 		return nil, errors.New("apply: no client")
 	}
 	if p == nil {
 		return nil, errors.New("apply: no plan")
 	}
-	t := diff.Target{Client: c, ControlPlaneID: p.ControlPlane.ID}
 	if opts.Concurrency == nil {
 		opts.Concurrency = c.Concurrency
 	}
-	return run(ctx, p, opts, &t, execute)
-}
-
-// execute runs a change's operation. The Result carries the change, so the
-// error needs no prefix naming it.
-func execute(ctx context.Context, ch *diff.Change, t *diff.Target) (diff.Applied, error) {
-	if ch.Op == nil {
-		return diff.Applied{}, fmt.Errorf("no operation for %s", ch.String())
-	}
-	return ch.Op.Apply(ctx, t, ch.Action)
+	return run(ctx, p, opts, &target{client: c, cpID: p.ControlPlane.ID}, execute)
 }

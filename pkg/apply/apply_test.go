@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +70,7 @@ func newEnv(t *testing.T) *env {
 	srv := konnecttest.NewServer(konnecttest.Options{})
 	t.Cleanup(srv.Close)
 	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token,
-		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 5 * time.Millisecond, RateLimit: -1})
+		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 5 * time.Millisecond, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,17 +90,7 @@ func newEnv(t *testing.T) *env {
 // plan loads the file content and computes the plan against the emulator.
 func (e *env) plan(content string) (*state.File, *diff.Plan) {
 	e.t.Helper()
-	path := filepath.Join(e.dir, "kvsync.yaml")
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-	f, err := state.Load([]string{path}, state.LoadOptions{LookupEnv: func(name string) (string, bool) {
-		v, ok := fakeEnv[name]
-		return v, ok
-	}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	f := e.load(content)
 	live, err := diff.Fetch(context.Background(), e.c, f, diff.FetchOptions{})
 	if err != nil {
 		e.t.Fatal(err)
@@ -128,8 +116,8 @@ func (e *env) storeID(name string) string {
 	return ""
 }
 
-func outline(rep *apply.Report) map[string]apply.Status {
-	out := map[string]apply.Status{}
+func outline(rep *diff.Report) map[string]diff.Status {
+	out := map[string]diff.Status{}
 	for _, r := range rep.Results {
 		out[string(r.Change.Action)+" "+string(r.Change.Kind)+" "+r.Change.Name] = r.Status
 	}
@@ -146,7 +134,7 @@ func TestApplySeedConverges(t *testing.T) {
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	if n := rep.Counts()[apply.Succeeded]; n != 4 {
+	if n := rep.Counts()[diff.Succeeded]; n != 4 {
 		t.Errorf("%d succeeded, want 4", n)
 	}
 
@@ -209,11 +197,11 @@ func TestApplyFailureThenConverge(t *testing.T) {
 	if !errors.As(err, &re) || re.Failed != 1 || re.Skipped != 1 {
 		t.Fatalf("error = %v, want 1 failed and 1 skipped", err)
 	}
-	want := map[string]apply.Status{
-		"create config_store my-config-store":       apply.Succeeded,
-		"create secret my-config-store/mistral-key": apply.Succeeded,
-		"create vault mysecretvault":                apply.Failed,
-		"create plugin ai-proxy":                    apply.Skipped,
+	want := map[string]diff.Status{
+		"create config_store my-config-store":       diff.Succeeded,
+		"create secret my-config-store/mistral-key": diff.Succeeded,
+		"create vault mysecretvault":                diff.Failed,
+		"create plugin ai-proxy":                    diff.Skipped,
 	}
 	got := outline(rep)
 	for k, v := range want {
@@ -222,7 +210,7 @@ func TestApplyFailureThenConverge(t *testing.T) {
 		}
 	}
 	for _, r := range rep.Results {
-		if r.Status == apply.Skipped && !strings.Contains(r.Err.Error(), "mysecretvault") {
+		if r.Status == diff.Skipped && !strings.Contains(r.Err.Error(), "mysecretvault") {
 			t.Errorf("skip reason %q does not name the failed vault", r.Err)
 		}
 		if r.Err != nil && strings.Contains(r.Err.Error(), fakeKey) {
@@ -341,7 +329,7 @@ func TestApplyVaultPrefixConflict(t *testing.T) {
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
-	if rep.Results[0].Status != apply.Succeeded {
+	if rep.Results[0].Status != diff.Succeeded {
 		t.Errorf("vault create: %s", rep.Results[0].Status)
 	}
 	vaults, err := e.c.Vaults.List(ctx, e.cpID, nil)
@@ -471,7 +459,7 @@ func TestForcedDeleteSparesNewSecrets(t *testing.T) {
 	arrived, release := e.srv.Hold("DELETE", "/secrets/mistral-key")
 	defer release()
 	type result struct {
-		rep *apply.Report
+		rep *diff.Report
 		err error
 	}
 	done := make(chan result, 1)
@@ -498,13 +486,13 @@ func TestForcedDeleteSparesNewSecrets(t *testing.T) {
 	if r.err == nil {
 		t.Fatal("apply succeeded although the store held a secret the plan did not show")
 	}
-	var storeResult apply.Result
+	var storeResult diff.Result
 	for _, res := range r.rep.Results {
 		if res.Change.Kind == diff.KindConfigStore {
 			storeResult = res
 		}
 	}
-	if storeResult.Status != apply.Failed || !strings.Contains(storeResult.Err.Error(), "holds secrets the plan did not show") {
+	if storeResult.Status != diff.Failed || !strings.Contains(storeResult.Err.Error(), "holds secrets the plan did not show") {
 		t.Errorf("store delete: %s, %v", storeResult.Status, storeResult.Err)
 	}
 	if _, ok := e.srv.SecretValue(e.cpID, storeID, "added-meanwhile"); !ok {

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -63,18 +62,13 @@ func (e *LockedError) Error() string {
 	return msg + ": wait for it to end and run again (if no run is going on, `kvsync unlock` removes the lock)"
 }
 
-// Lock takes the control plane's lock for holder (a host and process, for
-// the message another run shows). maxAge is how long this run may take at
-// most, written in the lock; a lock past its own deadline (or, when it
-// names none, older than maxAge) is reported as stale. The returned function releases
-// the lock; it works on a context of its own, so that an interrupted or
-// timed-out run still releases it.
-func Lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration) (unlock func() error, err error) {
-	return lock(ctx, c, cp, holder, maxAge, nil)
-}
-
-// LockTakingOver is Lock, calling onTakeOver with what it found when it
-// takes over a lock whose run has ended.
+// LockTakingOver takes the control plane's lock for holder (a host and
+// process, for the message another run shows). maxAge is how long this run
+// may take at most, written in the lock; a lock past its own deadline (or,
+// when it names none, older than maxAge) is reported as stale. A lock whose
+// run has ended is taken over, calling onTakeOver (when set) with what it
+// found. The returned function releases the lock; it works on a context of
+// its own, so that an interrupted or timed-out run still releases it.
 func LockTakingOver(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration, onTakeOver func(*LockedError)) (func() error, error) {
 	return lock(ctx, c, cp, holder, maxAge, onTakeOver)
 }
@@ -215,10 +209,4 @@ func holderEnded(holder string) bool {
 		return false
 	}
 	return !processAlive(pid)
-}
-
-// IsLocked reports a LockedError.
-func IsLocked(err error) bool {
-	var le *LockedError
-	return errors.As(err, &le)
 }

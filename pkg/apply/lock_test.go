@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -55,7 +56,7 @@ func TestLock(t *testing.T) {
 			var took *apply.LockedError
 			unlock, err := apply.LockTakingOver(ctx, e.c, cp, apply.Holder(), time.Hour, func(le *apply.LockedError) { took = le })
 			if !tt.takeOver {
-				if !apply.IsLocked(err) {
+				if le := (*apply.LockedError)(nil); !errors.As(err, &le) {
 					t.Fatalf("Lock = %v, want a LockedError", err)
 				}
 				if err := apply.Unlock(ctx, e.c, cp); err != nil {
@@ -67,17 +68,24 @@ func TestLock(t *testing.T) {
 				t.Fatalf("Lock = %v (took over %+v), want the lock taken over from %s", err, took, tt.holder)
 			}
 			// It is ours now: a second run is refused, and release frees it.
-			if _, err := apply.Lock(ctx, e.c, cp, apply.Holder(), time.Hour); !apply.IsLocked(err) {
+			var le *apply.LockedError
+			if _, err := apply.LockTakingOver(ctx, e.c, cp, apply.Holder(), time.Hour, nil); !errors.As(err, &le) {
 				t.Errorf("a second Lock = %v, want a LockedError", err)
 			}
 			if err := unlock(); err != nil {
 				t.Fatal(err)
 			}
-			again, err := apply.Lock(ctx, e.c, cp, apply.Holder(), time.Hour)
+			again, err := apply.LockTakingOver(ctx, e.c, cp, apply.Holder(), time.Hour, nil)
 			if err != nil {
 				t.Fatalf("Lock after release: %v", err)
 			}
 			_ = again()
 		})
 	}
+}
+
+// isLocked reports a LockedError.
+func isLocked(err error) bool {
+	var le *apply.LockedError
+	return errors.As(err, &le)
 }

@@ -40,7 +40,7 @@ func TestLockHeartbeat(t *testing.T) {
 		return *v.Description
 	}
 	// A run on another machine takes the lock, for a run of 30 minutes.
-	unlockOther, err := apply.Lock(ctx, e.c, cp, "elsewhere.example pid 7", 30*time.Minute)
+	unlockOther, err := apply.LockTakingOver(ctx, e.c, cp, "elsewhere.example pid 7", 30*time.Minute, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestLockHeartbeat(t *testing.T) {
 	}
 	// While it beats, another run is refused, however old the lock.
 	set(45*time.Second + apply.LockStaleAfter)
-	if _, err := apply.Lock(ctx, e.c, cp, apply.Holder(), time.Hour); !apply.IsLocked(err) {
+	if _, err := apply.LockTakingOver(ctx, e.c, cp, apply.Holder(), time.Hour, nil); !isLocked(err) {
 		t.Fatalf("Lock while the holder beats = %v, want a LockedError", err)
 	}
 	// The holder is killed: no more refreshes. One second short of its
@@ -68,7 +68,7 @@ func TestLockHeartbeat(t *testing.T) {
 	// minutes before its run's deadline.
 	bound := 45*time.Second + apply.LockStaleAfter + time.Minute
 	set(bound)
-	if _, err := apply.Lock(ctx, e.c, cp, apply.Holder(), time.Hour); !apply.IsLocked(err) {
+	if _, err := apply.LockTakingOver(ctx, e.c, cp, apply.Holder(), time.Hour, nil); !isLocked(err) {
 		t.Fatalf("Lock at the heartbeat's bound = %v, want a LockedError", err)
 	}
 	set(bound + time.Second)
@@ -99,8 +99,8 @@ func TestLockDescriptionRoundTrip(t *testing.T) {
 	if _, err := e.c.Vaults.Create(ctx, e.cpID, konnect.Vault{Name: "env", Prefix: diff.LockPrefix, Description: &desc}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := apply.Lock(ctx, e.c, cp, apply.Holder(), time.Hour)
-	if !apply.IsLocked(err) || !strings.Contains(err.Error(), "elsewhere.example pid 1") || strings.Contains(err.Error(), "alive") {
+	_, err := apply.LockTakingOver(ctx, e.c, cp, apply.Holder(), time.Hour, nil)
+	if !isLocked(err) || !strings.Contains(err.Error(), "elsewhere.example pid 1") || strings.Contains(err.Error(), "alive") {
 		t.Fatalf("Lock = %v, want a LockedError naming the holder, without a heartbeat", err)
 	}
 }

@@ -14,13 +14,16 @@ import (
 // execFunc performs one change on t, whose Produced reads the ids earlier
 // changes produced; it returns what Konnect answered.
 // The scheduler is tested with fakes of it; Apply uses execute.
-type execFunc func(ctx context.Context, ch *diff.Change, t *diff.Target) (diff.Applied, error)
+type execFunc func(ctx context.Context, ch *diff.Change, t *target) (diff.Applied, error)
 
 type done struct {
 	idx     int
 	applied diff.Applied
 	err     error
 	dur     time.Duration
+	// notStarted: the run was interrupted while the operation waited
+	// for one of the shared slots.
+	notStarted bool
 }
 
 // produced records the ids changes produced, for the IDRefs of later ones.
@@ -43,8 +46,7 @@ func (p *produced) set(c *diff.Change, id string) {
 }
 
 // run schedules the plan's graph over exec.
-func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, exec execFunc) (*Report, error) {
-	n := len(p.Changes)
+func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec execFunc) (*diff.Report, error) {
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = DefaultParallelism
 	}
@@ -55,56 +57,14 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
+	s := newSchedule(p, opts, dependants)
 	ids := &produced{ids: map[*diff.Change]string{}}
-	t := *target
-	t.Produced = ids.get
+	t := *tgt
+	t.produced = ids.get
+	ready := diff.NewReadyQueue(deps, func(a, b int) bool { return a < b }) // popped in plan order
 
-	results := make([]Result, n)
-	settled := make([]bool, n)
-	for i, ch := range p.Changes {
-		results[i] = Result{Change: ch, Status: NotStarted}
-	}
-	waiting := make([]int, n) // unfinished dependencies
-	ready := &readySet{}      // popped in plan order
-	for i := range n {
-		waiting[i] = len(deps[i])
-		if waiting[i] == 0 {
-			ready.push(i)
-		}
-	}
-	notify := func(i int) {
-		settled[i] = true
-		if opts.OnResult != nil {
-			opts.OnResult(results[i])
-		}
-	}
-	// skip marks every transitive dependant of a failed change.
-	var skip func(i, cause int)
-	skip = func(i, cause int) {
-		for _, d := range dependants[i] {
-			if settled[d] {
-				continue
-			}
-			results[d].Status = Skipped
-			results[d].Cause = p.Changes[cause].ID
-			results[d].Err = fmt.Errorf("depends on failed %s", p.Changes[cause].String())
-			notify(d)
-			skip(d, cause)
-		}
-	}
-
-	// Operations run on a context that outlives a cancellation of ctx by
-	// the grace period, so that Ctrl-C does not cut requests off half-way;
-	// a call that has not sent its request yet (waiting for a retry, or
-	// for the pacer) stops at once. The run's deadline still holds.
-	base := konnect.WithStop(context.WithoutCancel(ctx), ctx.Done())
-	if deadline, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		base, cancel = context.WithDeadline(base, deadline)
-		defer cancel()
-	}
-	opCtx, cancelOps := context.WithCancel(base)
-	defer cancelOps()
+	opCtx, cancelOps, release := operationContext(ctx)
+	defer release()
 	var grace *time.Timer
 	defer func() {
 		if grace != nil {
@@ -130,11 +90,23 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 		if !interrupted && ctx.Err() != nil {
 			interrupt()
 		}
-		for !interrupted && !unreachable && !throttled && inFlight < limit() && ready.len() > 0 {
-			i := ready.pop()
+		for !interrupted && !unreachable && !throttled && inFlight < limit() && ready.Len() > 0 {
+			i := ready.Pop()
+			if s.settled[i] {
+				continue
+			}
 			ch := p.Changes[i]
 			inFlight++
 			go func() {
+				if opts.Slots != nil {
+					select {
+					case opts.Slots <- struct{}{}:
+						defer func() { <-opts.Slots }()
+					case <-ctx.Done():
+						finished <- done{idx: i, notStarted: true}
+						return
+					}
+				}
 				start := time.Now()
 				applied, err := exec(opCtx, ch, &t)
 				finished <- done{idx: i, applied: applied, err: err, dur: time.Since(start)}
@@ -148,46 +120,113 @@ func run(ctx context.Context, p *diff.Plan, opts Options, target *diff.Target, e
 			interrupt()
 		case d := <-finished:
 			inFlight--
-			r := &results[d.idx]
-			r.Duration = d.dur
-			if d.err != nil {
-				r.Status, r.Err = Failed, d.err
-				// Konnect gave up answering: start nothing new.
-				unreachable = unreachable || errors.Is(d.err, konnect.ErrUnreachable)
-				throttled = throttled || errors.Is(d.err, konnect.ErrThrottled)
-				notify(d.idx)
-				skip(d.idx, d.idx)
+			if d.notStarted {
 				continue
 			}
-			r.Status, r.Applied = Succeeded, d.applied
+			if !s.finish(d) {
+				// Konnect gave up answering, or kept throttling: start
+				// nothing new.
+				unreachable = unreachable || errors.Is(d.err, konnect.ErrUnreachable)
+				throttled = throttled || errors.Is(d.err, konnect.ErrThrottled)
+				continue
+			}
 			if d.applied.ID != "" {
 				ids.set(p.Changes[d.idx], d.applied.ID)
 			}
-			notify(d.idx)
-			for _, dep := range dependants[d.idx] {
-				waiting[dep]--
-				if waiting[dep] == 0 && !settled[dep] {
-					ready.push(dep)
-				}
-			}
+			ready.Done(d.idx)
 		}
 	}
+	return s.report(&RunError{Interrupted: interrupted, Unreachable: unreachable, Throttled: throttled, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded)})
+}
 
-	rerr := &RunError{Interrupted: interrupted, Unreachable: unreachable, Throttled: throttled, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded)}
-	for i := range results {
-		if !settled[i] {
-			notify(i) // NotStarted
+// operationContext is the context operations run on: it outlives a
+// cancellation of ctx (cancel ends it, after the grace period), so that
+// Ctrl-C does not cut requests off half-way; a call that has not sent its
+// request yet (waiting for a retry, or for the pacer) stops at once. The
+// run's deadline still holds. release frees it.
+func operationContext(ctx context.Context) (opCtx context.Context, cancel context.CancelFunc, release func()) {
+	base := konnect.WithStop(context.WithoutCancel(ctx), ctx.Done())
+	cancelDeadline := func() {}
+	if deadline, ok := ctx.Deadline(); ok {
+		base, cancelDeadline = context.WithDeadline(base, deadline)
+	}
+	opCtx, cancel = context.WithCancel(base)
+	return opCtx, cancel, func() { cancel(); cancelDeadline() }
+}
+
+// schedule is the results of a run as they settle.
+type schedule struct {
+	p          *diff.Plan
+	opts       Options
+	dependants [][]int
+	results    []diff.Result
+	settled    []bool
+}
+
+func newSchedule(p *diff.Plan, opts Options, dependants [][]int) *schedule {
+	s := &schedule{p: p, opts: opts, dependants: dependants,
+		results: make([]diff.Result, len(p.Changes)), settled: make([]bool, len(p.Changes))}
+	for i, ch := range p.Changes {
+		s.results[i] = diff.Result{Change: ch, Status: diff.NotStarted}
+	}
+	return s
+}
+
+// notify settles change i and reports it.
+func (s *schedule) notify(i int) {
+	s.settled[i] = true
+	if s.opts.OnResult != nil {
+		s.opts.OnResult(s.results[i])
+	}
+}
+
+// finish records an operation's outcome; false when it failed (its
+// transitive dependants are then skipped).
+func (s *schedule) finish(d done) bool {
+	r := &s.results[d.idx]
+	r.Duration = d.dur
+	if d.err != nil {
+		r.Status, r.Err = diff.Failed, d.err
+		s.notify(d.idx)
+		s.skip(d.idx, d.idx)
+		return false
+	}
+	r.Status, r.Applied = diff.Succeeded, d.applied
+	s.notify(d.idx)
+	return true
+}
+
+// skip marks every transitive dependant of a failed change.
+func (s *schedule) skip(i, cause int) {
+	for _, d := range s.dependants[i] {
+		if s.settled[d] {
+			continue
 		}
-		switch results[i].Status {
-		case Failed:
+		s.results[d].Status = diff.Skipped
+		s.results[d].Cause = s.p.Changes[cause].ID
+		s.results[d].Err = fmt.Errorf("depends on failed %s", s.p.Changes[cause].String())
+		s.notify(d)
+		s.skip(d, cause)
+	}
+}
+
+// report settles what never started and counts the outcomes into rerr,
+// returned when not everything succeeded.
+func (s *schedule) report(rerr *RunError) (*diff.Report, error) {
+	for i := range s.results {
+		if !s.settled[i] {
+			s.notify(i) // NotStarted
+		}
+		switch s.results[i].Status {
+		case diff.Failed:
 			rerr.Failed++
-		case Skipped:
+		case diff.Skipped:
 			rerr.Skipped++
-		case NotStarted:
+		case diff.NotStarted:
 			rerr.NotStarted++
 		}
 	}
-	rep := &Report{Results: results}
+	rep := &diff.Report{Results: s.results}
 	if rerr.Failed+rerr.Skipped+rerr.NotStarted > 0 {
 		return rep, rerr
 	}

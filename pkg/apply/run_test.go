@@ -43,7 +43,7 @@ func newRecorder(p *diff.Plan, fail ...int) *recorder {
 	return r
 }
 
-func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 	r.mu.Lock()
 	r.calls[ch.ID]++
 	r.order = append(r.order, ch.ID)
@@ -62,8 +62,8 @@ func (r *recorder) exec(ctx context.Context, ch *diff.Change, _ *diff.Target) (d
 	return diff.Applied{}, nil
 }
 
-func statuses(rep *Report) map[int]Status {
-	out := map[int]Status{}
+func statuses(rep *diff.Report) map[int]diff.Status {
+	out := map[int]diff.Status{}
 	for _, r := range rep.Results {
 		out[r.Change.ID] = r.Status
 	}
@@ -75,7 +75,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 		name     string
 		plan     *diff.Plan
 		fail     []int
-		want     map[int]Status
+		want     map[int]diff.Status
 		causes   map[int]int // skipped change -> cause
 		failed   int
 		skipped  int
@@ -84,24 +84,24 @@ func TestRunOrderAndFailures(t *testing.T) {
 		{
 			name: "empty plan",
 			plan: plan(),
-			want: map[int]Status{},
+			want: map[int]diff.Status{},
 		},
 		{
 			name: "chain in order",
 			plan: plan(change(0), change(1, 0), change(2, 1)),
-			want: map[int]Status{0: Succeeded, 1: Succeeded, 2: Succeeded},
+			want: map[int]diff.Status{0: diff.Succeeded, 1: diff.Succeeded, 2: diff.Succeeded},
 		},
 		{
 			name:     "diamond, serial",
 			plan:     plan(change(0), change(1, 0), change(2, 0), change(3, 1, 2)),
-			want:     map[int]Status{0: Succeeded, 1: Succeeded, 2: Succeeded, 3: Succeeded},
+			want:     map[int]diff.Status{0: diff.Succeeded, 1: diff.Succeeded, 2: diff.Succeeded, 3: diff.Succeeded},
 			parallel: 1,
 		},
 		{
 			name:    "failure skips dependants transitively, independent branch completes",
 			plan:    plan(change(0), change(1, 0), change(2, 1), change(3), change(4, 3)),
 			fail:    []int{1},
-			want:    map[int]Status{0: Succeeded, 1: Failed, 2: Skipped, 3: Succeeded, 4: Succeeded},
+			want:    map[int]diff.Status{0: diff.Succeeded, 1: diff.Failed, 2: diff.Skipped, 3: diff.Succeeded, 4: diff.Succeeded},
 			causes:  map[int]int{2: 1},
 			failed:  1,
 			skipped: 1,
@@ -110,7 +110,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 			name:    "failed root skips a diamond",
 			plan:    plan(change(0), change(1, 0), change(2, 0), change(3, 1, 2), change(4)),
 			fail:    []int{0},
-			want:    map[int]Status{0: Failed, 1: Skipped, 2: Skipped, 3: Skipped, 4: Succeeded},
+			want:    map[int]diff.Status{0: diff.Failed, 1: diff.Skipped, 2: diff.Skipped, 3: diff.Skipped, 4: diff.Succeeded},
 			causes:  map[int]int{1: 0, 2: 0, 3: 0},
 			failed:  1,
 			skipped: 3,
@@ -119,7 +119,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 			name:    "one branch of a join fails: the join is skipped, the other branch runs",
 			plan:    plan(change(0), change(1), change(2, 0, 1)),
 			fail:    []int{1},
-			want:    map[int]Status{0: Succeeded, 1: Failed, 2: Skipped},
+			want:    map[int]diff.Status{0: diff.Succeeded, 1: diff.Failed, 2: diff.Skipped},
 			causes:  map[int]int{2: 1},
 			failed:  1,
 			skipped: 1,
@@ -128,22 +128,22 @@ func TestRunOrderAndFailures(t *testing.T) {
 			name:   "two independent failures",
 			plan:   plan(change(0), change(1), change(2)),
 			fail:   []int{0, 2},
-			want:   map[int]Status{0: Failed, 1: Succeeded, 2: Failed},
+			want:   map[int]diff.Status{0: diff.Failed, 1: diff.Succeeded, 2: diff.Failed},
 			failed: 2,
 		},
 		{
 			name: "ids need not be indices",
 			plan: &diff.Plan{Changes: []*diff.Change{change(10), change(7, 10), change(3, 7)}},
-			want: map[int]Status{10: Succeeded, 7: Succeeded, 3: Succeeded},
+			want: map[int]diff.Status{10: diff.Succeeded, 7: diff.Succeeded, 3: diff.Succeeded},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := newRecorder(tt.plan, tt.fail...)
 			var notified []int
-			rep, err := run(context.Background(), tt.plan, Options{Parallelism: tt.parallel, OnResult: func(r Result) {
+			rep, err := run(context.Background(), tt.plan, Options{Parallelism: tt.parallel, OnResult: func(r diff.Result) {
 				notified = append(notified, r.Change.ID)
-			}}, &diff.Target{}, rec.exec)
+			}}, &target{}, rec.exec)
 			if got := statuses(rep); fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("statuses = %v, want %v", got, tt.want)
 			}
@@ -162,7 +162,7 @@ func TestRunOrderAndFailures(t *testing.T) {
 				if r.Change != tt.plan.Changes[i] {
 					t.Errorf("result %d is not for change %d", i, i)
 				}
-				if r.Status == Skipped {
+				if r.Status == diff.Skipped {
 					if want, ok := tt.causes[r.Change.ID]; !ok || r.Cause != want {
 						t.Errorf("change %d skipped with cause %d, want %d", r.Change.ID, r.Cause, want)
 					}
@@ -191,6 +191,25 @@ func TestRunOrderAndFailures(t *testing.T) {
 // TestRunParallelismBound releases operations one at a time only once the
 // expected number is in flight, so it observes both the bound and that the
 // scheduler actually fills it.
+// peakExec is an executor that announces each start on started, waits
+// for release, and records the most operations in flight at once.
+func peakExec(started chan<- int, release <-chan struct{}) (execFunc, *atomic.Int32) {
+	var inFlight, peak atomic.Int32
+	return func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
+		cur := inFlight.Add(1)
+		for {
+			old := peak.Load()
+			if cur <= old || peak.CompareAndSwap(old, cur) {
+				break
+			}
+		}
+		started <- ch.ID
+		<-release
+		inFlight.Add(-1)
+		return diff.Applied{}, nil
+	}, &peak
+}
+
 func TestRunParallelismBound(t *testing.T) {
 	for _, p := range []int{1, 3, 8} {
 		t.Run(fmt.Sprint(p), func(t *testing.T) {
@@ -199,25 +218,12 @@ func TestRunParallelismBound(t *testing.T) {
 			for i := range n {
 				changes = append(changes, change(i))
 			}
-			var inFlight, peak atomic.Int32
 			started := make(chan int, n)
 			release := make(chan struct{})
-			exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
-				cur := inFlight.Add(1)
-				for {
-					old := peak.Load()
-					if cur <= old || peak.CompareAndSwap(old, cur) {
-						break
-					}
-				}
-				started <- ch.ID
-				<-release
-				inFlight.Add(-1)
-				return diff.Applied{}, nil
-			}
+			exec, peak := peakExec(started, release)
 			errc := make(chan error, 1)
 			go func() {
-				_, err := run(context.Background(), plan(changes...), Options{Parallelism: p}, &diff.Target{}, exec)
+				_, err := run(context.Background(), plan(changes...), Options{Parallelism: p}, &target{}, exec)
 				errc <- err
 			}()
 			for range p {
@@ -267,7 +273,7 @@ func TestRunFollowsTheAdvisedConcurrency(t *testing.T) {
 			advised.Store(tt.before)
 			started := make(chan int, n)
 			release := make(chan struct{})
-			exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+			exec := func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 				cur := inFlight.Add(1)
 				for old := peak.Load(); cur > old && !peak.CompareAndSwap(old, cur); old = peak.Load() {
 				}
@@ -279,7 +285,7 @@ func TestRunFollowsTheAdvisedConcurrency(t *testing.T) {
 			errc := make(chan error, 1)
 			go func() {
 				_, err := run(context.Background(), plan(changes...), Options{Parallelism: tt.ceiling,
-					Concurrency: func() int { return int(advised.Load()) }}, &diff.Target{}, exec)
+					Concurrency: func() int { return int(advised.Load()) }}, &target{}, exec)
 				errc <- err
 			}()
 			for range tt.wantFirst {
@@ -317,7 +323,7 @@ func TestRunDefaultParallelism(t *testing.T) {
 	started := make(chan struct{}, len(changes))
 	release := make(chan struct{})
 	var peak, inFlight atomic.Int32
-	exec := func(ctx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+	exec := func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 		cur := inFlight.Add(1)
 		for old := peak.Load(); cur > old && !peak.CompareAndSwap(old, cur); old = peak.Load() {
 		}
@@ -328,7 +334,7 @@ func TestRunDefaultParallelism(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := run(context.Background(), plan(changes...), Options{}, &diff.Target{}, exec)
+		_, err := run(context.Background(), plan(changes...), Options{}, &target{}, exec)
 		errc <- err
 	}()
 	for range DefaultParallelism {
@@ -352,7 +358,7 @@ func TestRunCancel(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var opCtxErrs []error
-	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+	exec := func(opCtx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 		started <- ch.ID
 		<-release
 		mu.Lock()
@@ -361,12 +367,12 @@ func TestRunCancel(t *testing.T) {
 		return diff.Applied{}, nil
 	}
 	type out struct {
-		rep *Report
+		rep *diff.Report
 		err error
 	}
 	outc := make(chan out, 1)
 	go func() {
-		rep, err := run(ctx, p, Options{Parallelism: 2}, &diff.Target{}, exec)
+		rep, err := run(ctx, p, Options{Parallelism: 2}, &target{}, exec)
 		outc <- out{rep, err}
 	}()
 	first := map[int]bool{recv(t, started): true, recv(t, started): true}
@@ -388,9 +394,9 @@ func TestRunCancel(t *testing.T) {
 		t.Fatalf("error = %v, want an interrupted *RunError", o.err)
 	}
 	for _, r := range o.rep.Results {
-		want := NotStarted
+		want := diff.NotStarted
 		if first[r.Change.ID] {
-			want = Succeeded
+			want = diff.Succeeded
 		}
 		if r.Status != want {
 			t.Errorf("change %d: %s, want %s", r.Change.ID, r.Status, want)
@@ -405,7 +411,7 @@ func TestRunAlreadyCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls := 0
-	rep, err := run(ctx, plan(change(0), change(1)), Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (diff.Applied, error) {
+	rep, err := run(ctx, plan(change(0), change(1)), Options{}, &target{}, func(context.Context, *diff.Change, *target) (diff.Applied, error) {
 		calls++
 		return diff.Applied{}, nil
 	})
@@ -416,7 +422,7 @@ func TestRunAlreadyCancelled(t *testing.T) {
 	if !errors.As(err, &re) || re.NotStarted != 2 || !re.Interrupted {
 		t.Errorf("error = %v, want 2 not started, interrupted", err)
 	}
-	if got := rep.Counts()[NotStarted]; got != 2 {
+	if got := rep.Counts()[diff.NotStarted]; got != 2 {
 		t.Errorf("not started = %d, want 2", got)
 	}
 }
@@ -426,14 +432,14 @@ func TestRunAlreadyCancelled(t *testing.T) {
 func TestRunGracePeriod(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{})
-	exec := func(opCtx context.Context, ch *diff.Change, _ *diff.Target) (diff.Applied, error) {
+	exec := func(opCtx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
 		close(started)
 		<-opCtx.Done()
 		return diff.Applied{}, opCtx.Err()
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := run(ctx, plan(change(0)), Options{GracePeriod: time.Millisecond}, &diff.Target{}, exec)
+		_, err := run(ctx, plan(change(0)), Options{GracePeriod: time.Millisecond}, &target{}, exec)
 		errc <- err
 	}()
 	recv(t, started)
@@ -455,7 +461,7 @@ func TestRunBadGraph(t *testing.T) {
 	for name, p := range tests {
 		t.Run(name, func(t *testing.T) {
 			calls := 0
-			_, err := run(context.Background(), p, Options{}, &diff.Target{}, func(context.Context, *diff.Change, *diff.Target) (diff.Applied, error) {
+			_, err := run(context.Background(), p, Options{}, &target{}, func(context.Context, *diff.Change, *target) (diff.Applied, error) {
 				calls++
 				return diff.Applied{}, nil
 			})
@@ -478,10 +484,10 @@ func TestRunIDFlow(t *testing.T) {
 	other := &diff.Change{ID: 1, Action: diff.Create, Kind: diff.KindConfigStore, Name: "silent",
 		Op: &diff.ConfigStoreOp{Name: "silent"}}
 	refs := map[int]diff.IDRef{
-		2: diff.ProducedBy(store),
+		2: diff.IDRef{From: store},
 		3: diff.KnownID("old-id"),
-		4: diff.ProducedBy(store),
-		5: diff.ProducedBy(other),
+		4: diff.IDRef{From: store},
+		5: diff.IDRef{From: other},
 	}
 	p := plan(store, other,
 		&diff.Change{ID: 2, Action: diff.Create, Kind: diff.KindSecret, Name: "new/k", DependsOn: []int{0}},
@@ -491,14 +497,14 @@ func TestRunIDFlow(t *testing.T) {
 	)
 	var mu sync.Mutex
 	got := map[int]string{}
-	exec := func(ctx context.Context, ch *diff.Change, target *diff.Target) (diff.Applied, error) {
+	exec := func(ctx context.Context, ch *diff.Change, tgt *target) (diff.Applied, error) {
 		switch ch.ID {
 		case 0:
 			return diff.Applied{ID: "new-id"}, nil
 		case 1:
 			return diff.Applied{}, nil
 		}
-		id, err := refs[ch.ID].Resolve(target)
+		id, err := tgt.resolve(refs[ch.ID])
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
@@ -508,7 +514,7 @@ func TestRunIDFlow(t *testing.T) {
 		got[ch.ID] = id
 		return diff.Applied{}, nil
 	}
-	_, err := run(context.Background(), p, Options{}, &diff.Target{}, exec)
+	_, err := run(context.Background(), p, Options{}, &target{}, exec)
 	var re *RunError
 	if !errors.As(err, &re) || re.Failed != 1 {
 		t.Fatalf("error = %v, want one failure (the reference to a change that produced no id)", err)
@@ -542,5 +548,71 @@ func send[T any](t *testing.T, ch chan<- T, v T) {
 	case ch <- v:
 	case <-time.After(waitLimit):
 		t.Fatalf("nothing sent within %s", waitLimit)
+	}
+}
+
+// Runs sharing slots have at most cap(slots) operations in flight
+// together, whatever each one's parallelism, and every operation runs.
+func TestRunSharedSlots(t *testing.T) {
+	const runs, n, slots = 3, 10, 4
+	started := make(chan int, runs*n)
+	release := make(chan struct{})
+	exec, peak := peakExec(started, release)
+	shared := NewSlots(slots)
+	errc := make(chan error, runs)
+	for range runs {
+		var changes []*diff.Change
+		for i := range n {
+			changes = append(changes, change(i))
+		}
+		go func() {
+			_, err := run(context.Background(), plan(changes...), Options{Parallelism: 8, Slots: shared}, &target{}, exec)
+			errc <- err
+		}()
+	}
+	for range slots {
+		recv(t, started)
+	}
+	for i := 0; i < runs*n; i++ {
+		send(t, release, struct{}{})
+		if i+slots < runs*n {
+			recv(t, started)
+		}
+	}
+	for range runs {
+		if err := recv(t, errc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := peak.Load(); got != slots {
+		t.Errorf("peak in flight over the runs = %d, want %d", got, slots)
+	}
+}
+
+// An interrupted run does not start the operations still waiting for a
+// shared slot: they are not started.
+func TestRunSharedSlotsInterrupted(t *testing.T) {
+	shared := NewSlots(1)
+	shared <- struct{}{} // another run holds the only slot
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	var calls atomic.Int32
+	go func() {
+		rep, err := run(ctx, plan(change(0), change(1)), Options{Parallelism: 2, Slots: shared}, &target{}, func(context.Context, *diff.Change, *target) (diff.Applied, error) {
+			calls.Add(1)
+			return diff.Applied{}, nil
+		})
+		if rep != nil && rep.Counts()[diff.NotStarted] != 2 {
+			err = fmt.Errorf("counts %v, want 2 not started", rep.Counts())
+		}
+		errc <- err
+	}()
+	cancel()
+	var rerr *RunError
+	if err := recv(t, errc); !errors.As(err, &rerr) || rerr.NotStarted != 2 {
+		t.Fatalf("err = %v, want 2 not started", err)
+	}
+	if calls.Load() != 0 {
+		t.Error("an operation ran without a slot")
 	}
 }

@@ -353,6 +353,57 @@ func TestCompute(t *testing.T) {
 			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1, diff.KindVault: 1},
 		},
 		{
+			// Ownership needs every select tag: one of two is not enough.
+			name:    "with two select tags, an entity carrying one of them is left alone",
+			desired: func() *state.File { return &state.File{} },
+			live: func() *diff.Live {
+				l := difftest.SeededLive()
+				l.Plugins[0].Tags = []string{"team-a", "kvsync", "other"}
+				l.Vaults[0].Tags = []string{"kvsync"}
+				return l
+			},
+			opts: diff.Options{SelectTags: []string{"kvsync", "team-a"}},
+			want: []string{"0 delete plugin ai-proxy (route example-route)"},
+			// The vault lacks team-a: unmanaged, and so is its store.
+			unmanaged: map[diff.Kind]int{diff.KindConfigStore: 1, diff.KindVault: 1},
+		},
+		{
+			// 2 deletes of 4 managed entities (the store, its secret, the
+			// vault, the plugin) is half: no warning.
+			name: "mass delete: half of what kvsync manages is no mass delete",
+			desired: func() *state.File {
+				f := difftest.SeedFile()
+				f.Vaults, f.Plugins = nil, nil
+				return f
+			},
+			live: difftest.SeededLive,
+			want: []string{
+				"0 delete plugin ai-proxy (route example-route)",
+				"1 delete vault mysecretvault after 0",
+			},
+			warnings: []string{`the select tag is the bare default "kvsync", and 2 vaults or plugins carrying it are not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
+		},
+		{
+			// 3 of 4 is more than half. The vault over the store goes
+			// before the store's secret (Kong would resolve references
+			// through it to a deleted key otherwise).
+			name: "mass delete: more than half warns; a vault goes before its store's secrets",
+			desired: func() *state.File {
+				f := difftest.SeedFile()
+				f.Vaults, f.Plugins = nil, nil
+				f.ConfigStores[0].Secrets = nil
+				return f
+			},
+			live: difftest.SeededLive,
+			want: []string{
+				"0 delete plugin ai-proxy (route example-route)",
+				"1 delete vault mysecretvault after 0",
+				"2 delete secret my-config-store/mistral-key after 0,1",
+			},
+			warnings: []string{"this plan deletes 3 of the 4 entities kvsync manages here: are all the files given? (kvsync apply never deletes)",
+				`the select tag is the bare default "kvsync", and 2 vaults or plugins carrying it are not declared in the files, so sync deletes them: if another team or file shares this control plane with the default tag, give each its own _info.select_tags`},
+		},
+		{
 			name: "select tags on the command line and in the file must agree",
 			desired: func() *state.File {
 				return &state.File{SelectTags: []string{"a"}}

@@ -26,7 +26,12 @@ var configStoreKind = &descriptor{
 	plan:            planConfigStores,
 	dump:            dumpConfigStores,
 	record:          recordConfigStore,
-	fingerprint:     fingerprintConfigStore,
+	managed:         func(b *builder) int { return len(b.live.ConfigStores) },
+	sortDump: func(f *state.File) {
+		slices.SortStableFunc(f.ConfigStores, func(a, b state.ConfigStore) int { return strings.Compare(a.Name, b.Name) })
+	},
+	dumped:      func(f *state.File) int { return len(f.ConfigStores) },
+	fingerprint: fingerprintConfigStore,
 }
 
 // ConfigStoreOp is the operation of a config store change.
@@ -42,33 +47,6 @@ type ConfigStoreOp struct {
 }
 
 func (o *ConfigStoreOp) refs() []*IDRef { return nil }
-
-// Apply creates or deletes the store; a create returns the new id.
-func (o *ConfigStoreOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
-	switch a {
-	case Create:
-		s, err := t.Client.ConfigStores.Create(ctx, t.ControlPlaneID, o.Name)
-		if err != nil {
-			return Applied{}, err
-		}
-		return Applied{ID: s.ID, UpdatedAt: s.UpdatedAt}, nil
-	case Delete:
-		for _, key := range o.SecretKeys {
-			if err := t.Client.Secrets.Delete(ctx, t.ControlPlaneID, o.ID, key); err != nil && !konnect.IsNotFound(err) {
-				return Applied{}, fmt.Errorf("deleting its secret %q: %w", key, err)
-			}
-		}
-		err := t.Client.ConfigStores.Delete(ctx, t.ControlPlaneID, o.ID, false)
-		switch {
-		case konnect.IsNotFound(err):
-			return Applied{}, nil // already gone: the goal is reached
-		case konnect.IsBadRequest(err) || konnect.IsConflict(err):
-			return Applied{}, fmt.Errorf("not deleted: it holds secrets the plan did not show (added since the plan); the next diff shows them: %w", err)
-		}
-		return Applied{}, err
-	}
-	return Applied{}, fmt.Errorf("a config store cannot be %sd", a)
-}
 
 func (o ConfigStoreOp) Format(f fmt.State, verb rune) {
 	_, _ = fmt.Fprintf(f, "diff.ConfigStoreOp{id %q, name %q, secrets %q}", o.ID, o.Name, o.SecretKeys)

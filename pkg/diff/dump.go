@@ -3,10 +3,10 @@ package diff
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 
-	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -37,9 +37,26 @@ func Dump(live *Live, opts DumpOptions) *state.File {
 			k.dump(d)
 		}
 	}
-	sort.SliceStable(d.file.Vaults, func(i, j int) bool { return d.file.Vaults[i].Prefix < d.file.Vaults[j].Prefix })
-	sort.SliceStable(d.file.ConfigStores, func(i, j int) bool { return d.file.ConfigStores[i].Name < d.file.ConfigStores[j].Name })
+	for _, k := range kinds {
+		if k.sortDump != nil {
+			k.sortDump(d.file)
+		}
+	}
 	return d.file
+}
+
+// DumpSummary counts the entities of a dumped file by kind, in the
+// table's order ("1 config store", "2 vaults", …), and in all.
+func DumpSummary(f *state.File) (parts []string, total int) {
+	for _, k := range kinds {
+		if k.dumped == nil {
+			continue
+		}
+		n := k.dumped(f)
+		parts = append(parts, fmt.Sprintf("%d %s%s", n, k.label, Plural(n)))
+		total += n
+	}
+	return parts, total
 }
 
 // dumper is one Dump in progress.
@@ -64,31 +81,6 @@ func (d *dumper) extraTags(have []string) []string {
 		}
 	}
 	return out
-}
-
-// hideCredentials turns the non-empty strings at or below the given paths
-// (encrypted schema fields, vault credential fields) into Sensitive values,
-// so that a written file gets placeholders instead of the credentials;
-// vault references stay as they are.
-func hideCredentials(tree map[string]any, paths []kong.Path) {
-	var walk func(p kong.Path, v any, set func(any))
-	walk = func(p kong.Path, v any, set func(any)) {
-		switch t := v.(type) {
-		case map[string]any:
-			for k, e := range t {
-				walk(p.With(k), e, func(n any) { t[k] = n })
-			}
-		case []any:
-			for i, e := range t {
-				walk(p.With(i), e, func(n any) { t[i] = n })
-			}
-		case string:
-			if t != "" && !kong.IsVaultRef(t) && p.Within(paths) {
-				set(state.NewSensitive(t))
-			}
-		}
-	}
-	walk(nil, tree, nil)
 }
 
 // pruneDefaults returns a copy of a live config without the fields that

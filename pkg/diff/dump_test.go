@@ -21,7 +21,7 @@ import (
 func TestDumpHidesCredentials(t *testing.T) {
 	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
 	t.Cleanup(srv.Close)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -61,6 +62,9 @@ func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts Fet
 	}
 	if err != nil {
 		return nil, fmt.Errorf("control plane %q: %w", cpRef, err)
+	}
+	if cp.IsGroup() && opts.Previous == nil {
+		return nil, groupRefusal(ctx, c, cp)
 	}
 	f := &fetcher{c: c, cpID: cp.ID, desired: desired, tags: tags, opts: opts, done: map[Kind]chan struct{}{},
 		live: &Live{
@@ -123,4 +127,24 @@ func (f *fetcher) set(store func()) {
 	f.mu.Lock()
 	store()
 	f.mu.Unlock()
+}
+
+// groupRefusal: a control plane group is read-only in Konnect (its
+// configuration is its members'), so kvsync never targets one; the
+// refusal names the members to target instead.
+func groupRefusal(ctx context.Context, c *konnect.Client, g *konnect.ControlPlane) error {
+	members, err := c.ControlPlanes.GroupMembers(ctx, g.ID)
+	if err != nil {
+		return fmt.Errorf("control plane %s is a control plane group, which Konnect keeps read-only; its members could not be listed: %w", g.Name, err)
+	}
+	names := make([]string, len(members))
+	for i, m := range members {
+		names[i] = m.Name
+	}
+	list := "none yet"
+	if len(names) > 0 {
+		list = strings.Join(names, ", ")
+	}
+	return fmt.Errorf("control plane %s is a control plane group (members: %s): Konnect keeps a group read-only and builds its configuration from its members, so kvsync cannot plan or apply to it; target its members instead (one environment each in %s)",
+		g.Name, list, state.EnvironmentsFileName)
 }

@@ -30,7 +30,7 @@ func seededEmulator(t *testing.T) (*konnecttest.Server, *konnect.Client) {
 	t.Helper()
 	srv := konnecttest.NewServer(konnecttest.Options{Token: testToken})
 	t.Cleanup(srv.Close)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,48 +19,76 @@ func less(a, b *Change) bool {
 	return a.Action < b.Action
 }
 
-// readyQueue is a heap of item indexes ordered by less.
-type readyQueue struct {
-	items []int
-	less  func(a, b int) bool
+// ReadyQueue walks a dependency graph in topological order (Kahn's
+// algorithm), online: Pop hands out the least ready item, and Done(i)
+// makes ready the items whose last unfinished dependency i was. The
+// planner drains it to order a plan; pkg/apply pops as operations may
+// start and calls Done as they succeed, in any order, so that a run starts
+// changes in plan order. It is a binary heap: O(log n) a push or a pop,
+// whatever the order items become ready in.
+type ReadyQueue struct {
+	items      []int
+	less       func(a, b int) bool
+	waiting    []int
+	dependants [][]int
 }
 
-func (q *readyQueue) Len() int           { return len(q.items) }
-func (q *readyQueue) Less(i, j int) bool { return q.less(q.items[i], q.items[j]) }
-func (q *readyQueue) Swap(i, j int)      { q.items[i], q.items[j] = q.items[j], q.items[i] }
-func (q *readyQueue) Push(x any)         { q.items = append(q.items, x.(int)) }
-func (q *readyQueue) Pop() any {
+// NewReadyQueue is the queue over len(deps) items whose dependencies are
+// deps (by index), ordered by less.
+func NewReadyQueue(deps [][]int, less func(a, b int) bool) *ReadyQueue {
+	n := len(deps)
+	q := &ReadyQueue{less: less, waiting: make([]int, n), dependants: make([][]int, n)}
+	for i := range n {
+		q.waiting[i] = len(deps[i])
+		for _, d := range deps[i] {
+			q.dependants[d] = append(q.dependants[d], i)
+		}
+		if q.waiting[i] == 0 {
+			q.items = append(q.items, i)
+		}
+	}
+	heap.Init((*readyHeap)(q))
+	return q
+}
+
+// Len is the number of ready items.
+func (q *ReadyQueue) Len() int { return len(q.items) }
+
+// Pop removes and returns the least ready item.
+func (q *ReadyQueue) Pop() int { return heap.Pop((*readyHeap)(q)).(int) }
+
+// Done marks item i finished: its dependants whose dependencies are all
+// done become ready.
+func (q *ReadyQueue) Done(i int) {
+	for _, d := range q.dependants[i] {
+		if q.waiting[d]--; q.waiting[d] == 0 {
+			heap.Push((*readyHeap)(q), d)
+		}
+	}
+}
+
+// readyHeap is the queue as a container/heap.
+type readyHeap ReadyQueue
+
+func (q *readyHeap) Len() int           { return len(q.items) }
+func (q *readyHeap) Less(i, j int) bool { return q.less(q.items[i], q.items[j]) }
+func (q *readyHeap) Swap(i, j int)      { q.items[i], q.items[j] = q.items[j], q.items[i] }
+func (q *readyHeap) Push(x any)         { q.items = append(q.items, x.(int)) }
+func (q *readyHeap) Pop() any {
 	n := q.items[len(q.items)-1]
 	q.items = q.items[:len(q.items)-1]
 	return n
 }
 
-// topoOrder is Kahn's algorithm over n items whose dependencies are deps
-// (by index): among the ready items it takes the least first. ok is false
-// when the items form a cycle; order then holds those that could go.
+// topoOrder drains a ReadyQueue over n items: ok is false when the items
+// form a cycle; order then holds those that could go.
 func topoOrder(n int, deps [][]int, less func(a, b int) bool) (order []int, ok bool) {
-	waiting := make([]int, n)
-	dependants := make([][]int, n)
-	q := &readyQueue{less: less}
-	for i := range n {
-		waiting[i] = len(deps[i])
-		for _, d := range deps[i] {
-			dependants[d] = append(dependants[d], i)
-		}
-		if waiting[i] == 0 {
-			q.items = append(q.items, i)
-		}
-	}
-	heap.Init(q)
+	q := NewReadyQueue(deps[:n], less)
 	order = make([]int, 0, n)
 	for q.Len() > 0 {
-		i := heap.Pop(q).(int)
+		i := q.Pop()
 		order = append(order, i)
-		for _, d := range dependants[i] {
-			if waiting[d]--; waiting[d] == 0 {
-				heap.Push(q, d)
-			}
-		}
+		q.Done(i)
 	}
 	return order, len(order) == n
 }

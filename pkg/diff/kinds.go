@@ -32,9 +32,19 @@ type descriptor struct {
 	// check is the kind's online validation against the live state (nil:
 	// none); problems are located in the file.
 	check func(f *state.File, live *Live) []error
+	// managed counts the live entities of the kind the plan may manage,
+	// its unmanaged count not yet taken off (a mass delete is judged
+	// against them).
+	managed func(b *builder) int
 	// dump writes the kind's live entities into a file being dumped (nil:
 	// not dumped). Dumps run in table order, parents first.
 	dump func(d *dumper)
+	// sortDump puts the kind's part of a dumped file in its order, once
+	// every kind has dumped (nil: as dumped).
+	sortDump func(f *state.File)
+	// dumped counts the kind's entities in a file, for a dump's summary
+	// (nil: counted with its parent, as secrets are with their store).
+	dumped func(f *state.File) int
 	// record keeps kvsync.sum in step with a change of the kind that
 	// succeeded (nil: the kind has nothing there).
 	record func(s *sum.File, controlPlaneID string, c *Change, a Applied)
@@ -45,8 +55,9 @@ type descriptor struct {
 }
 
 // kinds is the table, in ranking order: creates and updates run and print
-// in this order, deletes in the reverse. Adding a kind is one descriptor
-// file and one entry here.
+// in this order, deletes in the reverse. Adding a kind takes one
+// descriptor file and one entry here, plus what README's "Adding a kind of
+// entity" lists outside this package.
 var kinds []*descriptor
 
 func init() {
@@ -221,12 +232,9 @@ func (b *builder) massDeleteWarning() string {
 			deletes++
 		}
 	}
-	managed := len(b.live.ConfigStores) + len(b.live.Vaults) + len(b.live.Plugins)
-	for _, n := range b.unmanaged {
-		managed -= n
-	}
-	for _, id := range b.stores().liveID {
-		managed += len(b.live.Secrets[id])
+	managed := 0
+	for _, d := range kinds {
+		managed += d.managed(b) - b.unmanaged[d.kind]
 	}
 	if deletes < 2 || 2*deletes <= managed {
 		return ""
@@ -301,7 +309,6 @@ func (b *builder) link() error {
 					return fmt.Errorf("diff: %s needs the id of %s, which %d changes create", n.c, r.addr, len(producers))
 				}
 				r.From = producers[0].c
-				r.what = r.From.Kind.Label() + " " + r.From.Name
 			}
 			if r.From == nil {
 				continue

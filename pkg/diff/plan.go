@@ -79,7 +79,6 @@
 package diff
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
@@ -289,15 +288,12 @@ func Plural(n int) string {
 	return "s"
 }
 
-// Operation is a change's payload: what executing it sends to Konnect.
-// Each kind's operation type lives in its descriptor's file. Payloads may
-// hold Sensitive values: the client reveals them when it encodes a request
+// Operation is a change's payload: plain data saying what executing it
+// sends to Konnect (pkg/apply executes it, keyed by kind). Each kind's
+// operation type lives in its descriptor's file. Payloads may hold
+// Sensitive values: the client reveals them when it encodes a request
 // body, and nowhere else, so no operation has to remember to.
 type Operation interface {
-	// Apply performs the change. It returns what Konnect answered of the
-	// entity it created or updated: its id, which later changes may use
-	// through an IDRef, and its updated_at.
-	Apply(ctx context.Context, t *Target, a Action) (Applied, error)
 	// refs are the ids the operation needs from other changes.
 	refs() []*IDRef
 }
@@ -310,16 +306,6 @@ type Applied struct {
 	UpdatedAt string
 }
 
-// Target is where operations run: one control plane, and the ids the
-// changes that already ran produced.
-type Target struct {
-	Client         *konnect.Client
-	ControlPlaneID string
-	// Produced returns the id a change of the same plan produced when it
-	// ran; ok is false when it has not (yet) run or produced none.
-	Produced func(c *Change) (id string, ok bool)
-}
-
 // IDRef is an entity id: known when the plan is made, or produced by
 // another change of the plan when that change runs (a store created by
 // the plan, whose id its secrets and vault need).
@@ -328,8 +314,6 @@ type IDRef struct {
 	Known string
 	// From is the change that produces the id, when Known is empty.
 	From *Change
-	// what names the entity for messages, e.g. `config store "s"`.
-	what string
 	// addr is the identity address of the producing change before the
 	// plan is linked (see builder.link).
 	addr string
@@ -338,28 +322,8 @@ type IDRef struct {
 // KnownID is an id the plan knows.
 func KnownID(id string) IDRef { return IDRef{Known: id} }
 
-// ProducedBy is the id that change c produces when it runs.
-func ProducedBy(c *Change) IDRef { return IDRef{From: c, what: c.Kind.Label() + " " + c.Name} }
-
 // IsZero reports whether the reference names no id at all.
 func (r IDRef) IsZero() bool { return r.Known == "" && r.From == nil && r.addr == "" }
-
-// Resolve returns the id: the known one, or the one its change produced.
-func (r IDRef) Resolve(t *Target) (string, error) {
-	if r.Known != "" {
-		return r.Known, nil
-	}
-	if r.From != nil && t != nil && t.Produced != nil {
-		if id, ok := t.Produced(r.From); ok && id != "" {
-			return id, nil
-		}
-	}
-	what := r.what
-	if what == "" {
-		what = "the entity"
-	}
-	return "", fmt.Errorf("the id of %s is unknown (the change that creates it has not run)", what)
-}
 
 // Summary counts the plan's changes by action.
 type Summary struct {

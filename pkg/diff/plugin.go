@@ -3,8 +3,6 @@ package diff
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -28,6 +26,8 @@ var pluginKind = &descriptor{
 	plan:            planPlugins,
 	check:           checkPlugins,
 	dump:            dumpPlugins,
+	managed:         func(b *builder) int { return len(b.live.Plugins) },
+	dumped:          func(f *state.File) int { return len(f.Plugins) },
 	fingerprint:     fingerprintPlugin,
 }
 
@@ -38,42 +38,14 @@ type PluginOp struct {
 
 func (o *PluginOp) refs() []*IDRef { return nil }
 
-// Apply creates, updates (PUT) or deletes the plugin.
-func (o *PluginOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
-	c, cpID := t.Client, t.ControlPlaneID
-	var p *konnect.Plugin
-	var err error
-	switch a {
-	case Create:
-		p, err = c.Plugins.Create(ctx, cpID, o.Body)
-	case Update:
-		p, err = c.Plugins.Upsert(ctx, cpID, o.Body)
-	case Delete:
-		return Applied{}, c.Plugins.Delete(ctx, cpID, o.Body.ID)
-	default:
-		return Applied{}, fmt.Errorf("a plugin cannot be %sd", a)
-	}
-	if err != nil {
-		return Applied{}, err
-	}
-	return Applied{ID: p.ID}, nil
-}
-
 func (o PluginOp) Format(f fmt.State, verb rune) {
 	_, _ = fmt.Fprintf(f, "diff.PluginOp{id %q, name %q}", o.Body.ID, o.Body.Name)
 }
 
-// scopeFields are a plugin's foreign keys, in Kong's order; scopeNoun
-// their plurals in prose.
-var (
-	scopeFields = []string{"route", "service", "consumer", "consumer_group"}
-	scopeNoun   = []string{"routes", "services", "consumers", "consumer groups"}
-)
+// pluginScope is a plugin's resolved scope: ids, "" when unset.
+type pluginScope = kong.Scope
 
-// pluginScope is a plugin's resolved foreign keys (ids, "" when unset).
-type pluginScope [4]string
-
-func (s pluginScope) key(name string) string {
+func scopeKey(name string, s pluginScope) string {
 	return "plugin:" + name + "\x00" + strings.Join(s[:], "\x00")
 }
 
@@ -84,7 +56,8 @@ func liveScope(p konnect.Plugin) pluginScope {
 		}
 		return fk.ID
 	}
-	return pluginScope{id(p.Route), id(p.Service), id(p.Consumer), id(p.ConsumerGroup)}
+	return pluginScope{kong.ScopeRoute: id(p.Route), kong.ScopeService: id(p.Service),
+		kong.ScopeConsumer: id(p.Consumer), kong.ScopeConsumerGroup: id(p.ConsumerGroup)}
 }
 
 func foreignKey(id string) *konnect.ForeignKey {
@@ -94,34 +67,16 @@ func foreignKey(id string) *konnect.ForeignKey {
 	return &konnect.ForeignKey{ID: id}
 }
 
-func fileScope(p state.Plugin) [4]string {
-	return [4]string{p.Route, p.Service, p.Consumer, p.ConsumerGroup}
-}
-
-// describeScope renders a plugin's scope, e.g. "route example-route".
-func describeScope(instance string, refs [4]string) string {
-	var parts []string
-	if instance != "" {
-		parts = append(parts, "instance "+instance)
-	}
-	for i, r := range refs {
-		if r != "" {
-			parts = append(parts, strings.ReplaceAll(scopeFields[i], "_", " ")+" "+r)
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
 func pluginLabel(p state.Plugin) string {
 	label := p.Name
-	if d := describeScope(p.InstanceName, fileScope(p)); d != "" {
+	if d := p.Scope().Describe(p.InstanceName); d != "" {
 		label += " (" + d + ")"
 	}
 	return fmt.Sprintf("%q", label)
 }
 
 func pluginKeys(name string, s pluginScope, instance string) []string {
-	keys := []string{s.key(name)}
+	keys := []string{scopeKey(name, s)}
 	if instance != "" {
 		keys = append(keys, "plugin-instance:"+instance)
 	}
@@ -151,13 +106,13 @@ func fetchPlugins(ctx context.Context, f *fetcher) error {
 		return true
 	}
 	resolvers := f.scopeResolvers()
-	var refs [4][]string
+	var refs [len(kong.ScopeFields)][]string
 	for _, p := range f.desired.Plugins {
 		if request("schema\x00" + p.Name) {
 			g.Go(func() error { return f.schema(gctx, p.Name) })
 		}
-		for i, ref := range fileScope(p) {
-			if ref != "" && request(scopeFields[i]+"\x00"+ref) {
+		for i, ref := range p.Scope() {
+			if ref != "" && request(kong.ScopeField(i).Key()+"\x00"+ref) {
 				refs[i] = append(refs[i], ref)
 			}
 		}
@@ -182,13 +137,13 @@ func fetchPlugins(ctx context.Context, f *fetcher) error {
 		return err
 	}
 	known := f.live.scopeRefs()
-	var ids [4][]string
+	var ids [len(kong.ScopeFields)][]string
 	for _, p := range f.live.Plugins {
 		if !f.inScope(p.Tags) {
 			continue
 		}
 		for i, id := range liveScope(p) {
-			if _, ok := known[i][id]; id != "" && !ok && request(scopeFields[i]+"\x00"+id) {
+			if _, ok := known[i][id]; id != "" && !ok && request(kong.ScopeField(i).Key()+"\x00"+id) {
 				ids[i] = append(ids[i], id)
 			}
 		}
@@ -214,44 +169,11 @@ func (f *fetcher) schema(ctx context.Context, name string) error {
 	return nil
 }
 
-// lookup finds one route, service, consumer or consumer group by the name
-// or id ref; one that does not exist is left out.
-func (f *fetcher) lookup(ctx context.Context, field int, ref string) error {
-	c, cp := f.c, f.cpID
-	var err error
-	switch field {
-	case 0:
-		var r *konnect.Route
-		if r, err = c.Routes.Get(ctx, cp, ref); err == nil {
-			f.set(func() { f.live.Routes[ref] = *r })
-		}
-	case 1:
-		var s *konnect.Service
-		if s, err = c.Services.Get(ctx, cp, ref); err == nil {
-			f.set(func() { f.live.Services[ref] = *s })
-		}
-	case 2:
-		var cs *konnect.Consumer
-		if cs, err = c.Consumers.Get(ctx, cp, ref); err == nil {
-			f.set(func() { f.live.Consumers[ref] = *cs })
-		}
-	case 3:
-		var cg *konnect.ConsumerGroup
-		if cg, err = c.ConsumerGroups.Get(ctx, cp, ref); err == nil {
-			f.set(func() { f.live.ConsumerGroups[ref] = *cg })
-		}
-	}
-	if err != nil && !konnect.IsNotFound(err) {
-		return fmt.Errorf("looking up %s %q: %w", scopeFields[field], ref, err)
-	}
-	return nil
-}
-
 // scopeRefs maps, for each scope field, the live id of each entity Live
 // holds to how a plan names it: the name or id the file used, else its
 // own name, else its id.
-func (l *Live) scopeRefs() [4]map[string]string {
-	var out [4]map[string]string
+func (l *Live) scopeRefs() [len(kong.ScopeFields)]map[string]string {
+	var out [len(kong.ScopeFields)]map[string]string
 	for i := range out {
 		out[i] = map[string]string{}
 	}
@@ -264,17 +186,8 @@ func (l *Live) scopeRefs() [4]map[string]string {
 		}
 		out[i][id] = ref
 	}
-	for ref, r := range l.Routes {
-		add(0, ref, r.ID, r.Name)
-	}
-	for ref, s := range l.Services {
-		add(1, ref, s.ID, s.Name)
-	}
-	for ref, c := range l.Consumers {
-		add(2, ref, c.ID, c.Username)
-	}
-	for ref, g := range l.ConsumerGroups {
-		add(3, ref, g.ID, g.Name)
+	for i, k := range scopeKinds {
+		k.each(l, func(ref, id, name string) { add(i, ref, id, name) })
 	}
 	return out
 }
@@ -296,24 +209,7 @@ func (l *Live) scopeNames(i int) []string {
 			seen[name] = true
 		}
 	}
-	switch i {
-	case 0:
-		for _, r := range l.Routes {
-			add(r.Name)
-		}
-	case 1:
-		for _, s := range l.Services {
-			add(s.Name)
-		}
-	case 2:
-		for _, c := range l.Consumers {
-			add(c.Username)
-		}
-	case 3:
-		for _, g := range l.ConsumerGroups {
-			add(g.Name)
-		}
-	}
+	scopeKinds[i].each(l, func(_, _, name string) { add(name) })
 	out := make([]string, 0, len(seen))
 	for n := range seen {
 		out = append(out, n)
@@ -325,24 +221,15 @@ func (l *Live) scopeNames(i int) []string {
 func (b *builder) resolveScope(p state.Plugin) (pluginScope, bool) {
 	var s pluginScope
 	ok := true
-	for i, ref := range fileScope(p) {
+	for i, ref := range p.Scope() {
 		if ref == "" {
 			continue
 		}
-		var id string
-		switch i {
-		case 0:
-			id = b.live.Routes[ref].ID
-		case 1:
-			id = b.live.Services[ref].ID
-		case 2:
-			id = b.live.Consumers[ref].ID
-		case 3:
-			id = b.live.ConsumerGroups[ref].ID
-		}
+		f := kong.ScopeField(i)
+		id := scopeKinds[f].idOf(b.live, ref)
 		if id == "" {
-			b.fail("%splugin %s: %s %q not found in control plane %s%s", at(state.Locate(p.FieldPos, scopeFields[i], p.Pos)),
-				pluginLabel(p), scopeFields[i], ref, b.live.ControlPlane.Name, kong.DidYouMean(ref, scopeNoun[i], b.live.scopeNames(i)))
+			b.fail("%splugin %s: %s %q not found in control plane %s%s", at(state.Locate(p.FieldPos, f.Key(), p.Pos)),
+				pluginLabel(p), f.Key(), ref, b.live.ControlPlane.Name, kong.DidYouMean(ref, f.Plural(), b.live.scopeNames(i)))
 			ok = false
 			continue
 		}
@@ -356,7 +243,7 @@ func planPlugins(b *builder) {
 	byKey := map[string]int{}
 	byInstance := map[string]int{}
 	for i, lp := range b.live.Plugins {
-		byKey[liveScope(lp).key(lp.Name)] = i
+		byKey[scopeKey(lp.Name, liveScope(lp))] = i
 		if lp.InstanceName != nil && *lp.InstanceName != "" {
 			byInstance[*lp.InstanceName] = i
 		}
@@ -379,7 +266,7 @@ func planPlugins(b *builder) {
 			// plugin: create it (after that one's delete, when in scope).
 			exists = exists && b.live.Plugins[idx].Name == p.Name
 		} else {
-			idx, exists = byKey[scope.key(p.Name)]
+			idx, exists = byKey[scopeKey(p.Name, scope)]
 		}
 		if exists {
 			if other, taken := matched[idx]; taken {
@@ -403,7 +290,7 @@ func planPlugins(b *builder) {
 			continue
 		}
 		s := liveScope(lp)
-		var refs [4]string
+		var refs kong.Scope
 		for j, id := range s {
 			if id != "" {
 				refs[j] = names[j][id]
@@ -427,7 +314,7 @@ func planPlugins(b *builder) {
 			r.secretPaths = schema.EncryptedPaths()
 		}
 		n := &node{
-			c: &Change{Action: Delete, Kind: KindPlugin, Name: lp.Name, Scope: describeScope(instance, refs),
+			c: &Change{Action: Delete, Kind: KindPlugin, Name: lp.Name, Scope: refs.Describe(instance),
 				Fields: r.goneFields(gone),
 				Op: &PluginOp{Body: konnect.Plugin{ID: lp.ID, Name: lp.Name, InstanceName: lp.InstanceName,
 					Route: lp.Route, Service: lp.Service, Consumer: lp.Consumer, ConsumerGroup: lp.ConsumerGroup}}},
@@ -444,22 +331,11 @@ func planPlugins(b *builder) {
 
 // planPlugin plans one desired plugin against its live counterpart (nil
 // when there is none).
-func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.PluginSchema, lp *konnect.Plugin, names [4]map[string]string) {
+func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.PluginSchema, lp *konnect.Plugin, names [len(kong.ScopeFields)]map[string]string) {
 	label := pluginLabel(p)
 	tags := tagSet(b.tags, p.Tags)
-	enabled := true
-	if p.Enabled != nil {
-		enabled = *p.Enabled
-	}
-	body := konnect.Plugin{
-		Name: p.Name, Config: markSecrets(p.Config, schema.EncryptedPaths()), Enabled: &enabled, Protocols: p.Protocols, Tags: tags,
-		Route: foreignKey(scope[0]), Service: foreignKey(scope[1]),
-		Consumer: foreignKey(scope[2]), ConsumerGroup: foreignKey(scope[3]),
-	}
-	if p.InstanceName != "" {
-		instance := p.InstanceName
-		body.InstanceName = &instance
-	}
+	body := pluginBody(p, scope, schema, tags)
+	enabled := *body.Enabled
 
 	r := &redactor{sensitive: map[string]sensitiveLeaf{}, secretPaths: schema.EncryptedPaths()}
 	sensitiveLeaves(path{"config"}, p.Config, r.sensitive)
@@ -470,7 +346,7 @@ func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.Plu
 	}
 	desiredRefs := map[vaultRef]bool{}
 	vaultRefs(cfg, desiredRefs)
-	displayScope := describeScope(p.InstanceName, fileScope(p))
+	displayScope := p.Scope().Describe(p.InstanceName)
 	naturalKeys := pluginKeys(p.Name, scope, p.InstanceName)
 
 	if lp == nil {
@@ -523,9 +399,9 @@ func (b *builder) planPlugin(p state.Plugin, scope pluginScope, schema *kong.Plu
 	}
 	// The scope can differ only when the plugin was matched by instance_name.
 	ls := liveScope(*lp)
-	for i, f := range scopeFields {
-		if ls[i] != scope[i] {
-			want[f], have[f] = displayID(names[i], scope[i]), displayID(names[i], ls[i])
+	for _, f := range kong.ScopeFields {
+		if ls[f] != scope[f] {
+			want[f.Key()], have[f.Key()] = displayID(names[f], scope[f]), displayID(names[f], ls[f])
 		}
 	}
 	for _, l := range maskUnknown(want, have, r.sensitive) {
@@ -614,21 +490,10 @@ func checkPlugins(f *state.File, live *Live) []error {
 // dumpPlugins writes the plugins in scope, naming what they attach to,
 // without the schema's defaults and with encrypted fields as placeholders.
 func dumpPlugins(d *dumper) {
-	var byID [4]map[string]string // scope field -> id -> name
-	for i := range byID {
+	var byID [len(kong.ScopeFields)]map[string]string // scope field -> id -> name
+	for i, k := range scopeKinds {
 		byID[i] = map[string]string{}
-	}
-	for _, r := range d.live.Routes {
-		byID[0][r.ID] = r.Name
-	}
-	for _, s := range d.live.Services {
-		byID[1][s.ID] = s.Name
-	}
-	for _, c := range d.live.Consumers {
-		byID[2][c.ID] = c.Username
-	}
-	for _, g := range d.live.ConsumerGroups {
-		byID[3][g.ID] = g.Name
+		k.each(d.live, func(_, id, name string) { byID[i][id] = name })
 	}
 	for _, pl := range d.live.Plugins {
 		if !d.inScope(pl.Tags) {
@@ -642,23 +507,23 @@ func dumpPlugins(d *dumper) {
 			disabled := false
 			dp.Enabled = &disabled
 		}
-		refs := [4]*string{&dp.Route, &dp.Service, &dp.Consumer, &dp.ConsumerGroup}
 		for i, id := range liveScope(pl) {
 			if id == "" {
 				continue
 			}
-			*refs[i] = id
+			ref := dp.ScopeRef(kong.ScopeField(i))
+			*ref = id
 			if n := byID[i][id]; n != "" {
-				*refs[i] = n
+				*ref = n
 			}
 		}
 		cfg := pl.Config
 		if schema := d.live.Schemas[pl.Name]; schema != nil {
 			cfg = pruneDefaults(pl.Config, schema.ConfigDefaults)
-			if !sameSet(pl.Protocols, schema.DefaultProtocols()) {
+			if !kong.SameTags(pl.Protocols, schema.DefaultProtocols()) {
 				dp.Protocols = pl.Protocols
 			}
-			hideCredentials(map[string]any{"config": cfg}, schema.EncryptedPaths())
+			cfg = markSecrets(cfg, schema.EncryptedPaths())
 		} else {
 			dp.Protocols = pl.Protocols
 		}
@@ -669,13 +534,23 @@ func dumpPlugins(d *dumper) {
 	}
 }
 
-// sameSet reports whether two lists hold the same strings, in any order
-// and with any repetition.
-func sameSet(a, b []string) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	sort.Strings(x)
-	sort.Strings(y)
-	return slices.Equal(slices.Compact(x), slices.Compact(y))
+// pluginBody is what a create or update of a declared plugin sends:
+// credentials marked sensitive, the scope by id.
+func pluginBody(p state.Plugin, scope pluginScope, schema *kong.PluginSchema, tags []string) konnect.Plugin {
+	enabled := true
+	if p.Enabled != nil {
+		enabled = *p.Enabled
+	}
+	body := konnect.Plugin{
+		Name: p.Name, Config: markSecrets(p.Config, schema.EncryptedPaths()), Enabled: &enabled, Protocols: p.Protocols, Tags: tags,
+		Route: foreignKey(scope[kong.ScopeRoute]), Service: foreignKey(scope[kong.ScopeService]),
+		Consumer: foreignKey(scope[kong.ScopeConsumer]), ConsumerGroup: foreignKey(scope[kong.ScopeConsumerGroup]),
+	}
+	if p.InstanceName != "" {
+		instance := p.InstanceName
+		body.InstanceName = &instance
+	}
+	return body
 }
 
 // fingerprintPlugin: a plugin's create or update depends on its
@@ -691,25 +566,19 @@ func fingerprintPlugin(f *fingerprinter, c *Change) {
 	if c.Action != Delete {
 		f.configValues(owner, o.Body.Config)
 		ids := liveScope(o.Body)
-		scopeObject(f, "route", f.live.Routes, ids[0], func(r konnect.Route) identity { return identity{r.ID, r.Name} })
-		scopeObject(f, "service", f.live.Services, ids[1], func(s konnect.Service) identity { return identity{s.ID, s.Name} })
-		scopeObject(f, "consumer", f.live.Consumers, ids[2], func(u konnect.Consumer) identity { return identity{u.ID, u.Username} })
-		scopeObject(f, "consumer group", f.live.ConsumerGroups, ids[3], func(g konnect.ConsumerGroup) identity { return identity{g.ID, g.Name} })
+		for i, k := range scopeKinds {
+			if ids[i] == "" {
+				continue
+			}
+			// By the name or id the file used for it.
+			k.each(f.live, func(ref, id, name string) {
+				if id == ids[i] {
+					f.object(kong.ScopeField(i).Label()+" "+ref, identity{id, name})
+				}
+			})
+		}
 	}
 	if c.Action != Create {
 		f.object(owner, identity{ID: o.Body.ID, Name: o.Body.Name})
-	}
-}
-
-// scopeObject fingerprints the entity with that id among the live ones of
-// a scope kind, by the name or id the file used for it.
-func scopeObject[T any](f *fingerprinter, kind string, live map[string]T, id string, identify func(T) identity) {
-	if id == "" {
-		return
-	}
-	for ref, e := range live {
-		if who := identify(e); who.ID == id {
-			f.object(kind+" "+ref, who)
-		}
 	}
 }

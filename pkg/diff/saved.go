@@ -139,6 +139,9 @@ func ReadSaved(r io.Reader) (*SavedPlan, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("not a saved kvsync plan: %w", err)
 	}
+	if s.FormatVersion == SavedSetFormatVersion {
+		return nil, errors.New("the plan file holds the plans of environments (made with --environments): apply it with sync --environments")
+	}
 	if s.FormatVersion != SavedFormatVersion {
 		return nil, fmt.Errorf("the plan file has format %q; this kvsync reads format %s (make the plan again with this kvsync)", s.FormatVersion, SavedFormatVersion)
 	}

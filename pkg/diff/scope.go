@@ -2,9 +2,9 @@ package diff
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 	"github.com/kvsync/kvsync/pkg/state"
 )
 
@@ -27,36 +27,13 @@ func ResolveSelectTags(fileTags, flagTags []string) ([]string, error) {
 	return []string{state.DefaultSelectTag}, nil
 }
 
-// tagSet sorts and deduplicates tags.
-func tagSet(tags ...[]string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, ts := range tags {
-		for _, t := range ts {
-			if t != "" && !seen[t] {
-				seen[t] = true
-				out = append(out, t)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
+// tagSet and hasAllTags are Kong's rules for tag sets (pkg/konnect/kong);
 // hasAllTags is kvsync's ownership rule: an entity is in scope when it
 // carries every select tag.
-func hasAllTags(have, want []string) bool {
-	set := make(map[string]bool, len(have))
-	for _, t := range have {
-		set[t] = true
-	}
-	for _, t := range want {
-		if !set[t] {
-			return false
-		}
-	}
-	return true
-}
+var (
+	tagSet     = kong.TagSet
+	hasAllTags = kong.HasAllTags
+)
 
 func anyList(ss []string) []any {
 	if ss == nil {

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // Resolving the routes, services, consumers and consumer groups that
@@ -35,13 +36,93 @@ type scopeResolver interface {
 	resolve(ctx context.Context, f *fetcher, refs []string) error
 }
 
-// scopeLister is the resolver of one kind (scope field).
-type scopeLister[T any] struct {
-	field int
-	what  string // "routes", for errors
-	walk  func(ctx context.Context, fn func(page []T, last bool) bool) error
+// scopeKind is how the plan reads one scope field's entities (routes,
+// services, consumers, consumer groups): the one place that knows, per
+// field, the client's service, how an entity names itself and where Live
+// keeps them. scopeKinds holds one per kong.ScopeField, in Kong's order.
+type scopeKind interface {
+	// resolver starts a resolution of refs for one fetch.
+	resolver(f *fetcher) scopeResolver
+	// lookup finds one entity by the name or id ref; one that does not
+	// exist is left out.
+	lookup(ctx context.Context, f *fetcher, ref string) error
+	// each calls fn for each entity Live holds, with the ref it is kept
+	// under, its id and its own name.
+	each(l *Live, fn func(ref, id, name string))
+	// idOf is the id of the entity Live holds under ref ("" when none).
+	idOf(l *Live, ref string) string
+}
+
+var scopeKinds = [len(kong.ScopeFields)]scopeKind{
+	kong.ScopeRoute: scopeKindOf[konnect.Route]{field: kong.ScopeRoute,
+		svc:   func(c *konnect.Client) scopeService[konnect.Route] { return c.Routes },
+		ident: func(r konnect.Route) (string, string) { return r.ID, r.Name },
+		live:  func(l *Live) map[string]konnect.Route { return l.Routes }},
+	kong.ScopeService: scopeKindOf[konnect.Service]{field: kong.ScopeService,
+		svc:   func(c *konnect.Client) scopeService[konnect.Service] { return c.Services },
+		ident: func(s konnect.Service) (string, string) { return s.ID, s.Name },
+		live:  func(l *Live) map[string]konnect.Service { return l.Services }},
+	kong.ScopeConsumer: scopeKindOf[konnect.Consumer]{field: kong.ScopeConsumer,
+		svc:   func(c *konnect.Client) scopeService[konnect.Consumer] { return c.Consumers },
+		ident: func(c konnect.Consumer) (string, string) { return c.ID, c.Username },
+		live:  func(l *Live) map[string]konnect.Consumer { return l.Consumers }},
+	kong.ScopeConsumerGroup: scopeKindOf[konnect.ConsumerGroup]{field: kong.ScopeConsumerGroup,
+		svc:   func(c *konnect.Client) scopeService[konnect.ConsumerGroup] { return c.ConsumerGroups },
+		ident: func(g konnect.ConsumerGroup) (string, string) { return g.ID, g.Name },
+		live:  func(l *Live) map[string]konnect.ConsumerGroup { return l.ConsumerGroups }},
+}
+
+// scopeService is what the plan reads of a scope field's service.
+type scopeService[T any] interface {
+	Walk(ctx context.Context, cpID string, opts *konnect.ListOptions, fn func(page []T, last bool) bool) error
+	Get(ctx context.Context, cpID, idOrName string) (*T, error)
+}
+
+type scopeKindOf[T any] struct {
+	field kong.ScopeField
+	svc   func(c *konnect.Client) scopeService[T]
 	ident func(T) (id, name string)
-	put   func(l *Live, ref string, v T)
+	live  func(l *Live) map[string]T
+}
+
+func (k scopeKindOf[T]) resolver(f *fetcher) scopeResolver {
+	return &scopeLister[T]{kind: k, walk: func(ctx context.Context, fn func([]T, bool) bool) error {
+		return k.svc(f.c).Walk(ctx, f.cpID, nil, fn)
+	}}
+}
+
+func (k scopeKindOf[T]) lookup(ctx context.Context, f *fetcher, ref string) error {
+	e, err := k.svc(f.c).Get(ctx, f.cpID, ref)
+	if err == nil {
+		f.set(func() { k.live(f.live)[ref] = *e })
+		return nil
+	}
+	if konnect.IsNotFound(err) {
+		return nil
+	}
+	return fmt.Errorf("looking up %s %q: %w", k.field.Key(), ref, err)
+}
+
+func (k scopeKindOf[T]) each(l *Live, fn func(ref, id, name string)) {
+	for ref, e := range k.live(l) {
+		id, name := k.ident(e)
+		fn(ref, id, name)
+	}
+}
+
+func (k scopeKindOf[T]) idOf(l *Live, ref string) string {
+	e, ok := k.live(l)[ref]
+	if !ok {
+		return ""
+	}
+	id, _ := k.ident(e)
+	return id
+}
+
+// scopeLister is the resolver of one scope field.
+type scopeLister[T any] struct {
+	kind scopeKindOf[T]
+	walk func(ctx context.Context, fn func(page []T, last bool) bool) error
 
 	// What the listings read: by id and by name, complete once a listing
 	// reached its last page.
@@ -50,35 +131,13 @@ type scopeLister[T any] struct {
 }
 
 // scopeResolvers returns the resolvers of the four scope fields, in
-// scopeFields' order.
-func (f *fetcher) scopeResolvers() [4]scopeResolver {
-	c, cp := f.c, f.cpID
-	return [4]scopeResolver{
-		&scopeLister[konnect.Route]{field: 0, what: "routes",
-			walk: func(ctx context.Context, fn func([]konnect.Route, bool) bool) error {
-				return c.Routes.Walk(ctx, cp, nil, fn)
-			},
-			ident: func(r konnect.Route) (string, string) { return r.ID, r.Name },
-			put:   func(l *Live, ref string, r konnect.Route) { l.Routes[ref] = r }},
-		&scopeLister[konnect.Service]{field: 1, what: "services",
-			walk: func(ctx context.Context, fn func([]konnect.Service, bool) bool) error {
-				return c.Services.Walk(ctx, cp, nil, fn)
-			},
-			ident: func(s konnect.Service) (string, string) { return s.ID, s.Name },
-			put:   func(l *Live, ref string, s konnect.Service) { l.Services[ref] = s }},
-		&scopeLister[konnect.Consumer]{field: 2, what: "consumers",
-			walk: func(ctx context.Context, fn func([]konnect.Consumer, bool) bool) error {
-				return c.Consumers.Walk(ctx, cp, nil, fn)
-			},
-			ident: func(cs konnect.Consumer) (string, string) { return cs.ID, cs.Username },
-			put:   func(l *Live, ref string, cs konnect.Consumer) { l.Consumers[ref] = cs }},
-		&scopeLister[konnect.ConsumerGroup]{field: 3, what: "consumer groups",
-			walk: func(ctx context.Context, fn func([]konnect.ConsumerGroup, bool) bool) error {
-				return c.ConsumerGroups.Walk(ctx, cp, nil, fn)
-			},
-			ident: func(g konnect.ConsumerGroup) (string, string) { return g.ID, g.Name },
-			put:   func(l *Live, ref string, g konnect.ConsumerGroup) { l.ConsumerGroups[ref] = g }},
+// Kong's order.
+func (f *fetcher) scopeResolvers() [len(kong.ScopeFields)]scopeResolver {
+	var out [len(kong.ScopeFields)]scopeResolver
+	for i, k := range scopeKinds {
+		out[i] = k.resolver(f)
 	}
+	return out
 }
 
 // found is the entity ref names in what was listed so far, and whether
@@ -100,19 +159,19 @@ func (s *scopeLister[T]) resolve(ctx context.Context, f *fetcher, refs []string)
 	}
 	if !s.complete && len(refs) >= 2 {
 		if err := s.list(ctx, refs); err != nil {
-			return fmt.Errorf("listing %s: %w", s.what, err)
+			return fmt.Errorf("listing %s: %w", s.kind.field.Plural(), err)
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, ref := range refs {
 		if e, ok := s.found(ref); ok {
-			f.set(func() { s.put(f.live, ref, e) })
+			f.set(func() { s.kind.live(f.live)[ref] = e })
 			continue
 		}
 		if s.complete {
 			continue // it does not exist: Compute reports it
 		}
-		g.Go(func() error { return f.lookup(gctx, s.field, ref) })
+		g.Go(func() error { return s.kind.lookup(gctx, f, ref) })
 	}
 	return g.Wait()
 }
@@ -126,7 +185,7 @@ func (s *scopeLister[T]) list(ctx context.Context, refs []string) error {
 	return s.walk(ctx, func(page []T, last bool) bool {
 		pages++
 		for _, e := range page {
-			id, name := s.ident(e)
+			id, name := s.kind.ident(e)
 			s.byID[id] = e
 			if name != "" {
 				s.byName[name] = e

@@ -18,7 +18,7 @@ import (
 func TestScopeListerStopsListing(t *testing.T) {
 	srv := konnecttest.NewServer(konnecttest.Options{})
 	t.Cleanup(srv.Close)
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,12 +21,20 @@ import (
 const KindSecret Kind = "secret"
 
 var secretKind = &descriptor{
-	kind:        KindSecret,
-	label:       "secret",
-	fetch:       fetchSecrets,
-	plan:        planSecrets,
-	dump:        dumpSecrets,
-	record:      recordSecret,
+	kind:   KindSecret,
+	label:  "secret",
+	fetch:  fetchSecrets,
+	plan:   planSecrets,
+	dump:   dumpSecrets,
+	record: recordSecret,
+	// The secrets of the declared stores that exist.
+	managed: func(b *builder) int {
+		n := 0
+		for _, id := range b.stores().liveID {
+			n += len(b.live.Secrets[id])
+		}
+		return n
+	},
 	fingerprint: fingerprintSecret,
 }
 
@@ -41,43 +49,6 @@ type SecretOp struct {
 }
 
 func (o *SecretOp) refs() []*IDRef { return []*IDRef{&o.Store} }
-
-// Apply creates, writes or deletes the secret. A key that appeared since
-// the plan (a concurrent writer, or a run whose answer was lost) gets the
-// desired value written instead: Konnect refuses the create of an existing
-// key with a 400 (the spec declares no 409), so a refused create reads the
-// key back. Deleting a key already gone succeeds.
-func (o *SecretOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
-	storeID, err := o.Store.Resolve(t)
-	if err != nil {
-		return Applied{}, err
-	}
-	c, cpID := t.Client, t.ControlPlaneID
-	var written *konnect.ConfigStoreSecret
-	switch a {
-	case Create:
-		written, err = c.Secrets.Create(ctx, cpID, storeID, o.Key, o.Value)
-		if konnect.IsConflict(err) || konnect.IsBadRequest(err) {
-			if _, gerr := c.Secrets.Get(ctx, cpID, storeID, o.Key); gerr == nil {
-				written, err = c.Secrets.Update(ctx, cpID, storeID, o.Key, o.Value)
-			}
-		}
-	case Update:
-		written, err = c.Secrets.Update(ctx, cpID, storeID, o.Key, o.Value)
-	case Delete:
-		err := c.Secrets.Delete(ctx, cpID, storeID, o.Key)
-		if konnect.IsNotFound(err) {
-			return Applied{}, nil
-		}
-		return Applied{}, err
-	default:
-		return Applied{}, fmt.Errorf("a secret cannot be %sd", a)
-	}
-	if err != nil {
-		return Applied{}, err
-	}
-	return Applied{UpdatedAt: written.UpdatedAt}, nil
-}
 
 func (o SecretOp) Format(f fmt.State, verb rune) {
 	_, _ = fmt.Fprintf(f, "diff.SecretOp{store %q (id %q), key %q, value %s}", o.StoreName, o.Store.Known, o.Key, o.Value.Describe())

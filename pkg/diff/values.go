@@ -510,10 +510,12 @@ func (r *redactor) goneFields(live map[string]any) []FieldChange {
 	return out
 }
 
-// markSecrets returns a copy of a desired config in which every plain
+// markSecrets returns a copy of a config in which every non-empty plain
 // string at or below a secret path (an encrypted schema field, a vault
-// credential) is a Sensitive value too: the client then redacts it from
-// any answer that echoes the request, as it does substituted values.
+// credential) is a Sensitive value, vault references excepted. In a
+// desired config the client then redacts it from any answer that echoes
+// the request, as it does substituted values; in a dumped one the written
+// file gets a placeholder instead of the credential.
 func markSecrets(cfg map[string]any, secretPaths []path) map[string]any {
 	if cfg == nil || len(secretPaths) == 0 {
 		return cfg

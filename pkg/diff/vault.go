@@ -25,7 +25,12 @@ var vaultKind = &descriptor{
 	plan:            planVaults,
 	check:           checkVaults,
 	dump:            dumpVaults,
-	fingerprint:     fingerprintVault,
+	managed:         func(b *builder) int { return len(b.live.Vaults) },
+	sortDump: func(f *state.File) {
+		slices.SortStableFunc(f.Vaults, func(a, b state.Vault) int { return strings.Compare(a.Prefix, b.Prefix) })
+	},
+	dumped:      func(f *state.File) int { return len(f.Vaults) },
+	fingerprint: fingerprintVault,
 }
 
 // VaultOp is the operation of a vault change. When the vault names its
@@ -38,48 +43,6 @@ type VaultOp struct {
 }
 
 func (o *VaultOp) refs() []*IDRef { return []*IDRef{&o.Store} }
-
-// Apply creates, updates or deletes the vault. A prefix taken since the plan
-// converges by updating that vault in place.
-func (o *VaultOp) Apply(ctx context.Context, t *Target, a Action) (Applied, error) {
-	c, cpID, body := t.Client, t.ControlPlaneID, o.Body
-	if a == Delete {
-		return Applied{}, c.Vaults.Delete(ctx, cpID, body.ID)
-	}
-	if !o.Store.IsZero() {
-		id, err := o.Store.Resolve(t)
-		if err != nil {
-			return Applied{}, err
-		}
-		body.Config = maps.Clone(body.Config)
-		if body.Config == nil {
-			body.Config = map[string]any{}
-		}
-		body.Config["config_store_id"] = id
-	}
-	var v *konnect.Vault
-	var err error
-	switch a {
-	case Create:
-		v, err = c.Vaults.Create(ctx, cpID, body)
-		if konnect.IsConflict(err) {
-			live, gerr := c.Vaults.Get(ctx, cpID, body.Prefix)
-			if gerr != nil {
-				return Applied{}, err
-			}
-			body.ID = live.ID
-			v, err = c.Vaults.Upsert(ctx, cpID, body)
-		}
-	case Update:
-		v, err = c.Vaults.Upsert(ctx, cpID, body)
-	default:
-		return Applied{}, fmt.Errorf("a vault cannot be %sd", a)
-	}
-	if err != nil {
-		return Applied{}, err
-	}
-	return Applied{ID: v.ID}, nil
-}
 
 func (o VaultOp) Format(f fmt.State, verb rune) {
 	_, _ = fmt.Fprintf(f, "diff.VaultOp{id %q, name %q, prefix %q, store %q}", o.Body.ID, o.Body.Name, o.Body.Prefix, o.StoreName)
@@ -211,123 +174,131 @@ func pendingStoreSentinel(name string) string { return "\x00new config_store " +
 func planVaults(b *builder) {
 	x := b.vaults()
 	for _, v := range b.desired.Vaults {
-		vs, ok := x.desired[v.Prefix]
-		if !ok {
-			continue
+		if vs, ok := x.desired[v.Prefix]; ok {
+			b.planVault(x, v, vs)
 		}
-		cfg := maps.Clone(v.Config)
-		if cfg == nil {
-			cfg = map[string]any{}
-		}
-		var store IDRef
-		if v.ConfigStore != "" {
-			store = KnownID(vs.id)
-			if vs.pending {
-				store = IDRef{addr: storeAddr(vs.name)}
-			} else {
-				cfg["config_store_id"] = vs.id
-			}
-		}
-		tags := tagSet(b.tags, v.Tags)
-		body := konnect.Vault{Name: v.Name, Prefix: v.Prefix, Description: v.Description, Config: markSecrets(cfg, kong.VaultCredentialPaths()), Tags: tags}
-
-		compareCfg := maps.Clone(cfg)
-		r := &redactor{sensitive: map[string]sensitiveLeaf{}, placeholders: map[string]SafeText{},
-			secretPaths: kong.VaultCredentialPaths()}
-		if vs.pending {
-			compareCfg["config_store_id"] = pendingStoreSentinel(vs.name)
-			r.placeholders[pendingStoreSentinel(vs.name)] = SafeText("(id of new config_store " + vs.name + ")")
-		}
-		sensitiveLeaves(path{"config"}, cfg, r.sensitive)
-		norm, err := normalizeMap(compareCfg)
-		if err == nil {
-			norm, err = normalizeMap(kong.VaultConfigDefaults(v.Name, norm))
-		}
-		if err != nil {
-			b.fail("vault %q: config: %v", v.Prefix, err)
-			continue
-		}
-		want := map[string]any{"name": v.Name, "config": norm, "tags": anyList(tags), "description": nil}
-		if v.Description != nil {
-			want["description"] = *v.Description
-		}
-		op := &VaultOp{Body: body, Store: store, StoreName: vs.name}
-		lv, exists := x.liveByPrefix[v.Prefix]
-		if !exists {
-			var ls []leafDiff
-			leaves(nil, want, &ls)
-			b.add(&node{
-				c:           &Change{Action: Create, Kind: KindVault, Name: v.Prefix, Fields: r.fieldChanges(ls), Op: op},
-				addrs:       []string{vaultAddr(v.Prefix), vaultResolutionAddr(v.Prefix)},
-				naturalKeys: []string{vaultAddr(v.Prefix)},
-			})
-			continue
-		}
-		adopted, ok := b.adopt(KindVault, v.Prefix, lv.Tags, v.Tags)
-		if !ok {
-			continue
-		}
-		op.Body.Tags, want["tags"] = adopted, anyList(adopted)
-		liveCfg, err := normalizeMap(lv.Config)
-		if err != nil {
-			b.fail("vault %q: live config: %v", v.Prefix, err)
-			continue
-		}
-		have := map[string]any{"name": lv.Name, "config": liveCfg, "tags": anyList(tagSet(lv.Tags)), "description": nil}
-		if lv.Description != nil {
-			have["description"] = *lv.Description
-		}
-		for _, l := range maskUnknown(want, have, r.sensitive) {
-			b.note("vault %s: %s compared as unknown (%s not set)", v.Prefix, l.path, strings.Join(l.value.MissingEnv(), ", "))
-		}
-		var diffs []leafDiff
-		diffTrees(nil, have, want, true, true, &diffs)
-		if len(diffs) == 0 {
-			continue
-		}
-		op.Body.ID = lv.ID
-		n := &node{
-			c:           &Change{Action: Update, Kind: KindVault, Name: v.Prefix, Fields: r.fieldChanges(diffs), Op: op},
-			addrs:       []string{vaultAddr(v.Prefix)},
-			naturalKeys: []string{vaultAddr(v.Prefix)},
-		}
-		if resolvesDifferently(n.c) {
-			n.addrs = append(n.addrs, vaultResolutionAddr(v.Prefix))
-		}
-		if old := liveVaultStoreID(lv); old != "" && old != vs.id {
-			// The store the vault leaves goes after it.
-			n.before = append(n.before, edge{Delete, storeIDAddr(old)})
-		}
-		b.add(n)
 	}
 	for _, lv := range b.live.Vaults {
-		if _, matched := x.desired[lv.Prefix]; matched {
-			continue
+		if _, matched := x.desired[lv.Prefix]; !matched {
+			b.planVaultDelete(lv)
 		}
-		if !hasAllTags(lv.Tags, b.tags) {
-			b.unmanaged[KindVault]++
-			continue
-		}
-		gone := map[string]any{"name": lv.Name, "config": lv.Config, "tags": anyList(tagSet(lv.Tags))}
-		if lv.Description != nil {
-			gone["description"] = *lv.Description
-		}
-		if norm, err := normalizeMap(gone); err == nil {
-			gone = norm
-		}
-		r := &redactor{secretPaths: kong.VaultCredentialPaths()}
-		n := &node{
-			c: &Change{Action: Delete, Kind: KindVault, Name: lv.Prefix, Fields: r.goneFields(gone),
-				Op: &VaultOp{Body: konnect.Vault{ID: lv.ID, Name: lv.Name, Prefix: lv.Prefix}}},
-			addrs:       []string{vaultAddr(lv.Prefix)},
-			naturalKeys: []string{vaultAddr(lv.Prefix)},
-		}
-		if id := liveVaultStoreID(lv); id != "" {
-			// The store and its secrets go after the vault over them.
-			n.before = append(n.before, edge{Delete, storeIDAddr(id)}, edge{Delete, secretInStoreAddr(id)})
-		}
-		b.add(n)
 	}
+}
+
+// planVault plans a declared vault: a create, an update, or nothing.
+func (b *builder) planVault(x *vaultIndex, v state.Vault, vs vaultStore) {
+	cfg := maps.Clone(v.Config)
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	var store IDRef
+	if v.ConfigStore != "" {
+		store = KnownID(vs.id)
+		if vs.pending {
+			store = IDRef{addr: storeAddr(vs.name)}
+		} else {
+			cfg["config_store_id"] = vs.id
+		}
+	}
+	tags := tagSet(b.tags, v.Tags)
+	body := konnect.Vault{Name: v.Name, Prefix: v.Prefix, Description: v.Description, Config: markSecrets(cfg, kong.VaultCredentialPaths()), Tags: tags}
+
+	compareCfg := maps.Clone(cfg)
+	r := &redactor{sensitive: map[string]sensitiveLeaf{}, placeholders: map[string]SafeText{},
+		secretPaths: kong.VaultCredentialPaths()}
+	if vs.pending {
+		compareCfg["config_store_id"] = pendingStoreSentinel(vs.name)
+		r.placeholders[pendingStoreSentinel(vs.name)] = SafeText("(id of new config_store " + vs.name + ")")
+	}
+	sensitiveLeaves(path{"config"}, cfg, r.sensitive)
+	norm, err := normalizeMap(compareCfg)
+	if err == nil {
+		norm, err = normalizeMap(kong.VaultConfigDefaults(v.Name, norm))
+	}
+	if err != nil {
+		b.fail("vault %q: config: %v", v.Prefix, err)
+		return
+	}
+	want := map[string]any{"name": v.Name, "config": norm, "tags": anyList(tags), "description": nil}
+	if v.Description != nil {
+		want["description"] = *v.Description
+	}
+	op := &VaultOp{Body: body, Store: store, StoreName: vs.name}
+	lv, exists := x.liveByPrefix[v.Prefix]
+	if !exists {
+		var ls []leafDiff
+		leaves(nil, want, &ls)
+		b.add(&node{
+			c:           &Change{Action: Create, Kind: KindVault, Name: v.Prefix, Fields: r.fieldChanges(ls), Op: op},
+			addrs:       []string{vaultAddr(v.Prefix), vaultResolutionAddr(v.Prefix)},
+			naturalKeys: []string{vaultAddr(v.Prefix)},
+		})
+		return
+	}
+	adopted, ok := b.adopt(KindVault, v.Prefix, lv.Tags, v.Tags)
+	if !ok {
+		return
+	}
+	op.Body.Tags, want["tags"] = adopted, anyList(adopted)
+	liveCfg, err := normalizeMap(lv.Config)
+	if err != nil {
+		b.fail("vault %q: live config: %v", v.Prefix, err)
+		return
+	}
+	have := map[string]any{"name": lv.Name, "config": liveCfg, "tags": anyList(tagSet(lv.Tags)), "description": nil}
+	if lv.Description != nil {
+		have["description"] = *lv.Description
+	}
+	for _, l := range maskUnknown(want, have, r.sensitive) {
+		b.note("vault %s: %s compared as unknown (%s not set)", v.Prefix, l.path, strings.Join(l.value.MissingEnv(), ", "))
+	}
+	var diffs []leafDiff
+	diffTrees(nil, have, want, true, true, &diffs)
+	if len(diffs) == 0 {
+		return
+	}
+	op.Body.ID = lv.ID
+	n := &node{
+		c:           &Change{Action: Update, Kind: KindVault, Name: v.Prefix, Fields: r.fieldChanges(diffs), Op: op},
+		addrs:       []string{vaultAddr(v.Prefix)},
+		naturalKeys: []string{vaultAddr(v.Prefix)},
+	}
+	if resolvesDifferently(n.c) {
+		n.addrs = append(n.addrs, vaultResolutionAddr(v.Prefix))
+	}
+	if old := liveVaultStoreID(lv); old != "" && old != vs.id {
+		// The store the vault leaves goes after it.
+		n.before = append(n.before, edge{Delete, storeIDAddr(old)})
+	}
+	b.add(n)
+}
+
+// planVaultDelete plans the delete of a live vault the files do not
+// declare, when kvsync owns it.
+func (b *builder) planVaultDelete(lv konnect.Vault) {
+	if !hasAllTags(lv.Tags, b.tags) {
+		b.unmanaged[KindVault]++
+		return
+	}
+	gone := map[string]any{"name": lv.Name, "config": lv.Config, "tags": anyList(tagSet(lv.Tags))}
+	if lv.Description != nil {
+		gone["description"] = *lv.Description
+	}
+	if norm, err := normalizeMap(gone); err == nil {
+		gone = norm
+	}
+	r := &redactor{secretPaths: kong.VaultCredentialPaths()}
+	n := &node{
+		c: &Change{Action: Delete, Kind: KindVault, Name: lv.Prefix, Fields: r.goneFields(gone),
+			Op: &VaultOp{Body: konnect.Vault{ID: lv.ID, Name: lv.Name, Prefix: lv.Prefix}}},
+		addrs:       []string{vaultAddr(lv.Prefix)},
+		naturalKeys: []string{vaultAddr(lv.Prefix)},
+	}
+	if id := liveVaultStoreID(lv); id != "" {
+		// The store and its secrets go after the vault over them.
+		n.before = append(n.before, edge{Delete, storeIDAddr(id)}, edge{Delete, secretInStoreAddr(id)})
+	}
+	b.add(n)
 }
 
 // resolvesDifferently reports whether a vault change can change what a
@@ -395,7 +366,7 @@ func dumpVaults(d *dumper) {
 				dv.ConfigStore = s.Name
 			}
 		}
-		hideCredentials(map[string]any{"config": cfg}, kong.VaultCredentialPaths())
+		cfg = markSecrets(cfg, kong.VaultCredentialPaths())
 		if len(cfg) > 0 {
 			dv.Config = cfg
 		}

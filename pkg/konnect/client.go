@@ -48,9 +48,9 @@
 //
 // The rate stays within Options.MinRate and Options.MaxRate. A call whose
 // next slot lies beyond its context's deadline fails at once, without
-// sending. RateLimit < 0 turns pacing off.
+// sending. NoPacing turns pacing off.
 //
-// Retries. GET, PUT and DELETE are retried on 429, 500, 502, 503, 504,
+// Retries. GET, PUT and DELETE are retried on 408, 429, 500, 502, 503, 504,
 // per-attempt timeouts and connection errors, with exponential backoff and
 // full jitter; a Retry-After header (delta-seconds or HTTP-date) on 429 and
 // 503 replaces the computed delay. MaxRetries bounds the retries caused by
@@ -64,8 +64,10 @@
 // before processing) or after reading back whether it took effect: vaults,
 // plugins, routes and services are created with a client-chosen id and read
 // back by it; a secret is read back by key and finished with an idempotent PUT
-// of its value; a config store is read back by name (see
-// ConfigStoresService.Create); a control plane by its unique name. A POST
+// of its value; a config store is read back by name, and never repeated
+// after an attempt that got no answer at all, since Konnect does not keep
+// store names unique (see ConfigStoresService.Create); a control plane by
+// its unique name. A POST
 // whose outcome cannot be known is not repeated: the error says so.
 //
 // A write that gets no answer at all (a timeout, a connection broken after
@@ -147,11 +149,10 @@ type Options struct {
 	// is lower; New fails when MinRate is above MaxRate). Retry-After
 	// pauses and exhausted quotas still hold requests back at any rate.
 	MinRate float64
-	// RateLimit < 0 turns pacing off: no rate, no shared pause (each call
-	// still waits out its own Retry-After). A positive RateLimit is a
-	// ceiling like MaxRate (the lower of the two applies), as it was when
-	// the client had a fixed limiter.
-	RateLimit float64
+	// NoPacing turns pacing off: no rate, no shared pause (each call still
+	// waits out its own Retry-After). Tests and benchmarks that measure the
+	// server, not the client, use it.
+	NoPacing bool
 	// Trace, when set, is called after every attempt and before every wait
 	// for a retry (see Event); calls may come from several goroutines.
 	Trace func(Event)
@@ -303,14 +304,30 @@ func New(opts Options) (*Client, error) {
 	c.ControlPlanes = &ControlPlanesService{c}
 	c.ConfigStores = &ConfigStoresService{c}
 	c.Secrets = &SecretsService{c}
-	c.Vaults = &VaultsService{c}
-	c.Plugins = &PluginsService{c}
+	c.Vaults = newCore[Vault](c, "vaults", "vault", "id or prefix")
+	c.Plugins = newCore[Plugin](c, "plugins", "plugin", "plugin id")
 	c.PluginSchemas = &PluginSchemasService{c}
-	c.Routes = &RoutesService{c}
-	c.Services = &ServicesService{c}
-	c.Consumers = &ConsumersService{c}
-	c.ConsumerGroups = &ConsumerGroupsService{c}
+	c.Routes = newCore[Route](c, "routes", "route", "id or name")
+	c.Services = newCore[Service](c, "services", "service", "id or name")
+	c.Consumers = newCore[Consumer](c, "consumers", "consumer", "id or username")
+	c.ConsumerGroups = &ConsumerGroupsService{newCore[ConsumerGroup](c, "consumer_groups", "consumer group", "id or name")}
 	return c, nil
+}
+
+// NextRun returns a client for the next run of a long-running process
+// (kvsync watch): the same address and options with token, which may have
+// been rotated since; a fresh breaker, since an outage that ended one run
+// must not fail the next at once; and the same pacer, so that all runs
+// together keep one pace and what a 429 taught is not forgotten.
+func (c *Client) NextRun(token string) (*Client, error) {
+	opts := c.opts
+	opts.Token = token
+	n, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	n.pacer, n.sleep, n.randN = c.pacer, c.sleep, c.randN
+	return n, nil
 }
 
 // BaseURL returns the API root the client talks to, without /v2.
@@ -336,14 +353,11 @@ func pacingOptions(opts *Options) (bool, error) {
 			return false, fmt.Errorf("konnect: %s must be a positive number of requests per second", f.name)
 		}
 	}
-	if opts.RateLimit < 0 {
+	if opts.NoPacing {
 		return false, nil
 	}
 	if opts.MaxRate == 0 {
 		opts.MaxRate = DefaultMaxRate
-	}
-	if opts.RateLimit > 0 {
-		opts.MaxRate = min(opts.MaxRate, opts.RateLimit)
 	}
 	if opts.MinRate == 0 {
 		opts.MinRate = min(DefaultMinRate, opts.MaxRate)

@@ -48,7 +48,7 @@ func newTestClient(t testing.TB, handler http.HandlerFunc, tweak ...func(*Option
 		Token:          testToken,
 		RetryBaseDelay: time.Millisecond,
 		RetryMaxDelay:  8 * time.Millisecond,
-		RateLimit:      -1,
+		NoPacing:       true,
 	}
 	for _, f := range tweak {
 		f(&opts)
@@ -383,7 +383,7 @@ func TestRateLimitedUntilContextEnds(t *testing.T) {
 		return ctx.Err()
 	}
 	_, err := c.ConfigStores.List(ctx, "cp", nil)
-	if !IsRateLimited(err) || !errors.Is(err, context.Canceled) {
+	if !statusIs(err, http.StatusTooManyRequests) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("error = %v, want a 429 that also is context.Canceled", err)
 	}
 	if got := n.Load(); got != 20 {
@@ -401,7 +401,7 @@ func TestRetryAfterBeyondDeadlineFailsFast(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := c.Vaults.List(ctx, "cp", nil)
-	if !IsRateLimited(err) || !strings.Contains(err.Error(), "after the deadline") {
+	if !statusIs(err, http.StatusTooManyRequests) || !strings.Contains(err.Error(), "after the deadline") {
 		t.Fatalf("error = %v, want a 429 explaining the deadline", err)
 	}
 	if n.Load() != 1 || len(rec.got()) != 0 {

@@ -38,7 +38,7 @@ func setup(t testing.TB, tweak ...func(*konnect.Options)) (*konnecttest.Server, 
 		RetryBaseDelay: time.Millisecond,
 		RetryMaxDelay:  20 * time.Millisecond,
 		MaxRetries:     10,
-		RateLimit:      -1,
+		NoPacing:       true,
 		UserAgent:      "kvsync/test",
 	}
 	for _, f := range tweak {
@@ -215,7 +215,7 @@ func TestEmulatorRateLimitWithRetryAfter(t *testing.T) {
 	ctx := ctxFor(t)
 	// A 429 (Retry-After: 1) and the call still succeeds, though retries
 	// are disabled: rate limiting does not use up retries.
-	c2, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, MaxRetries: -1, RateLimit: -1})
+	c2, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, MaxRetries: -1, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +398,7 @@ func TestEmulatorErrors(t *testing.T) {
 	if _, err := c.Vaults.Create(ctx, cp, konnect.Vault{Name: "env", Prefix: "taken"}); err != nil {
 		t.Fatal(err)
 	}
-	bad, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: "kpat_test_fake_0000", RateLimit: -1})
+	bad, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: "kpat_test_fake_0000", NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,7 +547,7 @@ func TestStoreCreateAfterTimeoutMakesNoDuplicate(t *testing.T) {
 	srv := konnecttest.NewServer(konnecttest.Options{})
 	t.Cleanup(srv.Close)
 	cp := srv.AddControlPlane("cp")
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, RateLimit: -1,
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, NoPacing: true,
 		RequestTimeout: 50 * time.Millisecond, RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

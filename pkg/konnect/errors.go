@@ -144,11 +144,6 @@ func IsNotFound(err error) bool { return statusIs(err, http.StatusNotFound) }
 // wrong or expired token).
 func IsUnauthorized(err error) bool { return statusIs(err, http.StatusUnauthorized) }
 
-// IsRateLimited reports whether err is a 429 from Konnect. The client retries
-// those until the context ends or Options.ThrottleBudget is spent, so callers
-// see one only then.
-func IsRateLimited(err error) bool { return statusIs(err, http.StatusTooManyRequests) }
-
 // IsBadRequest reports a 400: the request was refused as invalid. Konnect
 // also answers it for a secret key that already exists in its store.
 func IsBadRequest(err error) bool { return statusIs(err, http.StatusBadRequest) }

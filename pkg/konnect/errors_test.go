@@ -146,9 +146,9 @@ func TestErrorDecoding(t *testing.T) {
 				t.Errorf("Error() = %q shows the query", e.Error())
 			}
 			if IsNotFound(err) != tt.notFound || IsConflict(err) != tt.conflict ||
-				IsUnauthorized(err) != tt.unauthorized || IsRateLimited(err) != tt.throttled {
+				IsUnauthorized(err) != tt.unauthorized || statusIs(err, http.StatusTooManyRequests) != tt.throttled {
 				t.Errorf("helpers: notFound=%v conflict=%v unauthorized=%v rateLimited=%v",
-					IsNotFound(err), IsConflict(err), IsUnauthorized(err), IsRateLimited(err))
+					IsNotFound(err), IsConflict(err), IsUnauthorized(err), statusIs(err, http.StatusTooManyRequests))
 			}
 		})
 	}
@@ -230,7 +230,7 @@ func TestPacerIsSharedByTheWholeClient(t *testing.T) {
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		writeJSON(w, 200, `{"data":[],"meta":{"page":{"size":100,"next":null}}}`)
-	}, func(o *Options) { o.RateLimit = 0.01 }) // one request, then one per 100s
+	}, func(o *Options) { o.NoPacing, o.MaxRate = false, 0.01 }) // one request, then one per 100s
 	if _, err := c.ConfigStores.List(context.Background(), "cp", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestPacingDefaultsAndDisabling(t *testing.T) {
 	if p == nil || p.rate != DefaultInitialRate || p.maxRate != DefaultMaxRate || p.minRate != DefaultMinRate {
 		t.Fatalf("default pacer %+v, want rate %d in [%d, %d]", p, DefaultInitialRate, DefaultMinRate, DefaultMaxRate)
 	}
-	c, err = New(Options{Token: testToken, RateLimit: -1})
+	c, err = New(Options{Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func FuzzServerAnswers(f *testing.F) {
 			_, _ = w.Write([]byte(body))
 		}))
 		defer srv.Close()
-		c, err := New(Options{BaseURL: srv.URL, Token: token, RateLimit: -1,
+		c, err := New(Options{BaseURL: srv.URL, Token: token, NoPacing: true,
 			MaxRetries: 1, RetryBaseDelay: time.Microsecond, RetryMaxDelay: time.Microsecond, RequestTimeout: time.Second})
 		if err != nil {
 			t.Fatal(err)

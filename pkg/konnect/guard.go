@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -139,7 +140,7 @@ func permanent(err error, host string) error {
 	case errors.As(err, &verify), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalid):
 		return fmt.Errorf("the TLS certificate of %s is not trusted: %w", host, err)
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return fmt.Errorf("the host of %s does not resolve (check --konnect-addr: Konnect's regions are us, eu, au, me and in, e.g. https://eu.api.konghq.com): %w", host, err)
+		return fmt.Errorf("the host of %s does not resolve (check --konnect-addr or --konnect-region: Konnect's regions are "+strings.Join(Regions, ", ")+", e.g. https://eu.api.konghq.com): %w", host, err)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("%s refused the connection (check --konnect-addr, or that the emulator runs): %w", host, err)
 	}

@@ -56,7 +56,7 @@ func TestRefusedFailsFast(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	c, err := New(Options{BaseURL: "http://" + addr, Token: testToken, RateLimit: -1})
+	c, err := New(Options{BaseURL: "http://" + addr, Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestInterruptCancelsRetryWaits(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}))
 	t.Cleanup(srv.Close)
-	c, err := New(Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1, ThrottleBudget: -1})
+	c, err := New(Options{BaseURL: srv.URL, Token: testToken, NoPacing: true, ThrottleBudget: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestUntrustedCertificateFailsAtOnce(t *testing.T) {
 	var calls atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 	t.Cleanup(srv.Close)
-	c, err := New(Options{BaseURL: srv.URL, Token: testToken, RateLimit: -1})
+	c, err := New(Options{BaseURL: srv.URL, Token: testToken, NoPacing: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ package konnect_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -48,7 +49,7 @@ func converge(t testing.TB, f konnecttest.Faults, n, parallel int, tweak ...func
 	t.Helper()
 	counter := &statusCounter{next: http.DefaultTransport.(*http.Transport).Clone(), status: http.StatusTooManyRequests}
 	srv, c, cp := setup(t, func(o *konnect.Options) {
-		o.RateLimit = 0 // the default pacer
+		o.NoPacing = false // the default pacer
 		o.HTTPClient = &http.Client{Transport: counter}
 		for _, f := range tweak {
 			f(o)
@@ -153,5 +154,48 @@ func BenchmarkPacerConvergence(b *testing.B) {
 		}
 		b.Logf("N=%d R=%d L=%s P=%d: %d requests, %d 429s, %s (ideal %.2fs), pacer %+v",
 			n, rate, latency, parallel, got.requests, got.throttled, got.elapsed.Round(time.Millisecond), ideal, got.stats)
+	}
+}
+
+// TestNextRun: the next run's client sends its own token, starts with a
+// closed breaker though the last run's opened, and keeps the pace the
+// last run learnt.
+func TestNextRun(t *testing.T) {
+	srv := konnecttest.NewServer(konnecttest.Options{})
+	t.Cleanup(srv.Close)
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: srv.Token, InitialRate: 50, MaxRate: 50,
+		MaxRetries: 1, RetryBaseDelay: time.Millisecond, RetryMaxDelay: time.Millisecond, UnreachableAfter: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	srv.SetFaults(konnecttest.Faults{Rules: []konnecttest.FaultRule{{PathContains: "/v2/", Status: 429, Times: 1}}})
+	if _, err := c.ControlPlanes.List(ctx, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetFaults(konnecttest.Faults{Rules: []konnecttest.FaultRule{{PathContains: "/v2/", Status: 503}}})
+	for range 3 {
+		_, _ = c.ControlPlanes.List(ctx, "", nil)
+	}
+	if _, err := c.ControlPlanes.List(ctx, "", nil); !errors.Is(err, konnect.ErrUnreachable) {
+		t.Fatalf("the outage did not open the breaker: %v", err)
+	}
+	srv.SetFaults(konnecttest.Faults{})
+	next, err := c.NextRun(srv.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := next.ControlPlanes.List(ctx, "", nil); err != nil {
+		t.Errorf("the next run failed: %v", err)
+	}
+	if next.Pacing().Throttled != 1 {
+		t.Errorf("the next run paces on its own: %+v, was %+v", next.Pacing(), c.Pacing())
+	}
+	revoked, err := c.NextRun("kpat_emulator_revoked_token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := revoked.ControlPlanes.List(ctx, "", nil); !konnect.IsUnauthorized(err) {
+		t.Errorf("the next run did not send its own token: %v", err)
 	}
 }

@@ -468,7 +468,7 @@ func TestRetryAfterPausesTheWholeClient(t *testing.T) {
 			return
 		}
 		writeJSON(w, 200, `{"data":[],"meta":{"page":{"size":100,"next":null}}}`)
-	}, func(o *Options) { o.RateLimit = 0 })
+	}, func(o *Options) { o.NoPacing = false })
 	clock := &fakeClock{now: time.Now(), auto: true}
 	c.pacer.now, c.pacer.newTimer = clock.Now, clock.Timer
 
@@ -481,7 +481,7 @@ func TestRetryAfterPausesTheWholeClient(t *testing.T) {
 		cancel()
 		return ctx.Err()
 	}
-	if _, err := c.ConfigStores.List(ctx, "cp", nil); !IsRateLimited(err) {
+	if _, err := c.ConfigStores.List(ctx, "cp", nil); !statusIs(err, http.StatusTooManyRequests) {
 		t.Fatalf("error %v, want the 429", err)
 	}
 	if slept != 4*time.Second {
@@ -515,8 +515,6 @@ func TestPacingOptions(t *testing.T) {
 		{"start above the ceiling", Options{InitialRate: 500, MaxRate: 100}, 100, DefaultMinRate, 100, ""},
 		{"start below the floor", Options{InitialRate: 2, MinRate: 5}, 5, 5, DefaultMaxRate, ""},
 		{"a low ceiling lowers the floor", Options{MaxRate: 0.5}, 0.5, 0.5, 0.5, ""},
-		{"positive RateLimit is a ceiling", Options{RateLimit: 10}, 10, DefaultMinRate, 10, ""},
-		{"the lower ceiling applies", Options{RateLimit: 10, MaxRate: 5}, 5, DefaultMinRate, 5, ""},
 		{"floor above ceiling", Options{MinRate: 50, MaxRate: 10}, 0, 0, 0, "MinRate (50) is above MaxRate (10)"},
 		{"negative", Options{MaxRate: -1}, 0, 0, 0, "MaxRate must be a positive number"},
 	}

@@ -77,3 +77,57 @@ func TestRevealAtEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestUnrevealedSensitiveFailsClosed: a Sensitive in a struct the client
+// does not know (so cannot reveal) is an error, and nothing is sent; never
+// the redacted rendering on the wire.
+func TestUnrevealedSensitiveFailsClosed(t *testing.T) {
+	const canary = "fake-unknown-struct-value-5555"
+	type unknownBody struct {
+		Name  string `json:"name"`
+		Inner struct {
+			Token Sensitive `json:"token"`
+		} `json:"inner"`
+	}
+	type ptrBody struct {
+		List []*redacting `json:"list"`
+	}
+	var sent int
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		sent++
+		w.WriteHeader(http.StatusOK)
+	})
+	var b unknownBody
+	b.Name = "x"
+	b.Inner.Token = redacting{canary}
+	cases := []struct {
+		name, path string
+		body       any
+	}{
+		{"nested struct field", "body.inner.token", b},
+		{"pointer to struct", "body.inner.token", &b},
+		{"slice of pointers", "body.list[0]", ptrBody{List: []*redacting{{canary}}}},
+		{"struct inside a map", "body.m.inner.token", map[string]any{"m": b}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.do(context.Background(), &call{method: http.MethodPost, path: "/x", body: tc.body}, nil)
+			if err == nil {
+				t.Fatal("no error for a body holding an unrevealed Sensitive")
+			}
+			if !strings.Contains(err.Error(), tc.path) {
+				t.Errorf("the error does not name the path %s", tc.path)
+			}
+			if strings.Contains(err.Error(), canary) {
+				t.Error("the error holds the value")
+			}
+		})
+	}
+	if sent != 0 {
+		t.Errorf("%d requests reached the server", sent)
+	}
+	// A nil Sensitive pointer is no value: it encodes as null.
+	if err := c.do(context.Background(), &call{method: http.MethodPost, path: "/x", body: ptrBody{List: []*redacting{nil}}}, nil); err != nil {
+		t.Errorf("a nil Sensitive pointer: %v", err)
+	}
+}

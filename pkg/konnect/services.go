@@ -124,6 +124,14 @@ func (s *ControlPlanesService) Resolve(ctx context.Context, nameOrID string) (*C
 	return nil, fmt.Errorf("konnect: %d control planes are named %q (ids %s): use an id", len(cps), nameOrID, strings.Join(ids, ", "))
 }
 
+// GroupMembers returns the members of a control plane group.
+func (s *ControlPlanesService) GroupMembers(ctx context.Context, groupID string) ([]ControlPlane, error) {
+	if err := need("list control plane group members", "id", groupID); err != nil {
+		return nil, err
+	}
+	return listCursor[ControlPlane](ctx, s.c, cpPath(groupID)+"/group-memberships", nil)
+}
+
 // byName lists the control planes named exactly name (the server filter is
 // re-checked, in case it is looser than equality).
 func (s *ControlPlanesService) byName(ctx context.Context, name string) ([]ControlPlane, error) {
@@ -318,15 +326,98 @@ func (s *SecretsService) Delete(ctx context.Context, cpID, storeID, key string) 
 	return del(ctx, s.c, secretsPath(cpID, storeID)+"/"+escape(key), nil)
 }
 
-// createCore POSTs a core entity that carries the client-chosen id, and
-// settles a create whose answer was lost by getting that id back: found
-// means done, absent means the create is repeated.
-func createCore[T any](ctx context.Context, c *Client, cpID, collection, id string, body any) (*T, error) {
-	path := corePath(cpID, collection)
+// CoreService is the client of one core-entities collection (vaults,
+// plugins, routes, …): the same List, Walk, Get, Create, Upsert and
+// Delete for every kind, typed by the entity. P is *T, which knows its id.
+type CoreService[T any, P coreEntity[T]] struct {
+	c *Client
+	// collection is the path segment, e.g. "consumer_groups"; noun names
+	// one entity in errors ("consumer group"), key what Get accepts.
+	collection, noun, key string
+}
+
+// coreEntity is a core entity whose id the client may choose.
+type coreEntity[T any] interface {
+	*T
+	entityID() *string
+}
+
+func (v *Vault) entityID() *string         { return &v.ID }
+func (p *Plugin) entityID() *string        { return &p.ID }
+func (r *Route) entityID() *string         { return &r.ID }
+func (s *Service) entityID() *string       { return &s.ID }
+func (c *Consumer) entityID() *string      { return &c.ID }
+func (g *ConsumerGroup) entityID() *string { return &g.ID }
+
+func newCore[T any, P coreEntity[T]](c *Client, collection, noun, key string) *CoreService[T, P] {
+	return &CoreService[T, P]{c: c, collection: collection, noun: noun, key: key}
+}
+
+type (
+	// VaultsService covers core-entities/vaults; Get accepts an id or a
+	// prefix.
+	VaultsService = CoreService[Vault, *Vault]
+	// PluginsService covers core-entities/plugins.
+	PluginsService = CoreService[Plugin, *Plugin]
+	// RoutesService covers core-entities/routes.
+	RoutesService = CoreService[Route, *Route]
+	// ServicesService covers core-entities/services (gateway services).
+	ServicesService = CoreService[Service, *Service]
+	// ConsumersService covers core-entities/consumers; Get accepts an id
+	// or a username.
+	ConsumersService = CoreService[Consumer, *Consumer]
+)
+
+// ConsumerGroupsService covers core-entities/consumer_groups, whose Get
+// answers a wrapper.
+type ConsumerGroupsService struct {
+	*CoreService[ConsumerGroup, *ConsumerGroup]
+}
+
+func (s *CoreService[T, P]) path(cpID string) string { return corePath(cpID, s.collection) }
+
+// List returns every entity, optionally filtered by tags.
+func (s *CoreService[T, P]) List(ctx context.Context, cpID string, opts *ListOptions) ([]T, error) {
+	if err := need("list "+s.noun+"s", "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	return listOffsets[T](ctx, s.c, s.path(cpID), opts)
+}
+
+// Walk hands the entities to fn one page (of up to 1000) at a time, last
+// set on the last one, until the last page or until fn returns false.
+func (s *CoreService[T, P]) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []T, last bool) bool) error {
+	if err := need("list "+s.noun+"s", "control plane id", cpID); err != nil {
+		return err
+	}
+	return walkOffsets(ctx, s.c, s.path(cpID), opts, fn)
+}
+
+// Get returns an entity by id, or by the key the collection also accepts
+// (a name, a vault's prefix, a consumer's username).
+func (s *CoreService[T, P]) Get(ctx context.Context, cpID, idOrKey string) (*T, error) {
+	if err := need("get "+s.noun, "control plane id", cpID, s.key, idOrKey); err != nil {
+		return nil, err
+	}
+	return get[T](ctx, s.c, s.path(cpID)+"/"+escape(idOrKey))
+}
+
+// Create creates an entity. Without an ID it gets a fresh client-chosen
+// one, so that a create whose answer was lost is settled by getting that
+// id back: found means done, absent means the create is repeated.
+func (s *CoreService[T, P]) Create(ctx context.Context, cpID string, v T) (*T, error) {
+	if err := need("create "+s.noun, "control plane id", cpID); err != nil {
+		return nil, err
+	}
+	id := P(&v).entityID()
+	if *id == "" {
+		*id = NewUUID()
+	}
+	path := s.path(cpID)
 	var out T
-	cl := &call{method: http.MethodPost, path: path, body: body}
+	cl := &call{method: http.MethodPost, path: path, body: v}
 	cl.readBack = func(ctx context.Context) (bool, error) {
-		got, err := get[T](ctx, c, path+"/"+escape(id))
+		got, err := get[T](ctx, s.c, path+"/"+escape(*id))
 		if err != nil {
 			if IsNotFound(err) {
 				return false, nil
@@ -336,112 +427,33 @@ func createCore[T any](ctx context.Context, c *Client, cpID, collection, id stri
 		out = *got
 		return true, nil
 	}
-	if err := c.do(ctx, cl, &out); err != nil {
+	if err := s.c.do(ctx, cl, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// deleteCore deletes a core entity. Konnect answers 204 whether or not it
-// existed; a 404 (from an older or stricter server) means the same.
-func deleteCore(ctx context.Context, c *Client, cpID, collection, id string) error {
-	err := del(ctx, c, corePath(cpID, collection)+"/"+escape(id), nil)
+// Upsert PUTs the entity at its ID (which must be set).
+func (s *CoreService[T, P]) Upsert(ctx context.Context, cpID string, v T) (*T, error) {
+	id := *P(&v).entityID()
+	if err := need("upsert "+s.noun, "control plane id", cpID, s.noun+" id", id); err != nil {
+		return nil, err
+	}
+	return put[T](ctx, s.c, s.path(cpID)+"/"+escape(id), v)
+}
+
+// Delete removes an entity; one that does not exist is not an error:
+// Konnect answers 204 whether or not it existed, and a 404 (from an older
+// or stricter server) means the same.
+func (s *CoreService[T, P]) Delete(ctx context.Context, cpID, id string) error {
+	if err := need("delete "+s.noun, "control plane id", cpID, s.noun+" id", id); err != nil {
+		return err
+	}
+	err := del(ctx, s.c, s.path(cpID)+"/"+escape(id), nil)
 	if IsNotFound(err) {
 		return nil
 	}
 	return err
-}
-
-// VaultsService covers core-entities/vaults.
-type VaultsService struct{ c *Client }
-
-// List returns every vault, optionally filtered by tags.
-func (s *VaultsService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Vault, error) {
-	if err := need("list vaults", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	return listOffsets[Vault](ctx, s.c, corePath(cpID, "vaults"), opts)
-}
-
-// Get accepts an id or a prefix.
-func (s *VaultsService) Get(ctx context.Context, cpID, idOrPrefix string) (*Vault, error) {
-	if err := need("get vault", "control plane id", cpID, "id or prefix", idOrPrefix); err != nil {
-		return nil, err
-	}
-	return get[Vault](ctx, s.c, corePath(cpID, "vaults")+"/"+escape(idOrPrefix))
-}
-
-// Create creates a vault. Without an ID it gets a fresh client-chosen one.
-func (s *VaultsService) Create(ctx context.Context, cpID string, v Vault) (*Vault, error) {
-	if err := need("create vault", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	if v.ID == "" {
-		v.ID = NewUUID()
-	}
-	return createCore[Vault](ctx, s.c, cpID, "vaults", v.ID, v)
-}
-
-// Upsert PUTs the vault at its ID (which must be set).
-func (s *VaultsService) Upsert(ctx context.Context, cpID string, v Vault) (*Vault, error) {
-	if err := need("upsert vault", "control plane id", cpID, "vault id", v.ID); err != nil {
-		return nil, err
-	}
-	return put[Vault](ctx, s.c, corePath(cpID, "vaults")+"/"+escape(v.ID), v)
-}
-
-// Delete removes a vault; one that does not exist is not an error.
-func (s *VaultsService) Delete(ctx context.Context, cpID, id string) error {
-	if err := need("delete vault", "control plane id", cpID, "vault id", id); err != nil {
-		return err
-	}
-	return deleteCore(ctx, s.c, cpID, "vaults", id)
-}
-
-// PluginsService covers core-entities/plugins.
-type PluginsService struct{ c *Client }
-
-// List returns every plugin, optionally filtered by tags.
-func (s *PluginsService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Plugin, error) {
-	if err := need("list plugins", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	return listOffsets[Plugin](ctx, s.c, corePath(cpID, "plugins"), opts)
-}
-
-// Get returns a plugin by id.
-func (s *PluginsService) Get(ctx context.Context, cpID, id string) (*Plugin, error) {
-	if err := need("get plugin", "control plane id", cpID, "plugin id", id); err != nil {
-		return nil, err
-	}
-	return get[Plugin](ctx, s.c, corePath(cpID, "plugins")+"/"+escape(id))
-}
-
-// Create creates a plugin. Without an ID it gets a fresh client-chosen one.
-func (s *PluginsService) Create(ctx context.Context, cpID string, p Plugin) (*Plugin, error) {
-	if err := need("create plugin", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	if p.ID == "" {
-		p.ID = NewUUID()
-	}
-	return createCore[Plugin](ctx, s.c, cpID, "plugins", p.ID, p)
-}
-
-// Upsert PUTs the plugin at its ID (which must be set).
-func (s *PluginsService) Upsert(ctx context.Context, cpID string, p Plugin) (*Plugin, error) {
-	if err := need("upsert plugin", "control plane id", cpID, "plugin id", p.ID); err != nil {
-		return nil, err
-	}
-	return put[Plugin](ctx, s.c, corePath(cpID, "plugins")+"/"+escape(p.ID), p)
-}
-
-// Delete removes a plugin; one that does not exist is not an error.
-func (s *PluginsService) Delete(ctx context.Context, cpID, id string) error {
-	if err := need("delete plugin", "control plane id", cpID, "plugin id", id); err != nil {
-		return err
-	}
-	return deleteCore(ctx, s.c, cpID, "plugins", id)
 }
 
 // PluginSchemasService covers core-entities/schemas/plugins/{name}.
@@ -453,133 +465,6 @@ func (s *PluginSchemasService) Get(ctx context.Context, cpID, name string) (*Plu
 		return nil, err
 	}
 	return get[PluginSchema](ctx, s.c, corePath(cpID, "schemas/plugins")+"/"+escape(name))
-}
-
-// RoutesService covers core-entities/routes.
-type RoutesService struct{ c *Client }
-
-// List returns every route, optionally filtered by tags.
-func (s *RoutesService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Route, error) {
-	if err := need("list routes", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	return listOffsets[Route](ctx, s.c, corePath(cpID, "routes"), opts)
-}
-
-// Walk hands the routes to fn one page (of up to 1000) at a time, last
-// set on the last one, until the last page or until fn returns false.
-func (s *RoutesService) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []Route, last bool) bool) error {
-	if err := need("list routes", "control plane id", cpID); err != nil {
-		return err
-	}
-	return walkOffsets(ctx, s.c, corePath(cpID, "routes"), opts, fn)
-}
-
-// Get accepts an id or a name.
-func (s *RoutesService) Get(ctx context.Context, cpID, idOrName string) (*Route, error) {
-	if err := need("get route", "control plane id", cpID, "id or name", idOrName); err != nil {
-		return nil, err
-	}
-	return get[Route](ctx, s.c, corePath(cpID, "routes")+"/"+escape(idOrName))
-}
-
-// Create creates a route. Without an ID it gets a fresh client-chosen one.
-func (s *RoutesService) Create(ctx context.Context, cpID string, r Route) (*Route, error) {
-	if err := need("create route", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	if r.ID == "" {
-		r.ID = NewUUID()
-	}
-	return createCore[Route](ctx, s.c, cpID, "routes", r.ID, r)
-}
-
-// ServicesService covers core-entities/services.
-type ServicesService struct{ c *Client }
-
-// List returns every gateway service, optionally filtered by tags.
-func (s *ServicesService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Service, error) {
-	if err := need("list services", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	return listOffsets[Service](ctx, s.c, corePath(cpID, "services"), opts)
-}
-
-// Walk hands the gateway services to fn one page (of up to 1000) at a
-// time, last set on the last one, until the last page or until fn returns false.
-func (s *ServicesService) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []Service, last bool) bool) error {
-	if err := need("list services", "control plane id", cpID); err != nil {
-		return err
-	}
-	return walkOffsets(ctx, s.c, corePath(cpID, "services"), opts, fn)
-}
-
-// Get accepts an id or a name.
-func (s *ServicesService) Get(ctx context.Context, cpID, idOrName string) (*Service, error) {
-	if err := need("get service", "control plane id", cpID, "id or name", idOrName); err != nil {
-		return nil, err
-	}
-	return get[Service](ctx, s.c, corePath(cpID, "services")+"/"+escape(idOrName))
-}
-
-// Create creates a gateway service. Without an ID it gets a fresh
-// client-chosen one.
-func (s *ServicesService) Create(ctx context.Context, cpID string, svc Service) (*Service, error) {
-	if err := need("create service", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	if svc.ID == "" {
-		svc.ID = NewUUID()
-	}
-	return createCore[Service](ctx, s.c, cpID, "services", svc.ID, svc)
-}
-
-// ConsumersService covers core-entities/consumers.
-type ConsumersService struct{ c *Client }
-
-// List returns every consumer, optionally filtered by tags.
-func (s *ConsumersService) List(ctx context.Context, cpID string, opts *ListOptions) ([]Consumer, error) {
-	if err := need("list consumers", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	return listOffsets[Consumer](ctx, s.c, corePath(cpID, "consumers"), opts)
-}
-
-// Walk hands the consumers to fn one page (of up to 1000) at a time, last
-// set on the last one, until the last page or until fn returns false.
-func (s *ConsumersService) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []Consumer, last bool) bool) error {
-	if err := need("list consumers", "control plane id", cpID); err != nil {
-		return err
-	}
-	return walkOffsets(ctx, s.c, corePath(cpID, "consumers"), opts, fn)
-}
-
-// Get accepts an id or a username.
-func (s *ConsumersService) Get(ctx context.Context, cpID, idOrUsername string) (*Consumer, error) {
-	if err := need("get consumer", "control plane id", cpID, "id or username", idOrUsername); err != nil {
-		return nil, err
-	}
-	return get[Consumer](ctx, s.c, corePath(cpID, "consumers")+"/"+escape(idOrUsername))
-}
-
-// ConsumerGroupsService covers core-entities/consumer_groups.
-type ConsumerGroupsService struct{ c *Client }
-
-// List returns every consumer group, optionally filtered by tags.
-func (s *ConsumerGroupsService) List(ctx context.Context, cpID string, opts *ListOptions) ([]ConsumerGroup, error) {
-	if err := need("list consumer groups", "control plane id", cpID); err != nil {
-		return nil, err
-	}
-	return listOffsets[ConsumerGroup](ctx, s.c, corePath(cpID, "consumer_groups"), opts)
-}
-
-// Walk hands the consumer groups to fn one page (of up to 1000) at a time,
-// last set on the last one, until the last page or until fn returns false.
-func (s *ConsumerGroupsService) Walk(ctx context.Context, cpID string, opts *ListOptions, fn func(page []ConsumerGroup, last bool) bool) error {
-	if err := need("list consumer groups", "control plane id", cpID); err != nil {
-		return err
-	}
-	return walkOffsets(ctx, s.c, corePath(cpID, "consumer_groups"), opts, fn)
 }
 
 // Get accepts an id or a name.

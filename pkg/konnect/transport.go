@@ -85,6 +85,10 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		// The one place where Sensitive values become plain text.
 		wire := reveal(cl.body, func(s string) { cl.secrets = append(cl.secrets, s) })
 		c.remember(cl.secrets)
+		if at := unrevealed(wire); at != "" {
+			// Fail closed: JSON would send the redacted rendering.
+			return fmt.Errorf("konnect: %s %s: encoding request: a sensitive value at %s cannot be revealed (the client reveals only a whole body and the leaves of maps and lists); nothing was sent", cl.method, c.displayPath(cl), at)
+		}
 		b, err := json.Marshal(wire)
 		if err != nil {
 			// json errors name types, never values.
@@ -352,29 +356,9 @@ func (c *Client) displayPath(cl *call) string { return "/v2" + cl.path }
 func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (status int, err error) {
 	path := c.displayPath(cl)
 	queued := time.Now()
-	pctx := ctx
-	if stop, tripped := stopOf(ctx), c.throttle.done(); c.pacer != nil && (stop != nil || tripped != nil) {
-		// An interrupt ends the wait for the pacer (nothing was sent
-		// yet), and so does a throttle that has tripped.
-		var cancel context.CancelFunc
-		pctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		go func() {
-			select {
-			case <-stop:
-				cancel()
-			case <-tripped:
-				cancel()
-			case <-pctx.Done():
-			}
-		}()
-	}
-	slot, err := c.pacer.wait(pctx)
+	slot, err := c.slot(ctx, cl, path)
 	if err != nil {
-		if terr := c.throttle.check(); terr != nil {
-			return 0, &localError{fmt.Errorf("konnect: %s %s: %w", cl.method, path, terr)}
-		}
-		return 0, &localError{fmt.Errorf("konnect: %s %s: waiting for the pacer: %w", cl.method, path, err)}
+		return 0, err
 	}
 	if cl.wait != nil {
 		c.inflight.update(cl.wait, func(w *Wait) { w.Sent = c.now(); w.Attempts++ })
@@ -408,25 +392,9 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
 	actx = httptrace.WithClientTrace(actx, trace)
 
-	// path is escaped already: concatenate rather than go through
-	// url.URL.Path, which would escape it a second time.
-	target := c.baseURL.String() + path
-	if len(cl.query) > 0 {
-		target += "?" + cl.query.Encode()
-	}
-	var reader io.Reader
-	if body != nil {
-		reader = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(actx, cl.method, target, reader)
+	req, err := c.newRequest(actx, cl, path, body)
 	if err != nil {
-		return 0, &localError{fmt.Errorf("konnect: %s %s: %w", cl.method, path, err)}
-	}
-	req.Header.Set("Authorization", "Bearer "+c.opts.Token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.opts.UserAgent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		return 0, err
 	}
 
 	resp, err := c.opts.HTTPClient.Do(req)
@@ -508,4 +476,57 @@ func withSecrets(ctx context.Context, secrets []string) context.Context {
 func secretsFrom(ctx context.Context) []string {
 	s, _ := ctx.Value(secretsKey{}).([]string)
 	return s[:len(s):len(s)]
+}
+
+// slot waits for the pacer's slot for an attempt. An interrupt ends the
+// wait (nothing was sent yet), and so does a throttle that has tripped.
+func (c *Client) slot(ctx context.Context, cl *call, path string) (ticket, error) {
+	pctx := ctx
+	if stop, tripped := stopOf(ctx), c.throttle.done(); c.pacer != nil && (stop != nil || tripped != nil) {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-stop:
+				cancel()
+			case <-tripped:
+				cancel()
+			case <-pctx.Done():
+			}
+		}()
+	}
+	slot, err := c.pacer.wait(pctx)
+	if err != nil {
+		if terr := c.throttle.check(); terr != nil {
+			return slot, &localError{fmt.Errorf("konnect: %s %s: %w", cl.method, path, terr)}
+		}
+		return slot, &localError{fmt.Errorf("konnect: %s %s: waiting for the pacer: %w", cl.method, path, err)}
+	}
+	return slot, nil
+}
+
+// newRequest builds an attempt's HTTP request.
+func (c *Client) newRequest(actx context.Context, cl *call, path string, body []byte) (*http.Request, error) {
+	// path is escaped already: concatenate rather than go through
+	// url.URL.Path, which would escape it a second time.
+	target := c.baseURL.String() + path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(actx, cl.method, target, reader)
+	if err != nil {
+		return nil, &localError{fmt.Errorf("konnect: %s %s: %w", cl.method, path, err)}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
 }

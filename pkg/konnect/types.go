@@ -18,6 +18,16 @@ type ControlPlane struct {
 	UpdatedAt string         `json:"updated_at,omitempty"`
 }
 
+// ClusterTypeGroup is the cluster_type of a control plane group.
+const ClusterTypeGroup = "CLUSTER_TYPE_CONTROL_PLANE_GROUP"
+
+// IsGroup reports whether the control plane is a control plane group
+// (read-only: its configuration is its members').
+func (cp ControlPlane) IsGroup() bool {
+	t, _ := cp.Config["cluster_type"].(string)
+	return t == ClusterTypeGroup
+}
+
 // ConfigStore is a Konnect Config Store. Timestamps are ISO-8601 strings.
 type ConfigStore struct {
 	ID        string `json:"id,omitempty"`

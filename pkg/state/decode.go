@@ -30,6 +30,7 @@ type fileDecoder struct {
 	lines     []string
 	c         *collector
 	lookupEnv func(string) (string, bool)
+	publicEnv func(string) bool
 	// posSink, when set, records the position of every config value
 	// decoded, by field path (see Plugin.FieldPos).
 	posSink map[string]Position

@@ -83,8 +83,6 @@ type fileEntries struct {
 	rejected map[string]bool
 }
 
-var topKeys = []string{"_format_version", "_konnect", "_info", "config_stores", "vaults", "plugins"}
-
 // deckOnlyKeys are decK entities kvsync leaves to decK.
 var deckOnlyKeys = []string{
 	"services", "routes", "consumers", "consumer_groups", "upstreams", "targets",
@@ -94,7 +92,7 @@ var deckOnlyKeys = []string{
 
 func topHint(key string) string {
 	if contains(deckOnlyKeys, key) {
-		return ": kvsync manages config_stores, vaults and plugins; keep " + key + " in your decK files"
+		return ": kvsync manages " + sectionKeys() + "; keep " + key + " in your decK files"
 	}
 	return ""
 }
@@ -110,7 +108,7 @@ func (d *fileDecoder) document(root *yaml.Node) *fileEntries {
 	if !ok {
 		return fe
 	}
-	top := d.known(fs, "", topKeys, topHint)
+	top := d.known(fs, "", topKeys(), topHint)
 	if f, ok := top["_format_version"]; ok {
 		fe.formatGiven = true
 		d.formatVersion(f.value, fe)
@@ -121,24 +119,10 @@ func (d *fileDecoder) document(root *yaml.Node) *fileEntries {
 	if f, ok := top["_info"]; ok {
 		d.info(f.value, fe)
 	}
-	if f, ok := top["config_stores"]; ok {
-		for i, n := range d.list(f.value, "config_stores") {
-			if e := d.store(n, fmt.Sprintf("config_stores[%d]", i)); e != nil {
-				fe.stores = append(fe.stores, e)
-			}
-		}
-	}
-	if f, ok := top["vaults"]; ok {
-		for i, n := range d.list(f.value, "vaults") {
-			if e := d.vault(n, fmt.Sprintf("vaults[%d]", i)); e != nil {
-				fe.vaults = append(fe.vaults, e)
-			}
-		}
-	}
-	if f, ok := top["plugins"]; ok {
-		for i, n := range d.list(f.value, "plugins") {
-			if e := d.plugin(n, fmt.Sprintf("plugins[%d]", i)); e != nil {
-				fe.plugins = append(fe.plugins, e)
+	for _, sec := range sections {
+		if f, ok := top[sec.key]; ok {
+			for i, n := range d.list(f.value, sec.key) {
+				sec.decode(d, n, fmt.Sprintf("%s[%d]", sec.key, i), fe)
 			}
 		}
 	}
@@ -508,13 +492,10 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 		e.instanceAt = located{d.pos(instN), path + ".instance_name"}
 	}
 	e.plugin.FieldPos = map[string]Position{}
-	for _, ref := range []struct {
-		key string
-		to  *string
-	}{{"route", &e.plugin.Route}, {"service", &e.plugin.Service}, {"consumer", &e.plugin.Consumer}, {"consumer_group", &e.plugin.ConsumerGroup}} {
+	for _, f := range kong.ScopeFields {
 		var n *yaml.Node
-		if *ref.to, n = nonEmpty(ref.key); n != nil {
-			e.plugin.FieldPos[ref.key] = d.pos(n)
+		if *e.plugin.ScopeRef(f), n = nonEmpty(f.Key()); n != nil {
+			e.plugin.FieldPos[f.Key()] = d.pos(n)
 		}
 	}
 	if f, ok := got["enabled"]; ok {

@@ -125,10 +125,10 @@ func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
 		}
 		count++
 		exp.placeholders++
-		if m[3] != "" {
+		name := m[1] + m[2]
+		if m[3] != "" || (d.publicEnv != nil && d.publicEnv(name)) {
 			exp.publics++
 		}
-		name := m[1] + m[2]
 		switch v, set := d.lookupEnv(name); {
 		case name == "":
 			d.c.add(d.posAt(n, at), path, "empty environment variable name in %s", m[0])

@@ -54,7 +54,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		if _, err := Marshal(file); err != nil && !strings.Contains(err.Error(), "${{") {
+		if _, _, err := MarshalEnv(file); err != nil && !strings.Contains(err.Error(), "${{") {
 			t.Fatalf("Marshal of a loaded file: %v", err)
 		}
 	})

@@ -23,6 +23,10 @@ const StdinName = "<stdin>"
 type LoadOptions struct {
 	// LookupEnv defaults to os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// PublicEnv names the variables whose values are not secrets (an
+	// environment's values, written in its configuration): a placeholder
+	// of one counts as marked | public. A secret's value stays sensitive.
+	PublicEnv func(string) bool
 	// Stdin is read for the path "-" (default os.Stdin).
 	Stdin io.Reader
 	// AllowUndeclared accepts a vault's config.config_store naming a config
@@ -125,7 +129,7 @@ func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *f
 	if !ok {
 		return nil
 	}
-	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: opts.LookupEnv, rejected: map[string]bool{},
+	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: opts.LookupEnv, publicEnv: opts.PublicEnv, rejected: map[string]bool{},
 		allowMissingEnv: opts.AllowMissingEnv, allowEmptyEnv: opts.AllowEmptyEnv, budget: maxNodeVisits + len(data)}
 	return d.document(root)
 }

@@ -8,13 +8,9 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
-)
 
-// Marshal writes f as a kvsync file that Load reads back (see MarshalEnv).
-func Marshal(f *File) ([]byte, error) {
-	data, _, err := MarshalEnv(f)
-	return data, err
-}
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
+)
 
 // MarshalEnv writes f as a kvsync file and returns the environment
 // variables it reads, sorted. No secret value is ever written: each secret
@@ -44,84 +40,10 @@ func MarshalEnv(f *File) ([]byte, []string, error) {
 		addPair(info, "select_tags", w.strList(f.SelectTags))
 		addPair(root, "_info", info)
 	}
-	if len(f.ConfigStores) > 0 {
-		stores := seqNode()
-		for _, s := range f.ConfigStores {
-			sn := mapNode()
-			addPair(sn, "name", w.str(s.Name))
-			if len(s.Secrets) > 0 {
-				secrets := seqNode()
-				for _, sec := range s.Secrets {
-					en := mapNode()
-					addPair(en, "key", w.str(sec.Key))
-					addPair(en, "value", w.placeholder(sec.Value, SecretEnvName(s.Name, sec.Key), s.Name+"/"+sec.Key))
-					secrets.Content = append(secrets.Content, en)
-				}
-				addPair(sn, "secrets", secrets)
-			}
-			stores.Content = append(stores.Content, sn)
+	for _, sec := range sections {
+		if n := sec.write(w, f); n != nil {
+			addPair(root, sec.key, n)
 		}
-		addPair(root, "config_stores", stores)
-	}
-	if len(f.Vaults) > 0 {
-		vaults := seqNode()
-		for i, v := range f.Vaults {
-			vn := mapNode()
-			addPair(vn, "name", w.str(v.Name))
-			addPair(vn, "prefix", w.str(v.Prefix))
-			if v.Description != nil {
-				addPair(vn, "description", w.str(*v.Description))
-			}
-			cfg := v.Config
-			if v.ConfigStore != "" {
-				cfg = make(map[string]any, len(v.Config)+1)
-				for k, e := range v.Config {
-					cfg[k] = e
-				}
-				cfg["config_store"] = v.ConfigStore
-			}
-			if cfg != nil {
-				addPair(vn, "config", w.value(cfg, fmt.Sprintf("vault_%s_config", v.Prefix), fmt.Sprintf("vaults[%d].config", i)))
-			}
-			if v.Tags != nil {
-				addPair(vn, "tags", w.strList(v.Tags))
-			}
-			vaults.Content = append(vaults.Content, vn)
-		}
-		addPair(root, "vaults", vaults)
-	}
-	if len(f.Plugins) > 0 {
-		plugins := seqNode()
-		for i, p := range f.Plugins {
-			pn := mapNode()
-			addPair(pn, "name", w.str(p.Name))
-			for _, kv := range [][2]string{
-				{"instance_name", p.InstanceName}, {"route", p.Route}, {"service", p.Service},
-				{"consumer", p.Consumer}, {"consumer_group", p.ConsumerGroup},
-			} {
-				if kv[1] != "" {
-					addPair(pn, kv[0], w.str(kv[1]))
-				}
-			}
-			if p.Enabled != nil {
-				addPair(pn, "enabled", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(*p.Enabled)})
-			}
-			if p.Protocols != nil {
-				addPair(pn, "protocols", w.strList(p.Protocols))
-			}
-			if p.Config != nil {
-				name := "plugin_" + p.Name
-				if p.InstanceName != "" {
-					name = "plugin_" + p.InstanceName
-				}
-				addPair(pn, "config", w.value(p.Config, name+"_config", fmt.Sprintf("plugins[%d].config", i)))
-			}
-			if p.Tags != nil {
-				addPair(pn, "tags", w.strList(p.Tags))
-			}
-			plugins.Content = append(plugins.Content, pn)
-		}
-		addPair(root, "plugins", plugins)
 	}
 	if w.err != nil {
 		return nil, nil, w.err
@@ -253,4 +175,97 @@ func seqNode() *yaml.Node { return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!s
 
 func addPair(m *yaml.Node, key string, v *yaml.Node) {
 	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
+}
+
+// writeStores, writeVaults and writePlugins write a File's entities of
+// one kind back (see sections); nil when there are none.
+func writeStores(w *writer, f *File) *yaml.Node {
+	if len(f.ConfigStores) > 0 {
+		stores := seqNode()
+		for _, s := range f.ConfigStores {
+			sn := mapNode()
+			addPair(sn, "name", w.str(s.Name))
+			if len(s.Secrets) > 0 {
+				secrets := seqNode()
+				for _, sec := range s.Secrets {
+					en := mapNode()
+					addPair(en, "key", w.str(sec.Key))
+					addPair(en, "value", w.placeholder(sec.Value, SecretEnvName(s.Name, sec.Key), s.Name+"/"+sec.Key))
+					secrets.Content = append(secrets.Content, en)
+				}
+				addPair(sn, "secrets", secrets)
+			}
+			stores.Content = append(stores.Content, sn)
+		}
+		return stores
+	}
+	return nil
+}
+
+func writeVaults(w *writer, f *File) *yaml.Node {
+	if len(f.Vaults) > 0 {
+		vaults := seqNode()
+		for i, v := range f.Vaults {
+			vn := mapNode()
+			addPair(vn, "name", w.str(v.Name))
+			addPair(vn, "prefix", w.str(v.Prefix))
+			if v.Description != nil {
+				addPair(vn, "description", w.str(*v.Description))
+			}
+			cfg := v.Config
+			if v.ConfigStore != "" {
+				cfg = make(map[string]any, len(v.Config)+1)
+				for k, e := range v.Config {
+					cfg[k] = e
+				}
+				cfg["config_store"] = v.ConfigStore
+			}
+			if cfg != nil {
+				addPair(vn, "config", w.value(cfg, fmt.Sprintf("vault_%s_config", v.Prefix), fmt.Sprintf("vaults[%d].config", i)))
+			}
+			if v.Tags != nil {
+				addPair(vn, "tags", w.strList(v.Tags))
+			}
+			vaults.Content = append(vaults.Content, vn)
+		}
+		return vaults
+	}
+	return nil
+}
+
+func writePlugins(w *writer, f *File) *yaml.Node {
+	if len(f.Plugins) > 0 {
+		plugins := seqNode()
+		for i, p := range f.Plugins {
+			pn := mapNode()
+			addPair(pn, "name", w.str(p.Name))
+			if p.InstanceName != "" {
+				addPair(pn, "instance_name", w.str(p.InstanceName))
+			}
+			for _, f := range kong.ScopeFields {
+				if ref := *p.ScopeRef(f); ref != "" {
+					addPair(pn, f.Key(), w.str(ref))
+				}
+			}
+			if p.Enabled != nil {
+				addPair(pn, "enabled", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(*p.Enabled)})
+			}
+			if p.Protocols != nil {
+				addPair(pn, "protocols", w.strList(p.Protocols))
+			}
+			if p.Config != nil {
+				name := "plugin_" + p.Name
+				if p.InstanceName != "" {
+					name = "plugin_" + p.InstanceName
+				}
+				addPair(pn, "config", w.value(p.Config, name+"_config", fmt.Sprintf("plugins[%d].config", i)))
+			}
+			if p.Tags != nil {
+				addPair(pn, "tags", w.strList(p.Tags))
+			}
+			plugins.Content = append(plugins.Content, pn)
+		}
+		return plugins
+	}
+	return nil
 }

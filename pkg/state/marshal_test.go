@@ -99,7 +99,7 @@ func substitutedWhole(value, name string) Sensitive {
 
 func TestMarshalRefusesPlaceholdersInPlainStrings(t *testing.T) {
 	f := &File{Plugins: []Plugin{{Name: "p", Config: map[string]any{"a": `${{ env "X" }}`}}}}
-	if _, err := Marshal(f); err == nil {
+	if _, _, err := MarshalEnv(f); err == nil {
 		t.Error("Marshal wrote a plain string that loading would substitute")
 	}
 }

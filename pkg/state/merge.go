@@ -2,8 +2,9 @@ package state
 
 import (
 	"fmt"
-	"slices"
 	"strings"
+
+	"github.com/kvsync/kvsync/pkg/konnect/kong"
 )
 
 // merge combines the files in order: lists concatenate, top-level scalars
@@ -32,7 +33,7 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 			if tagsAt == nil {
 				f.SelectTags, tagsAt = fe.selectTags, &fe.selectTagsAt
 				f.SelectTagsPos = tagsAt.pos
-			} else if !sameSet(fe.selectTags, f.SelectTags) {
+			} else if !kong.SameTags(fe.selectTags, f.SelectTags) {
 				c.add(fe.selectTagsAt.pos, fe.selectTagsAt.path, "[%s] conflicts with [%s] at %s", strings.Join(fe.selectTags, ", "), strings.Join(f.SelectTags, ", "), tagsAt.pos)
 			}
 		}
@@ -41,14 +42,59 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 		c.add(Position{File: files[0].name, Line: 1, Column: 1}, "_format_version", "is required: add _format_version: %q", FormatVersion)
 	}
 
-	stores := map[string]*storeEntry{}
+	m := &merged{file: f, stores: map[string]*storeEntry{}, vaults: map[string]*vaultEntry{}}
+	for _, sec := range sections {
+		sec.merge(m, files, c)
+	}
+	checkDeclaredRefs(m.plugins, m.vaults, m.stores, c)
+	if !opts.AllowUndeclared {
+		rejected := map[string]bool{}
+		for _, fe := range files {
+			for k := range fe.rejected {
+				rejected[k] = true
+			}
+		}
+		checkUndeclared(f, m.vaultList, nil, rejected, c)
+	}
+	return f
+}
+
+// PluginScope describes where a plugin applies, for messages and plans:
+// "globally" or e.g. "on route example-route, consumer alice".
+func PluginScope(p Plugin) string {
+	var parts []string
+	for f, ref := range p.Scope() {
+		if ref != "" {
+			parts = append(parts, fmt.Sprintf("%s %q", kong.ScopeField(f).Key(), ref))
+		}
+	}
+	if len(parts) == 0 {
+		return "globally"
+	}
+	return "on " + strings.Join(parts, ", ")
+}
+
+// merged is the merge in progress: the File, and the entries that
+// references between kinds are checked against.
+type merged struct {
+	file      *File
+	stores    map[string]*storeEntry
+	vaults    map[string]*vaultEntry
+	vaultList []*vaultEntry
+	plugins   []*pluginEntry
+}
+
+// mergeStores, mergeVaults and mergePlugins concatenate the files' entries
+// of one kind, reporting duplicates across files as within one (see
+// sections).
+func mergeStores(m *merged, files []*fileEntries, c *collector) {
 	for _, fe := range files {
 		for _, se := range fe.stores {
-			if first, dup := stores[se.store.Name]; dup {
+			if first, dup := m.stores[se.store.Name]; dup {
 				c.add(se.nameAt.pos, se.nameAt.path, "duplicate config store %q (first at %s)", se.store.Name, first.nameAt.pos)
 				continue
 			}
-			stores[se.store.Name] = se
+			m.stores[se.store.Name] = se
 			keys := map[string]*secretEntry{}
 			var kept []*secretEntry
 			for _, s := range se.secrets {
@@ -61,31 +107,33 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 				se.store.Secrets = append(se.store.Secrets, s.secret)
 			}
 			se.secrets = kept
-			f.ConfigStores = append(f.ConfigStores, se.store)
+			m.file.ConfigStores = append(m.file.ConfigStores, se.store)
 		}
 	}
+}
 
-	vaults := map[string]*vaultEntry{}
-	var vaultList []*vaultEntry
+func mergeVaults(m *merged, files []*fileEntries, c *collector) {
 	for _, fe := range files {
 		for _, ve := range fe.vaults {
-			if first, dup := vaults[ve.vault.Prefix]; dup {
+			if first, dup := m.vaults[ve.vault.Prefix]; dup {
 				c.add(ve.prefixAt.pos, ve.prefixAt.path, "duplicate vault prefix %q (first at %s)", ve.vault.Prefix, first.prefixAt.pos)
 				continue
 			}
-			vaults[ve.vault.Prefix] = ve
-			vaultList = append(vaultList, ve)
-			f.Vaults = append(f.Vaults, ve.vault)
+			m.vaults[ve.vault.Prefix] = ve
+			m.vaultList = append(m.vaultList, ve)
+			m.file.Vaults = append(m.file.Vaults, ve.vault)
 		}
 	}
+}
 
+func mergePlugins(m *merged, files []*fileEntries, c *collector) {
 	scopes := map[string]*pluginEntry{}
 	instances := map[string]*pluginEntry{}
-	var plugins []*pluginEntry
 	for _, fe := range files {
 		for _, pe := range fe.plugins {
 			p := pe.plugin
-			id := strings.Join([]string{p.Name, p.Route, p.Service, p.Consumer, p.ConsumerGroup}, "\x00")
+			scope := p.Scope()
+			id := p.Name + "\x00" + strings.Join(scope[:], "\x00")
 			if first, dup := scopes[id]; dup {
 				c.add(p.Pos, pe.path, "duplicate plugin %q %s (first at %s)", p.Name, PluginScope(p), first.plugin.Pos)
 				continue
@@ -98,44 +146,8 @@ func merge(files []*fileEntries, opts LoadOptions, c *collector) *File {
 				instances[p.InstanceName] = pe
 			}
 			scopes[id] = pe
-			plugins = append(plugins, pe)
-			f.Plugins = append(f.Plugins, p)
+			m.plugins = append(m.plugins, pe)
+			m.file.Plugins = append(m.file.Plugins, p)
 		}
 	}
-
-	checkDeclaredRefs(plugins, vaults, stores, c)
-	if !opts.AllowUndeclared {
-		rejected := map[string]bool{}
-		for _, fe := range files {
-			for k := range fe.rejected {
-				rejected[k] = true
-			}
-		}
-		checkUndeclared(f, vaultList, nil, rejected, c)
-	}
-	return f
-}
-
-// PluginScope describes where a plugin applies, for messages and plans:
-// "globally" or e.g. "on route example-route, consumer alice".
-func PluginScope(p Plugin) string {
-	var parts []string
-	for _, s := range []struct{ kind, v string }{
-		{"route", p.Route}, {"service", p.Service}, {"consumer", p.Consumer}, {"consumer_group", p.ConsumerGroup},
-	} {
-		if s.v != "" {
-			parts = append(parts, fmt.Sprintf("%s %q", s.kind, s.v))
-		}
-	}
-	if len(parts) == 0 {
-		return "globally"
-	}
-	return "on " + strings.Join(parts, ", ")
-}
-
-func sameSet(a, b []string) bool {
-	x, y := slices.Clone(a), slices.Clone(b)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(x, y)
 }

@@ -93,12 +93,18 @@ func (s Sensitive) Format(f fmt.State, verb rune) {
 	}
 	_, _ = f.Write([]byte(Redacted))
 }
+
+// The encoders redact too, so that a plan, a dump or a log never holds the
+// value; the Konnect client, the one place that sends it, refuses to encode
+// a Sensitive it has not revealed rather than send this rendering.
 func (s Sensitive) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
 func (s Sensitive) MarshalYAML() (any, error)    { return Redacted, nil }
 func (s Sensitive) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
 
 // Reveal returns a deep copy of a config value (maps, slices, scalars) with
-// every Sensitive leaf replaced by its plain string, for sending to the API.
+// every Sensitive leaf replaced by its plain string, for checking a config
+// against a schema. Nothing sent uses it: the Konnect client reveals what
+// it encodes itself.
 func Reveal(v any) any {
 	switch t := v.(type) {
 	case Sensitive:

@@ -149,7 +149,8 @@ type Vault struct {
 }
 
 // Plugin is a declared Kong plugin. Route, Service, Consumer and
-// ConsumerGroup hold a name or an id, resolved against the live state.
+// ConsumerGroup (its scope, see kong.ScopeField) hold a name or an id,
+// resolved against the live state.
 type Plugin struct {
 	Name          string
 	InstanceName  string
@@ -197,4 +198,19 @@ type VaultRef struct {
 	// "plugins[0].config.auth.header_value".
 	Path string
 	Pos  Position
+}
+
+// ScopeRef points at the plugin's field for a scope field.
+func (p *Plugin) ScopeRef(f kong.ScopeField) *string {
+	return [...]*string{kong.ScopeRoute: &p.Route, kong.ScopeService: &p.Service,
+		kong.ScopeConsumer: &p.Consumer, kong.ScopeConsumerGroup: &p.ConsumerGroup}[f]
+}
+
+// Scope is the plugin's scope references, by scope field.
+func (p Plugin) Scope() kong.Scope {
+	var s kong.Scope
+	for _, f := range kong.ScopeFields {
+		s[f] = *p.ScopeRef(f)
+	}
+	return s
 }

@@ -1,5 +1,5 @@
-// Package render writes plans (pkg/diff) and apply reports (pkg/apply) as
-// text, JSON and Markdown. It is the one place where kvsync decides how a
+// Package render writes plans and the outcomes of syncs (both plain data
+// of pkg/diff) as text, JSON and Markdown; it depends on no executor. It is the one place where kvsync decides how a
 // change looks: one headline (diff.Change.Headline), one colour palette,
 // one Markdown escape. Everything it prints is a display value: the plan
 // holds no secret in its fields, and error texts pass through the caller's
@@ -14,7 +14,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/diff"
 )
 
@@ -80,11 +79,11 @@ func actionColor(a diff.Action) string {
 	return ansiRed
 }
 
-func statusColor(s apply.Status) string {
+func statusColor(s diff.Status) string {
 	switch s {
-	case apply.Succeeded:
+	case diff.Succeeded:
 		return ansiGreen
-	case apply.Failed:
+	case diff.Failed:
 		return ansiRed
 	}
 	return ansiYellow
@@ -345,32 +344,32 @@ func markdownDetails(c *diff.Change) string {
 }
 
 // statusText is a status in prose: "not started".
-func statusText(s apply.Status) string { return strings.ReplaceAll(string(s), "_", " ") }
+func statusText(s diff.Status) string { return strings.ReplaceAll(string(s), "_", " ") }
 
-func countsLine(rep *apply.Report) string {
+func countsLine(rep *diff.Report) string {
 	n := rep.Counts()
 	return fmt.Sprintf("Sync: %d succeeded, %d failed, %d skipped, %d not started.",
-		n[apply.Succeeded], n[apply.Failed], n[apply.Skipped], n[apply.NotStarted])
+		n[diff.Succeeded], n[diff.Failed], n[diff.Skipped], n[diff.NotStarted])
 }
 
 // jsonResult is one operation in the JSON report.
 type jsonResult struct {
-	ID         int          `json:"id"`
-	Action     diff.Action  `json:"action"`
-	Kind       diff.Kind    `json:"kind"`
-	Name       string       `json:"name"`
-	Scope      string       `json:"scope,omitempty"`
-	Status     apply.Status `json:"status"`
-	Error      string       `json:"error,omitempty"`
-	Cause      *int         `json:"cause,omitempty"`
-	DurationMS int64        `json:"duration_ms"`
+	ID         int         `json:"id"`
+	Action     diff.Action `json:"action"`
+	Kind       diff.Kind   `json:"kind"`
+	Name       string      `json:"name"`
+	Scope      string      `json:"scope,omitempty"`
+	Status     diff.Status `json:"status"`
+	Error      string      `json:"error,omitempty"`
+	Cause      *int        `json:"cause,omitempty"`
+	DurationMS int64       `json:"duration_ms"`
 }
 
 // Report writes the per-operation results of a sync and a summary. The
 // JSON form is one document holding the plan too; text and Markdown follow
 // the plan's own rendering.
-func Report(w io.Writer, p *diff.Plan, rep *apply.Report, f Format, opts Options) error {
-	errText := func(r apply.Result) string {
+func Report(w io.Writer, p *diff.Plan, rep *diff.Report, f Format, opts Options) error {
+	errText := func(r diff.Result) string {
 		if r.Err == nil {
 			return ""
 		}
@@ -383,17 +382,17 @@ func Report(w io.Writer, p *diff.Plan, rep *apply.Report, f Format, opts Options
 	switch f {
 	case JSON:
 		doc := struct {
-			Plan    *diff.Plan           `json:"plan"`
-			Results []jsonResult         `json:"results"`
-			Summary map[apply.Status]int `json:"summary"`
-		}{Plan: p, Results: []jsonResult{}, Summary: map[apply.Status]int{}}
-		for _, s := range []apply.Status{apply.Succeeded, apply.Failed, apply.Skipped, apply.NotStarted} {
+			Plan    *diff.Plan          `json:"plan"`
+			Results []jsonResult        `json:"results"`
+			Summary map[diff.Status]int `json:"summary"`
+		}{Plan: p, Results: []jsonResult{}, Summary: map[diff.Status]int{}}
+		for _, s := range []diff.Status{diff.Succeeded, diff.Failed, diff.Skipped, diff.NotStarted} {
 			doc.Summary[s] = rep.Counts()[s]
 		}
 		for _, r := range rep.Results {
 			jr := jsonResult{ID: r.Change.ID, Action: r.Change.Action, Kind: r.Change.Kind, Name: r.Change.Name,
 				Scope: r.Change.Scope, Status: r.Status, Error: errText(r), DurationMS: r.Duration.Milliseconds()}
-			if r.Status == apply.Skipped {
+			if r.Status == diff.Skipped {
 				cause := r.Cause
 				jr.Cause = &cause
 			}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/diff/difftest"
 	"github.com/kvsync/kvsync/pkg/state"
@@ -273,16 +272,16 @@ func TestReportGolden(t *testing.T) {
 	if len(p.Changes) < 4 {
 		t.Fatalf("the plan has %d changes; the test needs 4", len(p.Changes))
 	}
-	rep := &apply.Report{}
+	rep := &diff.Report{}
 	for i, c := range p.Changes {
-		r := apply.Result{Change: c, Status: apply.NotStarted}
+		r := diff.Result{Change: c, Status: diff.NotStarted}
 		switch i {
 		case 0, 1:
-			r.Status = apply.Succeeded
+			r.Status = diff.Succeeded
 		case 2:
-			r.Status, r.Err = apply.Failed, errors.New("konnect: 400 Bad Request: kpat_FAKEtoken0000 was echoed")
+			r.Status, r.Err = diff.Failed, errors.New("konnect: 400 Bad Request: kpat_FAKEtoken0000 was echoed")
 		case 3:
-			r.Status, r.Cause = apply.Skipped, 2
+			r.Status, r.Cause = diff.Skipped, 2
 			r.Err = errors.New("depends on failed " + p.Changes[2].String())
 		}
 		rep.Results = append(rep.Results, r)

@@ -279,7 +279,7 @@ func TestConformance(t *testing.T) {
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 
-	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: token, RateLimit: -1, MaxRetries: -1})
+	c, err := konnect.New(konnect.Options{BaseURL: srv.URL, Token: token, NoPacing: true, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@
 //
 //	control-planes                       GET (page numbers, filter[name]…) POST
 //	control-planes/{id}                  GET PATCH DELETE
+//	control-planes/{id}/group-memberships GET, …/add POST (a group's own
+//	                                     config stores and core entities are read-only)
 //	…/config-stores                      GET (cursor) POST
 //	…/config-stores/{id}                 GET PUT DELETE (?force=true)
 //	…/config-stores/{id}/secrets         GET (cursor) POST
@@ -297,6 +299,20 @@ func (e *Emulator) match(r *http.Request) endpoint {
 			http.MethodPatch:  func(w http.ResponseWriter, r *http.Request) { e.patchControlPlane(w, r, id) },
 			http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { e.deleteControlPlane(w, r, id) },
 		})
+	case segs[2] == "group-memberships":
+		id := segs[1]
+		switch {
+		case n == 3:
+			return ep(cpT+"/group-memberships", famControlPlanes, handlers{
+				http.MethodGet: func(w http.ResponseWriter, r *http.Request) { e.listGroupMemberships(w, r, id) },
+			})
+		case n == 4 && segs[3] == "add":
+			return ep(cpT+"/group-memberships/add", famControlPlanes, handlers{
+				http.MethodPost: func(w http.ResponseWriter, r *http.Request) { e.addGroupMembers(w, r, id) },
+			})
+		}
+	case (segs[2] == "config-stores" || segs[2] == "core-entities") && r.Method != http.MethodGet && e.readOnlyGroup(segs[1]):
+		return endpoint{template: cpT + "/" + segs[2], fam: famControlPlanes, handle: groupIsReadOnly}
 	case segs[2] == "config-stores":
 		cp := segs[1]
 		switch {

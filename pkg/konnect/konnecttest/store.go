@@ -42,6 +42,8 @@ type controlPlane struct {
 	Entities map[string][]*entity `json:"entities"`
 	// Members are the consumer group memberships.
 	Members []member `json:"consumer_group_members,omitempty"`
+	// GroupMembers are a control plane group's members' ids.
+	GroupMembers []string `json:"group_members,omitempty"`
 }
 
 // member puts a consumer (by id) in a consumer group (by id).

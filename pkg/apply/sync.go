@@ -1,0 +1,256 @@
+package apply
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/kvsync/kvsync/pkg/diff"
+	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/state"
+)
+
+// Planned is a plan with what it was made from: the client that read the
+// live state (and goes on with its pace), the desired and the live state.
+type Planned struct {
+	Client *konnect.Client
+	File   *state.File
+	Live   *diff.Live
+	Plan   *diff.Plan
+}
+
+// PlanOptions are one control plane's planning inputs.
+type PlanOptions struct {
+	// ControlPlane is the control plane by name or id; "" takes the
+	// file's.
+	ControlPlane string
+	// Plan are the plan's options (select tags, no deletes, kvsync.sum,
+	// forced writes, adoption).
+	Plan diff.Options
+	// Origins say where the target came from; the plan shows them.
+	Origins diff.Origins
+	// SumFile is where Plan.Sum was read (the plan shows it), and where
+	// Sync writes it after the run, whatever happened; "" with no Sum.
+	SumFile string
+}
+
+// ControlPlaneMismatchError: the control plane was given by id, and its
+// name is not the file's _konnect.control_plane_name.
+type ControlPlaneMismatchError struct {
+	Given, FileName, LiveName string
+}
+
+func (e *ControlPlaneMismatchError) Error() string {
+	return fmt.Sprintf("control plane %q (%s) differs from the file's _konnect.control_plane_name %q", e.Given, e.LiveName, e.FileName)
+}
+
+// Plan fetches the live state the file needs, checks the file against it
+// (references, plugin and vault configs against the schemas) and computes
+// the plan. Any problem stops here: nothing is applied.
+//
+// earlier is this run's earlier plan when it plans again (under the lock):
+// what it read makes the fetch one round trip. nil otherwise.
+func Plan(ctx context.Context, c *konnect.Client, f *state.File, opts PlanOptions, earlier *Planned) (*Planned, error) {
+	if c == nil || f == nil {
+		return nil, errors.New("apply: Plan needs a client and a file")
+	}
+	fetch := diff.FetchOptions{ControlPlane: opts.ControlPlane, SelectTags: opts.Plan.SelectTags}
+	if earlier != nil {
+		fetch.Previous = earlier.Live
+	}
+	live, err := diff.Fetch(ctx, c, f, fetch)
+	if err != nil {
+		return nil, err
+	}
+	// A control plane given by id is checked once its name is known.
+	if f.ControlPlaneName != "" && live.ControlPlane.Name != f.ControlPlaneName {
+		return nil, &ControlPlaneMismatchError{Given: opts.ControlPlane, FileName: f.ControlPlaneName, LiveName: live.ControlPlane.Name}
+	}
+	if err := diff.CheckOnline(f, live); err != nil {
+		return nil, err
+	}
+	p, err := diff.Compute(f, live, opts.Plan)
+	if err != nil {
+		return nil, err
+	}
+	p.Address, p.Origins = c.BaseURL(), opts.Origins
+	if opts.Plan.Sum != nil {
+		p.SumFile = opts.SumFile
+	}
+	return &Planned{Client: c, File: f, Live: live, Plan: p}, nil
+}
+
+// SyncOptions are one control plane's sync. The client may be shared with
+// other syncs (its pacer then paces them all).
+type SyncOptions struct {
+	PlanOptions
+	// Reviewed, when set, is the plan a person reviewed (diff --out): the
+	// sync applies only that plan, made from the same live state and
+	// values, and refuses anything else before any write.
+	Reviewed *diff.SavedPlan
+	// FingerprintKey keys the reviewed plan's fingerprints (the
+	// KVSYNC_FINGERPRINT_KEY the review used, or nothing).
+	FingerprintKey []byte
+	// Holder names this run in the lock (see Holder); MaxDuration is the
+	// most it may take, written in the lock.
+	Holder      string
+	MaxDuration time.Duration
+	// Apply tunes the execution (parallelism, results as they come).
+	Apply Options
+	// Planned, when set, is called with the plan once it is made (and
+	// verified against Reviewed), before the lock: a caller shows it and
+	// may ask before deleting. An error stops the sync, nothing applied.
+	Planned func(*Planned) error
+	// Warn, when set, receives what the run warns about (a lock taken
+	// over from an ended run, a lock it could not release).
+	Warn func(string)
+	// Locked, when set, is called once the lock is held, with the
+	// function that releases it (a caller quitting at once, on a second
+	// Ctrl-C, releases it on its way out); the function it returns is
+	// called when the sync releases the lock itself.
+	Locked func(release func() error) (released func())
+}
+
+// SyncResult is what a sync did.
+type SyncResult struct {
+	// Planned is the plan applied: the one made under the lock, the same
+	// changes as the one shown.
+	Planned *Planned
+	// Report holds one result per change (empty for an empty plan).
+	Report *diff.Report
+	// SumErr is set when kvsync.sum could not be written (it is also part
+	// of the error Sync returns).
+	SumErr error
+}
+
+// ErrPlanMoved: the control plane changed between the plan shown and the
+// plan made under the lock.
+var ErrPlanMoved = errors.New("the control plane changed while kvsync took its lock (another run, most likely): nothing was applied; run again to see the new plan")
+
+// Sync runs the sync workflow for one control plane: plan, narrow it to
+// a reviewed plan's changes (refusing one that no longer holds), show it (opts.Planned), take the control plane's lock,
+// plan again under it (the same plan, or nothing is applied), apply,
+// record in kvsync.sum exactly what Konnect accepted, release the lock.
+//
+// The error is nil, or why nothing was applied (the result is then nil),
+// or what went wrong while applying (a *RunError, and a sum write
+// failure), with the result.
+func Sync(ctx context.Context, c *konnect.Client, f *state.File, opts SyncOptions) (*SyncResult, error) {
+	pl, err := Plan(ctx, c, f, opts.PlanOptions, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.verify(pl); err != nil {
+		return nil, err
+	}
+	if opts.Planned != nil {
+		if err := opts.Planned(pl); err != nil {
+			return nil, err
+		}
+	}
+	res := &SyncResult{Planned: pl, Report: &diff.Report{}}
+	var runErr error
+	if !pl.Plan.Empty() {
+		unlock, err := opts.lock(ctx, pl)
+		if err != nil {
+			return nil, err
+		}
+		released := func() {}
+		if opts.Locked != nil {
+			released = opts.Locked(unlock)
+		}
+		defer func() {
+			released()
+			if uerr := unlock(); uerr != nil {
+				opts.warn(uerr.Error())
+			}
+		}()
+		if pl, err = opts.replan(ctx, pl); err != nil {
+			return nil, err
+		}
+		res.Planned = pl
+		rep, err := Apply(ctx, pl.Client, pl.Plan, opts.Apply)
+		if rep == nil {
+			return nil, err
+		}
+		res.Report, runErr = rep, err
+	}
+	// Whatever happened, the sum records exactly what was written.
+	if s := opts.Plan.Sum; s != nil && opts.SumFile != "" {
+		diff.RecordSum(s, pl.Plan, res.Report.Succeeded)
+		if err := s.Write(opts.SumFile); err != nil {
+			res.SumErr = err
+			return res, multierror.Append(runErr, err)
+		}
+	}
+	return res, runErr
+}
+
+// lock takes the control plane's lock: writes happen under it, from a
+// plan made under it, so that two runs never both create.
+func (opts *SyncOptions) lock(ctx context.Context, pl *Planned) (func() error, error) {
+	holder := opts.Holder
+	if holder == "" {
+		holder = Holder()
+	}
+	return LockTakingOver(ctx, pl.Client, pl.Plan.ControlPlane, holder, opts.MaxDuration, func(le *LockedError) {
+		opts.warn(fmt.Sprintf("took over the lock of control plane %s left by %s: that run has ended", le.ControlPlane, le.Holder))
+	})
+}
+
+// replan plans again under the lock; the plan must be the one shown.
+func (opts *SyncOptions) replan(ctx context.Context, shown *Planned) (*Planned, error) {
+	pl, err := Plan(ctx, shown.Client, shown.File, opts.PlanOptions, shown)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.verify(pl); err != nil {
+		return nil, err
+	}
+	if !samePlan(shown.Plan, pl.Plan) {
+		return nil, ErrPlanMoved
+	}
+	return pl, nil
+}
+
+// verify narrows the plan to the reviewed changes it still makes (see
+// diff.SavedPlan.Review): what nobody reviewed is left out, and named in
+// the plan's warnings; a plan that no longer holds is refused, before any
+// write, naming everything that moved.
+func (opts *SyncOptions) verify(pl *Planned) error {
+	if opts.Reviewed == nil {
+		return nil
+	}
+	keying, err := opts.Reviewed.Keyed(opts.FingerprintKey)
+	if err != nil {
+		return err
+	}
+	r, err := opts.Reviewed.Review(pl.Plan, diff.TakeFingerprints(pl.Live, pl.Plan, keying))
+	var moved *multierror.Error
+	if errors.As(err, &moved) {
+		return multierror.Append(errors.New("the reviewed plan no longer holds; nothing was applied (make and review a new plan):"), moved.Errors...)
+	}
+	if err != nil {
+		return err
+	}
+	pl.Plan = r.Plan
+	return nil
+}
+
+func (opts *SyncOptions) warn(msg string) {
+	if opts.Warn != nil {
+		opts.Warn(msg)
+	}
+}
+
+// samePlan reports whether two plans make the same changes.
+func samePlan(a, b *diff.Plan) bool {
+	x, errA := json.Marshal(a.Changes)
+	y, errB := json.Marshal(b.Changes)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
+}
