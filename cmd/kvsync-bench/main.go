@@ -423,15 +423,17 @@ func runDeck(dir string, args []string, out *strings.Builder, r *result) error {
 	return nil
 }
 
-// pluginWrites counts the plugin creates the emulator accepted (by POST,
-// or by PUT with a client-chosen id).
+// pluginWrites counts the plugin creates the emulator accepted: by POST or
+// by PUT with a client-chosen id, on the plugins collection or nested under
+// the entity they apply to.
 func pluginWrites(c konnecttest.CountsReport) int {
 	n := 0
-	for _, k := range []string{
-		"POST /v2/control-planes/{controlPlaneId}/core-entities/plugins",
-		"PUT /v2/control-planes/{controlPlaneId}/core-entities/plugins/{pluginId}",
-	} {
-		n += c.Requests[k] - c.Throttled[k]
+	for k, v := range c.Requests {
+		method, path, _ := strings.Cut(k, " ")
+		if (method == http.MethodPost || method == http.MethodPut) &&
+			(strings.HasSuffix(path, "/plugins") || strings.HasSuffix(strings.ToLower(path), "/plugins/{pluginid}")) {
+			n += v - c.Throttled[k]
+		}
 	}
 	return n
 }
