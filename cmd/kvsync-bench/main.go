@@ -378,18 +378,8 @@ func measure(sc scenario, kvsync, deck, emulator, dir string) result {
 // RSS in r.
 func runKvsync(kvsync, dir string, args []string, out *strings.Builder, r *result) error {
 	cmd := exec.Command(kvsync, args...)
-	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "KVSYNC_KONNECT_TOKEN="+token)
-	cmd.Stdout = out
-	err := cmd.Start()
-	if err == nil {
-		stopPeak := watchPeakRSS(cmd.Process.Pid, &r.rss)
-		err = cmd.Wait()
-		stopPeak()
-	}
-	if ps := cmd.ProcessState; ps != nil {
-		r.cpu = ps.UserTime() + ps.SystemTime()
-	}
+	err := runMeasured(cmd, dir, out, r)
 	var exit *exec.ExitError
 	if args[0] == "diff" && errors.As(err, &exit) && exit.ExitCode() == 3 {
 		// No change found; the values were not compared (--no-sum).
@@ -405,8 +395,17 @@ func runKvsync(kvsync, dir string, args []string, out *strings.Builder, r *resul
 // own variable and no other DECK_* variable of the bench's environment.
 func runDeck(dir string, args []string, out *strings.Builder, r *result) error {
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = dir
 	cmd.Env = append(withoutDeckVariables(os.Environ()), "DECK_KONNECT_TOKEN="+token)
+	if err := runMeasured(cmd, dir, out, r); err != nil {
+		return fmt.Errorf("deck gateway %s: %w", args[2], err)
+	}
+	return nil
+}
+
+// runMeasured runs cmd in dir, its standard output into out, recording its
+// CPU time and peak RSS in r.
+func runMeasured(cmd *exec.Cmd, dir string, out *strings.Builder, r *result) error {
+	cmd.Dir = dir
 	cmd.Stdout = out
 	err := cmd.Start()
 	if err == nil {
@@ -417,10 +416,7 @@ func runDeck(dir string, args []string, out *strings.Builder, r *result) error {
 	if ps := cmd.ProcessState; ps != nil {
 		r.cpu = ps.UserTime() + ps.SystemTime()
 	}
-	if err != nil {
-		return fmt.Errorf("deck gateway %s: %w", args[2], err)
-	}
-	return nil
+	return err
 }
 
 // pluginWrites counts the plugin creates the emulator accepted: by POST or
