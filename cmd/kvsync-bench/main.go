@@ -6,7 +6,7 @@
 // 429 counters from GET /_emulator/counts, and prints one table:
 //
 //	scenario, wall time, ideal, wall/ideal, requests, minimum requests,
-//	requests/minimum, 429s, failed operations, CPU and peak RSS of kvsync,
+//	requests/minimum, 429s, failed operations, CPU and peak RSS of kvsync (or decK),
 //	and whether the scenario's targets hold.
 //
 // Run it with `make bench-e2e` (which builds both binaries first), or
@@ -17,6 +17,12 @@
 // API) and handed to the binary as a --data file, never by slow syncs.
 // Secret values are fake and never printed; the token is a fake one of the
 // bench's own, passed through the environment.
+//
+// decK side by side: the scenario marked deck runs kvsync, then decK
+// (`deck gateway sync`, its defaults) on the same work from the same
+// state, each against a fresh emulator, and checks kvsync's wall against
+// decK's. It runs only when DECK_BIN names a deck binary or deck is on
+// PATH; otherwise its row says it was skipped. Nothing else needs decK.
 //
 // Ideal times: N writes under a rate limit R cannot beat M/R seconds,
 // where M is the minimum number of requests of the run (its reads and
@@ -81,7 +87,12 @@ type scenario struct {
 
 	rate        float64       // emulator --rate-limit (0: none)
 	latency     time.Duration // emulator --latency
-	parallelism int
+	parallelism int           // --parallelism; 0: kvsync's default
+	// deck: decK syncs the same file from the same state too, each with
+	// its defaults, and kvsync's wall must be at most maxDeckRatio times
+	// decK's. Skipped (and said so) without a deck binary.
+	deck         bool
+	maxDeckRatio float64
 
 	// Targets: the most wall/ideal, requests/minimum and share of 429s
 	// allowed (0: not checked).
@@ -101,6 +112,16 @@ type result struct {
 	ideal          time.Duration
 	minimum        int
 	err            error
+	// deckWall is decK's wall time on the same work (deck scenarios).
+	deckWall time.Duration
+}
+
+func skippedRow(name string, columns int) []string {
+	row := []string{name}
+	for len(row) < columns-1 {
+		row = append(row, "-")
+	}
+	return append(row, "skipped: no deck on PATH or DECK_BIN")
 }
 
 func scenarios() []scenario {
@@ -117,6 +138,8 @@ func scenarios() []scenario {
 		{name: "20 planes: 20 runs in series R=50 P=8", command: "sync", planes: 20, mode: "series", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8},
 		{name: "20 planes: one run L=50ms P=32", command: "sync", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, latency: 50 * time.Millisecond, parallelism: 32, maxRatio: 1.30},
 		{name: "20 planes: no-op diff", command: "diff", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, seeded: true, maxReqRatio: 1.00},
+		{name: "sync 1000 plugins L=50ms defaults", command: "sync", plugins: 1000, routes: 500,
+			latency: 50 * time.Millisecond, deck: true, maxDeckRatio: 0.5},
 		{name: "diff at scale (10% changed)", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 10000, routes: 5000, seeded: true, changed: 0.10,
 			maxReqRatio: 1.00, maxCPU: 1500 * time.Millisecond, maxRSS: 200 << 20},
 	}
@@ -154,24 +177,48 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
+	header := []string{"scenario", "wall", "ideal", "ratio", "requests", "minimum", "req/min", "429s", "failed ops", "CPU", "RSS", "targets"}
 	var rows [][]string
 	failures := 0
+	deck := deckBinary()
 	for _, sc := range scenarios() {
 		if !selected(sc.name, *only) {
 			continue
 		}
+		if sc.deck && deck == "" {
+			fmt.Fprintf(stderr, "%s: skipped (no deck on PATH, DECK_BIN unset)\n", sc.name)
+			rows = append(rows, skippedRow(sc.name, len(header)))
+			continue
+		}
 		fmt.Fprintf(stderr, "%s ...\n", sc.name)
-		r := measure(sc, kvsync, emulator, filepath.Join(dir, strings.NewReplacer(" ", "_", "=", "", "/", "", "(", "", ")", "", "%", "").Replace(sc.name)))
+		sub := filepath.Join(dir, strings.NewReplacer(" ", "_", "=", "", "/", "", "(", "", ")", "", "%", "", ":", "").Replace(sc.name))
+		r := measure(sc, kvsync, "", emulator, sub)
+		var deckRow []string
+		if sc.deck {
+			fmt.Fprintf(stderr, "%s with decK ...\n", sc.name)
+			d := measure(sc, kvsync, deck, emulator, sub+"-deck")
+			r.deckWall = d.wall
+			var ok bool
+			deckRow, ok = format(scenario{name: sc.name + " (decK)", command: sc.command, plugins: sc.plugins, routes: sc.routes}, d)
+			if !ok {
+				failures++
+			}
+			if d.err != nil {
+				fmt.Fprintf(stderr, "  %s (decK): %v\n", sc.name, d.err)
+			}
+		}
 		row, ok := format(sc, r)
 		if !ok {
 			failures++
 		}
 		rows = append(rows, row)
+		if deckRow != nil {
+			rows = append(rows, deckRow)
+		}
 		if r.err != nil {
 			fmt.Fprintf(stderr, "  %s: %v\n", sc.name, r.err)
 		}
 	}
-	header := []string{"scenario", "wall", "ideal", "ratio", "requests", "minimum", "req/min", "429s", "failed ops", "kvsync CPU", "kvsync RSS", "targets"}
 	printTable(stdout, header, rows, *markdown)
 	if failures > 0 {
 		return fmt.Errorf("%d scenario(s) missed a target", failures)
@@ -192,7 +239,9 @@ func selected(name, only string) bool {
 }
 
 // measure runs one scenario in its own directory.
-func measure(sc scenario, kvsync, emulator, dir string) result {
+//
+// With deck set, decK runs instead of kvsync.
+func measure(sc scenario, kvsync, deck, emulator, dir string) result {
 	var r result
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		r.err = err
@@ -224,6 +273,12 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 				return r
 			}
 		}
+		// The routes plugins name, through the API (a --data file would
+		// be rewritten after every write of the run).
+		if err := createRoutes(sc, emu.url); err != nil {
+			r.err = fmt.Errorf("creating the routes: %w", err)
+			return r
+		}
 	}
 	if err := emu.call(http.MethodDelete, "/_emulator/counts", "", nil); err != nil {
 		r.err = err
@@ -231,7 +286,7 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 	}
 
 	args := []string{sc.command, "--konnect-addr", emu.url, "--no-sum", "--no-color", "-o", "json"}
-	if sc.command == "sync" {
+	if sc.command == "sync" && sc.parallelism > 0 {
 		args = append(args, "--parallelism", fmt.Sprint(sc.parallelism))
 	}
 	if sc.command == "diff" && sc.changed == 0 {
@@ -254,10 +309,23 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 			runs = append(runs, append(slices.Clone(args), "--konnect-control-plane-name", name, file))
 		}
 	}
+	if deck != "" {
+		deckFile := filepath.Join(dir, "deck.yaml")
+		if err := os.WriteFile(deckFile, []byte(deckYAML(sc)), 0o600); err != nil {
+			r.err = err
+			return r
+		}
+		// decK with its defaults (--parallelism 10), its token from its
+		// own variable.
+		runs = [][]string{{deck, "gateway", sc.command, "--konnect-addr", emu.url,
+			"--konnect-control-plane-name", controlPlane, "--no-color", deckFile}}
+	}
 	outs := make([]strings.Builder, len(runs))
 	start := time.Now()
-	switch sc.mode {
-	case "together":
+	switch {
+	case deck != "":
+		r.err = runDeck(dir, runs[0], &outs[0], &r)
+	case sc.mode == "together":
 		var g errgroup.Group
 		var mu sync.Mutex
 		for i, a := range runs {
@@ -294,6 +362,9 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 			r.failed += n
 		}
 	}
+	if deck != "" {
+		r.failed = sc.plugins - pluginWrites(counts) // decK's summary is text
+	}
 	r.minimum, r.ideal = minimum(sc)
 	if sc.planes > 0 && sc.rate > 0 {
 		// Under a rate limit a run cannot beat the requests it made
@@ -307,8 +378,34 @@ func measure(sc scenario, kvsync, emulator, dir string) result {
 // RSS in r.
 func runKvsync(kvsync, dir string, args []string, out *strings.Builder, r *result) error {
 	cmd := exec.Command(kvsync, args...)
-	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "KVSYNC_KONNECT_TOKEN="+token)
+	err := runMeasured(cmd, dir, out, r)
+	var exit *exec.ExitError
+	if args[0] == "diff" && errors.As(err, &exit) && exit.ExitCode() == 3 {
+		// No change found; the values were not compared (--no-sum).
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kvsync %s: %w", args[0], err)
+	}
+	return nil
+}
+
+// runDeck runs decK (args[0]) like runKvsync runs kvsync, its token in its
+// own variable and no other DECK_* variable of the bench's environment.
+func runDeck(dir string, args []string, out *strings.Builder, r *result) error {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(withoutDeckVariables(os.Environ()), "DECK_KONNECT_TOKEN="+token)
+	if err := runMeasured(cmd, dir, out, r); err != nil {
+		return fmt.Errorf("deck gateway %s: %w", args[2], err)
+	}
+	return nil
+}
+
+// runMeasured runs cmd in dir, its standard output into out, recording its
+// CPU time and peak RSS in r.
+func runMeasured(cmd *exec.Cmd, dir string, out *strings.Builder, r *result) error {
+	cmd.Dir = dir
 	cmd.Stdout = out
 	err := cmd.Start()
 	if err == nil {
@@ -319,15 +416,93 @@ func runKvsync(kvsync, dir string, args []string, out *strings.Builder, r *resul
 	if ps := cmd.ProcessState; ps != nil {
 		r.cpu = ps.UserTime() + ps.SystemTime()
 	}
-	var exit *exec.ExitError
-	if args[0] == "diff" && errors.As(err, &exit) && exit.ExitCode() == 3 {
-		// No change found; the values were not compared (--no-sum).
+	return err
+}
+
+// pluginWrites counts the plugin creates the emulator accepted: by POST or
+// by PUT with a client-chosen id, on the plugins collection or nested under
+// the entity they apply to.
+func pluginWrites(c konnecttest.CountsReport) int {
+	n := 0
+	for k, v := range c.Requests {
+		method, path, _ := strings.Cut(k, " ")
+		if (method == http.MethodPost || method == http.MethodPut) &&
+			(strings.HasSuffix(path, "/plugins") || strings.HasSuffix(strings.ToLower(path), "/plugins/{pluginid}")) {
+			n += v - c.Throttled[k]
+		}
+	}
+	return n
+}
+
+// withoutDeckVariables drops DECK_* variables, so that a developer's own
+// decK settings never point the bench's decK elsewhere.
+func withoutDeckVariables(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "DECK_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// deckBinary is the deck binary the bench compares with: DECK_BIN, else
+// deck on PATH; "" when there is none.
+func deckBinary() string {
+	if b := os.Getenv("DECK_BIN"); b != "" {
+		return b
+	}
+	if b, err := exec.LookPath("deck"); err == nil {
+		return b
+	}
+	return ""
+}
+
+// deckYAML is the file decK reads: the plugins of desiredYAML, owned
+// through the same select tag, their routes looked up by the tag the bench
+// gives them (decK resolves names only among the entities it manages or
+// looks up).
+func deckYAML(sc scenario) string {
+	var b strings.Builder
+	b.WriteString("_format_version: \"3.0\"\n_info:\n  select_tags: [kvsync]\n  default_lookup_tags:\n    routes: [" + routeTag + "]\n")
+	b.WriteString("_konnect:\n  control_plane_name: " + controlPlane + "\n")
+	if sc.plugins > 0 {
+		b.WriteString("plugins:\n")
+	}
+	for p := range sc.plugins {
+		cfg, _ := json.Marshal(pluginConfig(p))
+		fmt.Fprintf(&b, "  - name: %s\n    route: %s\n    config: %s\n", pluginName(p), routeName(pluginRoute(sc, p)), cfg)
+	}
+	return b.String()
+}
+
+// routeTag tags the bench's routes, for decK's default_lookup_tags.
+const routeTag = "bench-routes"
+
+// createRoutes creates the scenario's routes on the emulator at url (its
+// control plane exists already).
+func createRoutes(sc scenario, url string) error {
+	if sc.routes == 0 {
 		return nil
 	}
+	c, err := konnect.New(konnect.Options{BaseURL: url, Token: token, NoPacing: true})
 	if err != nil {
-		return fmt.Errorf("kvsync %s: %w", args[0], err)
+		return err
 	}
-	return nil
+	ctx := context.Background()
+	cp, err := c.ControlPlanes.Resolve(ctx, controlPlane)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(64)
+	for r := range sc.routes {
+		g.Go(func() error {
+			_, err := c.Routes.Create(gctx, cp.ID, konnect.Route{Name: routeName(r), Paths: []string{"/" + routeName(r)}, Tags: []string{routeTag}})
+			return err
+		})
+	}
+	return g.Wait()
 }
 
 // planeNames are the scenario's control planes.
@@ -440,6 +615,9 @@ func minimum(sc scenario) (int, time.Duration) {
 		writes = sc.stores + sc.stores*sc.secrets + sc.vaults + sc.plugins // everything is created
 		if sc.plugins > 0 {
 			n += min(sc.plugins, 2) // one schema per plugin name
+			if sc.routes > 0 {
+				n += pages(sc.routes, 1000) // the routes plugins name
+			}
 		}
 		n += writes
 	}
@@ -450,7 +628,7 @@ func minimum(sc scenario) (int, time.Duration) {
 	switch {
 	case sc.rate > 0:
 		ideal = time.Duration(float64(n) / sc.rate * float64(time.Second))
-	case sc.latency > 0:
+	case sc.latency > 0 && sc.parallelism > 0:
 		ideal = time.Duration(float64(writes) * float64(sc.latency) / float64(sc.parallelism))
 	}
 	return n, ideal
@@ -484,6 +662,12 @@ func format(sc scenario, r result) ([]string, bool) {
 	check(sc.max429 > 0 && !(share < sc.max429), fmt.Sprintf("429s >= %.0f%%", sc.max429*100))
 	check(sc.maxCPU > 0 && r.cpu > sc.maxCPU, fmt.Sprintf("CPU > %s", sc.maxCPU))
 	check(sc.maxRSS > 0 && r.rss > sc.maxRSS, fmt.Sprintf("RSS > %d MB", sc.maxRSS>>20))
+	versus := ""
+	if r.deckWall > 0 {
+		deckRatio := r.wall.Seconds() / r.deckWall.Seconds()
+		versus = fmt.Sprintf(" (%.2fx decK)", deckRatio)
+		check(sc.maxDeckRatio > 0 && !(deckRatio <= sc.maxDeckRatio), fmt.Sprintf("> %.2fx decK", sc.maxDeckRatio))
+	}
 	verdict := "ok"
 	if !ok {
 		verdict = "MISSED: " + strings.Join(why, ", ")
@@ -496,7 +680,7 @@ func format(sc scenario, r result) ([]string, bool) {
 	}
 	return []string{
 		sc.name,
-		fmt.Sprintf("%.2f s", r.wall.Seconds()),
+		fmt.Sprintf("%.2f s%s", r.wall.Seconds(), versus),
 		dash(r.ideal > 0, fmt.Sprintf("%.2f s", r.ideal.Seconds())),
 		dash(r.ideal > 0, fmt.Sprintf("%.2f", ratio)),
 		fmt.Sprint(r.requests),

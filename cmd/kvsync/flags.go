@@ -117,7 +117,7 @@ func outputFlags() []cli.Flag {
 }
 
 func parallelismFlag() cli.Flag {
-	return &cli.IntFlag{Name: flagParallelism, Usage: "operations in flight at once" + envHint(envs(flagParallelism)...), Value: apply.DefaultParallelism}
+	return &cli.IntFlag{Name: flagParallelism, Usage: "the most operations in flight at once; within it, the pace Konnect answers at decides" + envHint(envs(flagParallelism)...), Value: apply.DefaultParallelism}
 }
 
 // parallelism reads --parallelism.

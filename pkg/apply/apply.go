@@ -39,9 +39,13 @@ import (
 	"github.com/kvsync/kvsync/pkg/konnect"
 )
 
-// DefaultParallelism is the number of operations in flight when
-// Options.Parallelism is not set.
-const DefaultParallelism = 8
+// DefaultParallelism is the most operations in flight when
+// Options.Parallelism is not set. It is a ceiling, not a pace: within it the
+// client's pacer chooses how many run at once (see Options.Concurrency).
+// 64 lets a sync reach a thousand requests per second (the pacer's default
+// top rate) at 64 ms of latency; Konnect sees at most that many requests at
+// once, as many connections, and only while it answers them all at once.
+const DefaultParallelism = 64
 
 // DefaultGracePeriod bounds how long operations in flight may go on after
 // the run's context is cancelled.
@@ -49,8 +53,14 @@ const DefaultGracePeriod = time.Minute
 
 // Options tune Apply.
 type Options struct {
-	// Parallelism bounds operations in flight (default 8).
+	// Parallelism bounds operations in flight (default DefaultParallelism).
 	Parallelism int
+	// Concurrency, when set, is read before starting each operation: no
+	// more than it are started while as many are in flight (and never more
+	// than Parallelism). Apply sets it to the client's pacer
+	// (konnect.Client.Concurrency), which widens it while Konnect answers
+	// everything and narrows it when Konnect throttles.
+	Concurrency func() int
 	// Slots, when set, is shared by several runs at once (the control
 	// planes of one kvsync run): an operation starts only once it holds
 	// one, so that the runs together have at most cap(Slots) in flight.
@@ -121,6 +131,9 @@ func Apply(ctx context.Context, c *konnect.Client, p *diff.Plan, opts Options) (
 	}
 	if p == nil {
 		return nil, errors.New("apply: no plan")
+	}
+	if opts.Concurrency == nil {
+		opts.Concurrency = c.Concurrency
 	}
 	return run(ctx, p, opts, &target{client: c, cpID: p.ControlPlane.ID}, execute)
 }

@@ -80,11 +80,17 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 		interrupted, cancelled = true, nil
 		grace = time.AfterFunc(opts.GracePeriod, cancelOps)
 	}
+	limit := func() int {
+		if opts.Concurrency == nil {
+			return opts.Parallelism
+		}
+		return min(opts.Parallelism, max(1, opts.Concurrency()))
+	}
 	for {
 		if !interrupted && ctx.Err() != nil {
 			interrupt()
 		}
-		for !interrupted && !unreachable && !throttled && inFlight < opts.Parallelism && ready.Len() > 0 {
+		for !interrupted && !unreachable && !throttled && inFlight < limit() && ready.Len() > 0 {
 			i := ready.Pop()
 			if s.settled[i] {
 				continue

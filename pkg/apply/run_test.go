@@ -245,6 +245,76 @@ func TestRunParallelismBound(t *testing.T) {
 	}
 }
 
+// TestRunFollowsTheAdvisedConcurrency: the scheduler starts no more than
+// the advised concurrency (the client's pacer in Apply) nor the ceiling,
+// and follows the advice as it changes between finishes.
+func TestRunFollowsTheAdvisedConcurrency(t *testing.T) {
+	tests := []struct {
+		name          string
+		ceiling       int
+		before, after int32 // advised before and after the first finish
+		wantFirst     int   // in flight at the start
+		wantStarted   int   // started when the first one finishes
+		wantAfter     int   // the peak in flight then
+	}{
+		{name: "below the ceiling", ceiling: 6, before: 3, after: 3, wantFirst: 3, wantStarted: 1, wantAfter: 3},
+		{name: "above the ceiling", ceiling: 6, before: 10, after: 10, wantFirst: 6, wantStarted: 1, wantAfter: 6},
+		{name: "widening", ceiling: 16, before: 2, after: 5, wantFirst: 2, wantStarted: 4, wantAfter: 5},
+		{name: "advice below one still runs", ceiling: 4, before: 0, after: 0, wantFirst: 1, wantStarted: 1, wantAfter: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 20
+			var changes []*diff.Change
+			for i := range n {
+				changes = append(changes, change(i))
+			}
+			var advised, inFlight, peak atomic.Int32
+			advised.Store(tt.before)
+			started := make(chan int, n)
+			release := make(chan struct{})
+			exec := func(ctx context.Context, ch *diff.Change, _ *target) (diff.Applied, error) {
+				cur := inFlight.Add(1)
+				for old := peak.Load(); cur > old && !peak.CompareAndSwap(old, cur); old = peak.Load() {
+				}
+				started <- ch.ID
+				<-release
+				inFlight.Add(-1)
+				return diff.Applied{}, nil
+			}
+			errc := make(chan error, 1)
+			go func() {
+				_, err := run(context.Background(), plan(changes...), Options{Parallelism: tt.ceiling,
+					Concurrency: func() int { return int(advised.Load()) }}, &target{}, exec)
+				errc <- err
+			}()
+			for range tt.wantFirst {
+				recv(t, started)
+			}
+			if got := int(peak.Load()); got != tt.wantFirst {
+				t.Fatalf("in flight at the start = %d, want %d", got, tt.wantFirst)
+			}
+			// One finishes: the scheduler reads the advice again and
+			// fills up to it.
+			advised.Store(tt.after)
+			send(t, release, struct{}{})
+			for range tt.wantStarted {
+				recv(t, started)
+			}
+			if got := int(peak.Load()); got != tt.wantAfter {
+				t.Errorf("peak in flight after the first finish = %d, want %d", got, tt.wantAfter)
+			}
+			close(release)
+			if err := recv(t, errc); err != nil {
+				t.Fatal(err)
+			}
+			if got := int(peak.Load()); got != tt.wantAfter {
+				t.Errorf("peak in flight = %d, want %d", got, tt.wantAfter)
+			}
+		})
+	}
+}
+
 func TestRunDefaultParallelism(t *testing.T) {
 	var changes []*diff.Change
 	for i := range DefaultParallelism + 4 {

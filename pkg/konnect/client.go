@@ -36,6 +36,16 @@
 //     the rate is cut to the window's sustained rate (limit / length) when its
 //     length is known. No 429 is needed to learn an exhausted quota.
 //
+// Concurrency. The pacer also advises how many requests to keep in flight
+// (Client.Concurrency), for callers that choose how much work to start (a
+// sync's operations): a window that starts at InitialConcurrency (8), grows
+// by one per success of a request that was in flight while the window was
+// full (doubling per round trip) and halves on a burst of 429s (then
+// grows by one per round trip), within 2 and MaxConcurrency (256). Requests
+// the rate holds back wait unsent and do not fill the window, so a
+// throttled API never widens it; an API that answers everything at once
+// lets it climb until latency and the caller's own ceiling are the limit.
+//
 // The rate stays within Options.MinRate and Options.MaxRate. A call whose
 // next slot lies beyond its context's deadline fails at once, without
 // sending. NoPacing turns pacing off.
@@ -327,6 +337,11 @@ func (c *Client) BaseURL() string { return c.opts.BaseURL }
 // is +Inf when pacing is off).
 func (c *Client) Pacing() PacingStats { return c.pacer.Stats() }
 
+// Concurrency is how many requests the client's pacer advises to keep in
+// flight now (see the package documentation); MaxConcurrency when pacing is
+// off.
+func (c *Client) Concurrency() int { return c.pacer.Concurrency() }
+
 // pacingOptions applies the pacing defaults to opts and reports whether
 // pacing is on.
 func pacingOptions(opts *Options) (bool, error) {
@@ -402,7 +417,7 @@ func parseBaseURL(raw string) (*url.URL, error) {
 
 func defaultHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 16
+	t.MaxIdleConnsPerHost = MaxConcurrency // a connection per request in flight, kept between requests
 	return &http.Client{Transport: t}
 }
 

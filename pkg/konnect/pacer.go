@@ -42,6 +42,17 @@ const (
 	pacerMaxWindow = 10 * time.Second
 	// pacerMaxPause bounds a pause asked for by rate-limit headers.
 	pacerMaxPause = 24 * time.Hour
+
+	// The concurrency window (see Concurrency): it starts at
+	// InitialConcurrency, the parallelism kvsync had as a fixed default,
+	// so that the first burst against a throttled server is no larger
+	// than it was; it doubles per round trip while requests fill it and
+	// the server accepts them, and halves on a burst of 429s, after which
+	// it grows by one per round trip. It never goes below
+	// minConcurrency nor above MaxConcurrency.
+	InitialConcurrency = 8
+	MaxConcurrency     = 256
+	minConcurrency     = 2
 )
 
 // pacer spaces the requests of a whole client: one shared schedule of
@@ -68,6 +79,13 @@ type pacer struct {
 	inflight int // requests granted and not yet answered
 	ok       successHistory
 
+	// window is the concurrency the pacer advises (Concurrency); windowCut is
+	// set once a 429 has halved it: growth is additive from then on.
+	// filled is the slot of the last grant that filled the window.
+	window    float64
+	windowCut bool
+	filled    time.Time
+
 	stats PacingStats
 }
 
@@ -80,6 +98,9 @@ type PacingStats struct {
 	// caused (one per burst of 429s) and Pauses the pauses of every
 	// request (Retry-After, an exhausted quota in rate-limit headers).
 	Throttled, Decreases, Pauses int
+	// Concurrency is the requests in flight the pacer advises now (see
+	// Client.Concurrency).
+	Concurrency int
 }
 
 func newPacer(initial, minRate, maxRate float64) *pacer {
@@ -90,6 +111,7 @@ func newPacer(initial, minRate, maxRate float64) *pacer {
 		minRate:  minRate,
 		maxRate:  maxRate,
 		changed:  make(chan struct{}),
+		window:   InitialConcurrency,
 	}
 	p.lastCut = p.now()
 	return p
@@ -164,6 +186,9 @@ func (p *pacer) grant(slot time.Time, saturated bool) ticket {
 	p.waiting--
 	p.inflight++
 	p.lastGrant = slot
+	if p.inflight >= int(p.window) {
+		p.filled = slot
+	}
 	p.mu.Unlock()
 	return ticket{granted: true, at: slot, saturated: saturated}
 }
@@ -200,6 +225,13 @@ func (p *pacer) done(t ticket, status int, h http.Header) {
 		if t.saturated {
 			p.raise(now)
 		}
+		// The window was full while this request was on its way: the
+		// window, not the rate, was the limit. Requests the rate holds
+		// back wait unsent and fill nothing, so a throttled server never
+		// widens it.
+		if !p.filled.Before(t.at) {
+			p.widen()
+		}
 	}
 	if status != 0 {
 		p.quota(h, now)
@@ -222,6 +254,38 @@ func (p *pacer) throttled(t ticket, now time.Time) {
 		next = min(next, float64(n)/window.Seconds())
 	}
 	p.cut(next, now)
+	p.window = max(minConcurrency, p.window/2)
+	p.windowCut = true
+}
+
+// widen grows the concurrency window after a success of a request that was
+// in flight while the window was full: by one per success (doubling per round
+// trip) until the first 429, by one per window's worth of successes (one
+// per round trip) after it.
+func (p *pacer) widen() {
+	if p.windowCut {
+		p.window += 1 / p.window
+	} else {
+		p.window++
+	}
+	p.window = min(p.window, MaxConcurrency)
+}
+
+// Concurrency is how many requests the pacer advises to keep in flight: a
+// caller that starts work on its own (apply's scheduler) starts no more
+// than this (and no more than its own ceiling, --parallelism). On a fast
+// API that accepts everything it climbs until the caller's ceiling is the
+// limit, so that a sync is bounded by latency and the dependency depth of
+// its plan; against a throttled API the rate holds requests back before
+// they are sent, the window stops growing, and a burst of 429s halves it.
+// Without pacing it is MaxConcurrency.
+func (p *pacer) Concurrency() int {
+	if p == nil {
+		return MaxConcurrency
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return int(p.window)
 }
 
 // cut lowers the rate to r (within the bounds), restarts the gentle probing
@@ -287,12 +351,13 @@ func (p *pacer) quota(h http.Header, now time.Time) {
 // Stats returns the pacer's current state.
 func (p *pacer) Stats() PacingStats {
 	if p == nil {
-		return PacingStats{Rate: math.Inf(1)}
+		return PacingStats{Rate: math.Inf(1), Concurrency: MaxConcurrency}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := p.stats
 	s.Rate = p.rate
+	s.Concurrency = int(p.window)
 	return s
 }
 

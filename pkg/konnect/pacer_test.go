@@ -537,3 +537,100 @@ func TestPacingOptions(t *testing.T) {
 		})
 	}
 }
+
+// rounds sends n rounds of as many requests at once as the pacer advises,
+// each answered with status after latency, and returns the advised
+// concurrency before each round and after the last.
+func rounds(t *testing.T, p *pacer, clock *fakeClock, n int, latency time.Duration, status int) []int {
+	t.Helper()
+	var seen []int
+	for range n {
+		w := p.Concurrency()
+		seen = append(seen, w)
+		tickets := make([]ticket, w)
+		for i := range tickets {
+			tickets[i] = take(t, p)
+		}
+		clock.Advance(latency)
+		for _, tk := range tickets {
+			p.done(tk, status, nil)
+		}
+	}
+	return append(seen, p.Concurrency())
+}
+
+func TestPacerConcurrency(t *testing.T) {
+	const latency = 50 * time.Millisecond
+	t.Run("doubles per round trip while the window is full, up to the most", func(t *testing.T) {
+		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+		got := rounds(t, p, clock, 7, latency, http.StatusCreated)
+		want := []int{InitialConcurrency, 16, 32, 64, 128, MaxConcurrency, MaxConcurrency, MaxConcurrency}
+		if !slices.Equal(got, want) {
+			t.Errorf("concurrency per round %v, want %v", got, want)
+		}
+	})
+	t.Run("a caller below the window does not widen it", func(t *testing.T) {
+		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+		// Three at a time, never the whole window: the caller, not the
+		// window, is the limit.
+		for range 100 {
+			tk := []ticket{take(t, p), take(t, p), take(t, p)}
+			clock.Advance(latency)
+			for _, k := range tk {
+				p.done(k, http.StatusOK, nil)
+			}
+		}
+		if got := p.Concurrency(); got != InitialConcurrency {
+			t.Errorf("concurrency %d after 300 successes three at a time, want %d", got, InitialConcurrency)
+		}
+	})
+	t.Run("a throttled server never widens it", func(t *testing.T) {
+		// The rate (10/s) holds requests back: each waits for its slot,
+		// unsent and not in flight, and is answered in 5 ms, long before
+		// the next slot. The window never fills, whatever the callers
+		// start.
+		p, clock := testPacer(10, 1, 10, true)
+		for range 100 {
+			tk := take(t, p)
+			clock.Advance(5 * time.Millisecond)
+			p.done(tk, http.StatusCreated, nil)
+		}
+		if got := p.Concurrency(); got != InitialConcurrency {
+			t.Errorf("concurrency %d after 100 requests paced at 10/s, want %d", got, InitialConcurrency)
+		}
+	})
+	t.Run("a burst of 429s halves it once, then it grows by one per round trip", func(t *testing.T) {
+		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+		if got := rounds(t, p, clock, 3, latency, http.StatusCreated); got[3] != 64 {
+			t.Fatalf("concurrency %v, want 64 after three full rounds", got)
+		}
+		// The next round of 64 is answered with 429s: one burst, one cut.
+		got := rounds(t, p, clock, 1, latency, http.StatusTooManyRequests)
+		if got[1] != 32 || p.stats.Decreases != 1 {
+			t.Fatalf("concurrency %v after a burst of 64 429s (%d decreases), want 64 then 32 and one decrease", got, p.stats.Decreases)
+		}
+		// The rate was cut too; full rounds at it now grow the window by
+		// about one each (1/w per success: a round of 32 adds just under
+		// one).
+		got = rounds(t, p, clock, 4, latency, http.StatusCreated)
+		if want := []int{32, 32, 33, 34, 35}; !slices.Equal(got, want) {
+			t.Errorf("concurrency per round after the cut %v, want %v", got, want)
+		}
+	})
+	t.Run("never below the least", func(t *testing.T) {
+		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+		for range 10 {
+			clock.Advance(time.Second)
+			p.done(take(t, p), http.StatusTooManyRequests, nil)
+		}
+		if got := p.Concurrency(); got != minConcurrency {
+			t.Errorf("concurrency %d after ten bursts of 429s, want %d", got, minConcurrency)
+		}
+	})
+	t.Run("without pacing the caller's ceiling decides", func(t *testing.T) {
+		var p *pacer
+		if got := p.Concurrency(); got != MaxConcurrency {
+			t.Errorf("concurrency %d without a pacer, want %d", got, MaxConcurrency)
+		}
+	})
+}
