@@ -79,6 +79,16 @@ type program struct {
 	beat atomic.Pointer[heartbeat]
 	// quitting is what a second interrupt does before the process ends.
 	quitting quitHooks
+	// warned holds the settings' warnings already printed: kvsync watch
+	// reads its settings every cycle and must not repeat them every cycle.
+	warned sync.Map
+}
+
+// warnOnce prints a warning the first time the process meets it.
+func (p *program) warnOnce(w string) {
+	if _, seen := p.warned.LoadOrStore(w, true); !seen {
+		fmt.Fprintln(p.stderr, "Warning: "+w)
+	}
 }
 
 // run is the whole program; it returns the exit status.
@@ -330,7 +340,7 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 	p.keepSecret(s.token)
 	s.created = p.watchClient
 	for _, w := range s.warnings {
-		fmt.Fprintln(p.stderr, "Warning: "+w)
+		p.warnOnce(w)
 	}
 	verbose := c.Bool(flagVerbose)
 	{
@@ -365,7 +375,7 @@ func (p *program) readSettings(c *cli.Context) (*settings, error) {
 	if scheme, rest, ok := strings.Cut(s.token, " "); ok && strings.EqualFold(scheme, "bearer") {
 		s.token = strings.TrimSpace(rest)
 		p.keepSecret(s.token)
-		fmt.Fprintln(p.stderr, `Warning: the Konnect token starts with "Bearer ": kvsync sends it as a bearer token itself, so the prefix was removed.`)
+		p.warnOnce(`the Konnect token starts with "Bearer ": kvsync sends it as a bearer token itself, so the prefix was removed.`)
 	}
 	return s, nil
 }

@@ -143,3 +143,18 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("unknown flag: exit %d, usage printed: %v", code, strings.Contains(stdout+stderr, "USAGE"))
 	}
 }
+
+// TestWarnOnce: kvsync watch reads its settings every cycle; a warning
+// about them (--allow-http, a "Bearer " token) is printed once, not once
+// per cycle.
+func TestWarnOnce(t *testing.T) {
+	var buf strings.Builder
+	p := &program{stderr: &buf}
+	for range 3 {
+		p.warnOnce("the token goes in clear")
+	}
+	p.warnOnce("another")
+	if got, want := buf.String(), "Warning: the token goes in clear\nWarning: another\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+}

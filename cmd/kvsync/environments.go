@@ -133,7 +133,7 @@ func (p *program) prepareEnvironment(c *cli.Context, s *settings, path string, e
 		return nil, err
 	}
 	if warning != "" && es.addr != s.addr {
-		fmt.Fprintln(p.stderr, "Warning: environment "+e.Name+": "+warning)
+		p.warnOnce("environment " + e.Name + ": " + warning)
 	}
 	opts := loadOptions(c)
 	opts.Stdin = p.stdin
