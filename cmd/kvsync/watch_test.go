@@ -40,11 +40,15 @@ func TestWatchSIGTERMMidCycle(t *testing.T) {
 		done <- run([]string{"kvsync", "watch", "--metrics-addr", "127.0.0.1:0", "--interval", "1h", file}, strings.NewReader(""), &out, stderr)
 	}()
 	wait(t, arrived, "the first check's request")
+	signalled := time.Now()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case code := <-done:
+		// The figure behind "within a second" (README), measured, not
+		// asserted: a loaded machine must not turn the test red.
+		t.Logf("kvsync watch exited %s after SIGTERM", time.Since(signalled).Round(time.Millisecond))
 		if code != exitOK {
 			t.Errorf("exit %d after SIGTERM, want 0; stderr:\n%s", code, stderr.buf.String())
 		}
