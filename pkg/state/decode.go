@@ -32,8 +32,9 @@ type fileDecoder struct {
 	lookupEnv func(string) (string, bool)
 	publicEnv func(string) bool
 	// posSink, when set, records the position of every config value
-	// decoded, by field path (see Plugin.FieldPos).
-	posSink map[string]Position
+	// decoded, by field path below posPrefix (see Plugin.FieldPos).
+	posSink   map[string]Position
+	posPrefix string
 	// allowMissingEnv and allowEmptyEnv: see LoadOptions.
 	allowMissingEnv, allowEmptyEnv bool
 	visits                         int
@@ -124,8 +125,13 @@ func (d *fileDecoder) mapping(n *yaml.Node, path string) ([]field, bool) {
 		d.c.add(d.pos(n), path, "expected a mapping, got %s", kindName(n))
 		return nil, false
 	}
-	var out []field
-	first := map[string]*yaml.Node{}
+	out := make([]field, 0, len(n.Content)/2)
+	// Mappings are small: a scan of the keys kept finds a duplicate with
+	// fewer allocations than a map, up to a size where the map is cheaper.
+	var first map[string]*yaml.Node
+	if len(n.Content) > 2*smallMapping {
+		first = make(map[string]*yaml.Node, len(n.Content)/2)
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
 		if k == nil || v == nil {
@@ -144,22 +150,54 @@ func (d *fileDecoder) mapping(n *yaml.Node, path string) ([]field, bool) {
 			d.c.add(d.pos(k), kp, "environment substitution is not allowed in keys")
 			continue
 		}
-		if prev, dup := first[k.Value]; dup {
+		if prev := firstKey(out, first, k.Value); prev != nil {
 			d.c.add(d.pos(k), kp, "duplicate key (first at line %d)", prev.Line)
 			continue
 		}
-		first[k.Value] = k
+		if first != nil {
+			first[k.Value] = k
+		}
 		out = append(out, field{key: k.Value, keyN: k, value: v})
 	}
 	return out, true
 }
 
+// smallMapping is the most keys mapping checks for duplicates by a scan.
+const smallMapping = 16
+
+// firstKey returns the key node already kept for key: from first when the
+// mapping is large enough to have one, else by a scan of out.
+func firstKey(out []field, first map[string]*yaml.Node, key string) *yaml.Node {
+	if first != nil {
+		return first[key]
+	}
+	for _, f := range out {
+		if f.key == key {
+			return f.keyN
+		}
+	}
+	return nil
+}
+
+// fieldSet is a mapping's known fields, each key once; entities have a
+// handful, which a scan finds faster than a map is built.
+type fieldSet []field
+
+func (s fieldSet) get(key string) (field, bool) {
+	for _, f := range s {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
 // known splits a mapping's fields by name, reporting unknown keys.
-func (d *fileDecoder) known(fs []field, path string, allowed []string, hint func(string) string) map[string]field {
-	out := make(map[string]field, len(fs))
+func (d *fileDecoder) known(fs []field, path string, allowed []string, hint func(string) string) fieldSet {
+	out := make(fieldSet, 0, len(fs))
 	for _, f := range fs {
 		if contains(allowed, f.key) {
-			out[f.key] = f
+			out = append(out, f)
 			continue
 		}
 		msg := fmt.Sprintf("unknown key %q", f.key)
@@ -217,10 +255,12 @@ func (d *fileDecoder) boolean(n *yaml.Node, path string) (*bool, bool) {
 		d.c.add(d.pos(n), path, "expected true or false, got %s", kindName(n))
 		return nil, false
 	}
-	var b bool
-	if err := n.Decode(&b); err != nil {
-		d.c.add(d.pos(n), path, "expected true or false")
-		return nil, false
+	b, ok := plainBool(n.Value)
+	if !ok {
+		if err := n.Decode(&b); err != nil {
+			d.c.add(d.pos(n), path, "expected true or false")
+			return nil, false
+		}
 	}
 	return &b, true
 }
@@ -288,7 +328,7 @@ func (d *fileDecoder) configValue(n *yaml.Node, path string, depth int, onString
 		return nil, false
 	}
 	if d.posSink != nil {
-		d.posSink[path] = d.pos(n)
+		d.posSink[strings.TrimPrefix(path, d.posPrefix)] = d.pos(n)
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -333,6 +373,9 @@ func (d *fileDecoder) configScalar(n *yaml.Node, path string, onString func(stri
 	case "!!null":
 		return nil, true
 	case "!!bool":
+		if b, ok := plainBool(n.Value); ok {
+			return b, true
+		}
 		var b bool
 		if err := n.Decode(&b); err != nil {
 			d.c.add(d.pos(n), path, "invalid boolean %q", n.Value)
@@ -340,6 +383,9 @@ func (d *fileDecoder) configScalar(n *yaml.Node, path string, onString func(stri
 		}
 		return b, true
 	case "!!int", "!!float":
+		if i, ok := plainInt(n.Value); ok && n.ShortTag() == "!!int" {
+			return float64(i), true
+		}
 		var v any
 		if err := n.Decode(&v); err != nil {
 			d.c.add(d.pos(n), path, "invalid number %q", n.Value)
@@ -369,18 +415,44 @@ func (d *fileDecoder) configScalar(n *yaml.Node, path string, onString func(stri
 	return nil, false
 }
 
-// configMap reads a vault's or plugin's config mapping.
-// fieldPositions decodes with decode and returns where each config value
-// sits, keyed by its path below prefix ("config.model.provider").
-func (d *fileDecoder) fieldPositions(prefix string, decode func()) map[string]Position {
-	d.posSink = map[string]Position{}
-	decode()
-	out := make(map[string]Position, len(d.posSink))
-	for k, pos := range d.posSink {
-		out[strings.TrimPrefix(k, prefix+".")] = pos
+// plainBool reads the spellings yaml.v3 resolves to a boolean, sparing
+// the decoder that Node.Decode builds for every scalar; ok is false for
+// anything else, which Node.Decode then handles as before.
+func plainBool(s string) (b, ok bool) {
+	switch s {
+	case "true", "True", "TRUE":
+		return true, true
+	case "false", "False", "FALSE":
+		return false, true
 	}
-	d.posSink = nil
-	return out
+	return false, false
+}
+
+// plainInt reads a plain decimal integer (no sign but '-', no leading
+// zero, no '_', at most 18 digits), which yaml.v3 resolves to the same
+// int; ok is false for any other form (hex, octal, '_', large), left to
+// Node.Decode.
+func plainInt(s string) (int64, bool) {
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || len(digits) > 18 || (digits[0] == '0' && len(digits) > 1) {
+		return 0, false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	return i, err == nil
+}
+
+// configMap reads a vault's or plugin's config mapping.
+// fieldPositions decodes with decode and records in out where each config
+// value sits, keyed by its path below prefix ("config.model.provider").
+func (d *fileDecoder) fieldPositions(out map[string]Position, prefix string, decode func()) {
+	d.posSink, d.posPrefix = out, prefix+"."
+	decode()
+	d.posSink, d.posPrefix = nil, ""
 }
 
 func (d *fileDecoder) configMap(n *yaml.Node, path string, onString func(string, *yaml.Node, string)) (map[string]any, bool) {

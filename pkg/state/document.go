@@ -2,7 +2,6 @@ package state
 
 import (
 	"fmt"
-	"maps"
 	"strings"
 	"unicode/utf8"
 
@@ -109,18 +108,18 @@ func (d *fileDecoder) document(root *yaml.Node) *fileEntries {
 		return fe
 	}
 	top := d.known(fs, "", topKeys(), topHint)
-	if f, ok := top["_format_version"]; ok {
+	if f, ok := top.get("_format_version"); ok {
 		fe.formatGiven = true
 		d.formatVersion(f.value, fe)
 	}
-	if f, ok := top["_konnect"]; ok {
+	if f, ok := top.get("_konnect"); ok {
 		d.konnect(f.value, fe)
 	}
-	if f, ok := top["_info"]; ok {
+	if f, ok := top.get("_info"); ok {
 		d.info(f.value, fe)
 	}
 	for _, sec := range sections {
-		if f, ok := top[sec.key]; ok {
+		if f, ok := top.get(sec.key); ok {
 			for i, n := range d.list(f.value, sec.key) {
 				sec.decode(d, n, fmt.Sprintf("%s[%d]", sec.key, i), fe)
 			}
@@ -164,7 +163,7 @@ func (d *fileDecoder) konnect(n *yaml.Node, fe *fileEntries) {
 		}
 		return ""
 	})
-	if f, ok := kf["control_plane_name"]; ok {
+	if f, ok := kf.get("control_plane_name"); ok {
 		const path = "_konnect.control_plane_name"
 		if s, ok := d.str(f.value, path, true); ok {
 			if s == "" {
@@ -190,7 +189,7 @@ func (d *fileDecoder) info(n *yaml.Node, fe *fileEntries) {
 		}
 		return ""
 	})
-	if f, ok := inf["select_tags"]; ok {
+	if f, ok := inf.get("select_tags"); ok {
 		const path = "_info.select_tags"
 		if tags, ok := d.strList(f.value, path); ok {
 			fe.selectTags, fe.hasSelectTags = tags, true
@@ -200,9 +199,9 @@ func (d *fileDecoder) info(n *yaml.Node, fe *fileEntries) {
 }
 
 // requiredFields reports the required keys a mapping lacks, at the mapping.
-func (d *fileDecoder) requiredFields(n *yaml.Node, path string, got map[string]field, names ...string) {
+func (d *fileDecoder) requiredFields(n *yaml.Node, path string, got fieldSet, names ...string) {
 	for _, k := range names {
-		if _, ok := got[k]; !ok {
+		if _, ok := got.get(k); !ok {
 			d.c.add(d.pos(n), joinKey(path, k), "is required")
 		}
 	}
@@ -229,7 +228,7 @@ func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
 	got := d.known(fs, path, []string{"name", "secrets"}, noHint)
 	d.requiredFields(n, path, got, "name")
 	e := &storeEntry{store: ConfigStore{Pos: d.pos(n)}}
-	if f, ok := got["name"]; ok {
+	if f, ok := got.get("name"); ok {
 		np := path + ".name"
 		if s, ok := d.str(f.value, np, true); ok {
 			if msg := lengthProblem(s, MaxStoreNameLen); msg != "" {
@@ -241,7 +240,7 @@ func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
 			}
 		}
 	}
-	if f, ok := got["secrets"]; ok {
+	if f, ok := got.get("secrets"); ok {
 		for i, sn := range d.list(f.value, path+".secrets") {
 			if se := d.secret(sn, fmt.Sprintf("%s.secrets[%d]", path, i)); se != nil {
 				e.secrets = append(e.secrets, se)
@@ -263,7 +262,7 @@ func (d *fileDecoder) secret(n *yaml.Node, path string) *secretEntry {
 	d.requiredFields(n, path, got, "key", "value")
 	e := &secretEntry{secret: Secret{Pos: d.pos(n)}}
 	keyOK := false
-	if f, ok := got["key"]; ok {
+	if f, ok := got.get("key"); ok {
 		kp := path + ".key"
 		if s, ok := d.str(f.value, kp, true); ok {
 			if msg := lengthProblem(s, MaxSecretKeyLen); msg != "" {
@@ -274,7 +273,7 @@ func (d *fileDecoder) secret(n *yaml.Node, path string) *secretEntry {
 			}
 		}
 	}
-	if f, ok := got["value"]; ok {
+	if f, ok := got.get("value"); ok {
 		e.secret.Value, e.valueOK = d.secretValue(f.value, path+".value")
 	}
 	if !keyOK {
@@ -333,7 +332,7 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 	d.requiredFields(n, path, got, "name", "prefix")
 	e := &vaultEntry{vault: Vault{Pos: d.pos(n)}, path: path}
 	good := true
-	if f, ok := got["name"]; ok {
+	if f, ok := got.get("name"); ok {
 		np := path + ".name"
 		if s, ok := d.str(f.value, np, true); ok {
 			if kong.IsVaultType(s) {
@@ -346,7 +345,7 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 			good = false
 		}
 	}
-	if f, ok := got["prefix"]; ok {
+	if f, ok := got.get("prefix"); ok {
 		pp := path + ".prefix"
 		if s, ok := d.str(f.value, pp, true); ok {
 			problem := kong.CheckVaultPrefix(s)
@@ -367,18 +366,19 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 			}
 		}
 	}
-	if f, ok := got["description"]; ok {
+	if f, ok := got.get("description"); ok {
 		if s, ok := d.str(f.value, path+".description", false); ok {
 			e.vault.Description = &s
 		}
 	}
-	if f, ok := got["tags"]; ok {
+	if f, ok := got.get("tags"); ok {
 		e.vault.Tags, _ = d.strList(f.value, path+".tags")
 	}
 	var configN *yaml.Node
-	if f, ok := got["config"]; ok {
+	if f, ok := got.get("config"); ok {
 		configN = f.value
-		e.vault.FieldPos = d.fieldPositions(path, func() {
+		e.vault.FieldPos = map[string]Position{}
+		d.fieldPositions(e.vault.FieldPos, path, func() {
 			e.vault.Config, _ = d.configMap(f.value, path+".config", nil)
 		})
 	}
@@ -471,7 +471,7 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 	d.requiredFields(n, path, got, "name")
 	e := &pluginEntry{plugin: Plugin{Pos: d.pos(n)}, path: path}
 	nonEmpty := func(key string) (string, *yaml.Node) {
-		f, ok := got[key]
+		f, ok := got.get(key)
 		if !ok {
 			return "", nil
 		}
@@ -483,7 +483,7 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 		return s, f.value
 	}
 	e.plugin.Name, _ = nonEmpty("name")
-	if f, ok := got["name"]; ok && isNull(f.value) {
+	if f, ok := got.get("name"); ok && isNull(f.value) {
 		d.c.add(d.pos(f.value), path+".name", "is required")
 	}
 	var instN *yaml.Node
@@ -498,23 +498,23 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 			e.plugin.FieldPos[f.Key()] = d.pos(n)
 		}
 	}
-	if f, ok := got["enabled"]; ok {
+	if f, ok := got.get("enabled"); ok {
 		e.plugin.Enabled, _ = d.boolean(f.value, path+".enabled")
 	}
-	if f, ok := got["protocols"]; ok {
+	if f, ok := got.get("protocols"); ok {
 		e.plugin.Protocols, _ = d.strList(f.value, path+".protocols")
 	}
-	if f, ok := got["tags"]; ok {
+	if f, ok := got.get("tags"); ok {
 		e.plugin.Tags, _ = d.strList(f.value, path+".tags")
 	}
-	if f, ok := got["config"]; ok {
-		maps.Copy(e.plugin.FieldPos, d.fieldPositions(path, func() {
+	if f, ok := got.get("config"); ok {
+		d.fieldPositions(e.plugin.FieldPos, path, func() {
 			e.plugin.Config, _ = d.configMap(f.value, path+".config", func(s string, sn *yaml.Node, sp string) {
 				if ref, ok := d.vaultRef(s, sn, sp); ok {
 					e.plugin.VaultRefs = append(e.plugin.VaultRefs, ref)
 				}
 			})
-		}))
+		})
 	}
 	if e.plugin.Name == "" {
 		return nil

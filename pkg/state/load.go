@@ -247,14 +247,24 @@ func (e errTooLarge) Error() string {
 
 // readBounded reads at most max bytes, and fails beyond.
 func readBounded(r io.Reader, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
+	return readBoundedSized(r, max, 0)
+}
+
+// readBoundedSized is readBounded into a buffer sized for size bytes (a
+// regular file's size, 0 when unknown), read in one allocation instead of
+// doubling.
+func readBoundedSized(r io.Reader, max, size int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if size > 0 && size <= max {
+		buf.Grow(int(size) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
 		return nil, err
 	}
-	if int64(len(data)) > max {
+	if int64(buf.Len()) > max {
 		return nil, errTooLarge{max}
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }
 
 // readFileBounded refuses a file over max bytes before reading it (a
@@ -265,8 +275,12 @@ func readFileBounded(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > max {
-		return nil, errTooLarge{max}
+	var size int64
+	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > max {
+			return nil, errTooLarge{max}
+		}
+		size = fi.Size()
 	}
-	return readBounded(fh, max)
+	return readBoundedSized(fh, max, size)
 }

@@ -95,8 +95,12 @@ func mergeStores(m *merged, files []*fileEntries, c *collector) {
 				continue
 			}
 			m.stores[se.store.Name] = se
-			keys := map[string]*secretEntry{}
+			keys := make(map[string]*secretEntry, len(se.secrets))
 			var kept []*secretEntry
+			if len(se.secrets) > 0 {
+				kept = make([]*secretEntry, 0, len(se.secrets))
+				se.store.Secrets = make([]Secret, 0, len(se.secrets))
+			}
 			for _, s := range se.secrets {
 				if first, dup := keys[s.secret.Key]; dup {
 					c.add(s.keyAt.pos, s.keyAt.path, "duplicate secret key %q in config store %q (first at %s)", s.secret.Key, se.store.Name, first.keyAt.pos)
@@ -127,8 +131,16 @@ func mergeVaults(m *merged, files []*fileEntries, c *collector) {
 }
 
 func mergePlugins(m *merged, files []*fileEntries, c *collector) {
-	scopes := map[string]*pluginEntry{}
+	n := 0
+	for _, fe := range files {
+		n += len(fe.plugins)
+	}
+	scopes := make(map[string]*pluginEntry, n)
 	instances := map[string]*pluginEntry{}
+	if n > 0 {
+		m.plugins = make([]*pluginEntry, 0, n)
+		m.file.Plugins = make([]Plugin, 0, n)
+	}
 	for _, fe := range files {
 		for _, pe := range fe.plugins {
 			p := pe.plugin
