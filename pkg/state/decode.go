@@ -27,7 +27,7 @@ const (
 // problem to the collector with the file's name.
 type fileDecoder struct {
 	name      string
-	lines     []string
+	lines     *sourceLines
 	c         *collector
 	lookupEnv func(string) (string, bool)
 	publicEnv func(string) bool
@@ -145,13 +145,12 @@ func (d *fileDecoder) mapping(n *yaml.Node, path string) ([]field, bool) {
 			d.c.add(d.pos(k), path, "YAML merge keys (<<) are not supported")
 			continue
 		}
-		kp := joinKey(path, k.Value)
 		if hasPlaceholder(k.Value) {
-			d.c.add(d.pos(k), kp, "environment substitution is not allowed in keys")
+			d.c.add(d.pos(k), joinKey(path, k.Value), "environment substitution is not allowed in keys")
 			continue
 		}
 		if prev := firstKey(out, first, k.Value); prev != nil {
-			d.c.add(d.pos(k), kp, "duplicate key (first at line %d)", prev.Line)
+			d.c.add(d.pos(k), joinKey(path, k.Value), "duplicate key (first at line %d)", prev.Line)
 			continue
 		}
 		if first != nil {

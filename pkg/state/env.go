@@ -166,10 +166,14 @@ func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
 func (d *fileDecoder) posAt(n *yaml.Node, off int) Position {
 	pos := d.pos(n)
 	prefix := n.Value[:off]
-	if n.Line < 1 || n.Line > len(d.lines) || strings.ContainsRune(prefix, '\n') {
+	if n.Line < 1 || strings.ContainsRune(prefix, '\n') {
 		return pos
 	}
-	line := []rune(d.lines[n.Line-1])
+	lines := d.lines.get()
+	if n.Line > len(lines) {
+		return pos
+	}
+	line := []rune(lines[n.Line-1])
 	start := n.Column - 1
 	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
 		start++

@@ -121,10 +121,7 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 // decodeFile parses one file and decodes its single YAML document.
 func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *fileEntries) {
 	data = rewriteDeckQuotes(data)
-	lines := strings.Split(string(data), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
-	}
+	lines := &sourceLines{data: data}
 	root, ok := parseYAML(name, data, lines, c)
 	if !ok {
 		return nil
@@ -134,10 +131,33 @@ func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *f
 	return d.document(root)
 }
 
+// sourceLines are a file's lines, split on first use: only problems and
+// placeholders need them, and a copy of a large file's text is worth
+// sparing.
+type sourceLines struct {
+	data  []byte
+	lines []string
+	split bool
+}
+
+func (s *sourceLines) get() []string {
+	if s == nil {
+		return nil
+	}
+	if !s.split {
+		s.lines = strings.Split(string(s.data), "\n")
+		for i, l := range s.lines {
+			s.lines[i] = strings.TrimSuffix(l, "\r")
+		}
+		s.split = true
+	}
+	return s.lines
+}
+
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseYAML parses exactly one YAML document; nil for an empty file.
-func parseYAML(name string, data []byte, lines []string, c *collector) (root *yaml.Node, ok bool) {
+func parseYAML(name string, data []byte, lines *sourceLines, c *collector) (root *yaml.Node, ok bool) {
 	// yaml.v3 has panicked on some malformed inputs; a bad file must only
 	// ever be a problem.
 	defer func() {
@@ -152,7 +172,7 @@ func parseYAML(name string, data []byte, lines []string, c *collector) (root *ya
 		if errors.Is(err, io.EOF) {
 			return nil, true
 		}
-		c.add(yamlErrorPos(name, err), "", "%s", yamlErrorMessage(err, lines))
+		c.add(yamlErrorPos(name, err), "", "%s", yamlErrorMessage(err, lines.get()))
 		return nil, false
 	}
 	var extra yaml.Node
@@ -161,7 +181,7 @@ func parseYAML(name string, data []byte, lines []string, c *collector) (root *ya
 		c.add(Position{File: name, Line: extra.Line, Column: extra.Column}, "", "a state file holds one YAML document; split the others into files of their own")
 		return nil, false
 	case !errors.Is(err, io.EOF):
-		c.add(yamlErrorPos(name, err), "", "%s", yamlErrorMessage(err, lines))
+		c.add(yamlErrorPos(name, err), "", "%s", yamlErrorMessage(err, lines.get()))
 		return nil, false
 	}
 	if doc.Kind == yaml.DocumentNode {
