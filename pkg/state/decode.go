@@ -446,6 +446,35 @@ func plainInt(s string) (int64, bool) {
 }
 
 // configMap reads a vault's or plugin's config mapping.
+// configSize estimates how many positions fieldPositions records for the
+// config among fs (its values, nested ones counted to a few levels), so
+// that the map is sized once; a hint, never a limit.
+func configSize(fs fieldSet) int {
+	f, ok := fs.get("config")
+	if !ok {
+		return 0
+	}
+	var count func(n *yaml.Node, depth int) int
+	count = func(n *yaml.Node, depth int) int {
+		if n == nil || depth > 4 {
+			return 0
+		}
+		total := 1
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				total += count(n.Content[i], depth+1)
+			}
+		case yaml.SequenceNode:
+			for _, e := range n.Content {
+				total += count(e, depth+1)
+			}
+		}
+		return min(total, 1<<10)
+	}
+	return count(f.value, 0)
+}
+
 // fieldPositions decodes with decode and records in out where each config
 // value sits, keyed by its path below prefix ("config.model.provider").
 func (d *fileDecoder) fieldPositions(out map[string]Position, prefix string, decode func()) {

@@ -241,8 +241,11 @@ func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
 		}
 	}
 	if f, ok := got.get("secrets"); ok {
-		for i, sn := range d.list(f.value, path+".secrets") {
-			if se := d.secret(sn, fmt.Sprintf("%s.secrets[%d]", path, i)); se != nil {
+		nodes := d.list(f.value, path+".secrets")
+		// One allocation for the store's entries, not one per secret.
+		slab := make([]secretEntry, len(nodes))
+		for i, sn := range nodes {
+			if se := &slab[i]; d.secret(sn, fmt.Sprintf("%s.secrets[%d]", path, i), se) {
 				e.secrets = append(e.secrets, se)
 			}
 		}
@@ -253,14 +256,15 @@ func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
 	return e
 }
 
-func (d *fileDecoder) secret(n *yaml.Node, path string) *secretEntry {
+// secret decodes one secret into e; false when it has no valid key.
+func (d *fileDecoder) secret(n *yaml.Node, path string, e *secretEntry) bool {
 	fs, ok := d.mapping(n, path)
 	if !ok {
-		return nil
+		return false
 	}
 	got := d.known(fs, path, []string{"key", "value"}, noHint)
 	d.requiredFields(n, path, got, "key", "value")
-	e := &secretEntry{secret: Secret{Pos: d.pos(n)}}
+	*e = secretEntry{secret: Secret{Pos: d.pos(n)}}
 	keyOK := false
 	if f, ok := got.get("key"); ok {
 		kp := path + ".key"
@@ -276,10 +280,7 @@ func (d *fileDecoder) secret(n *yaml.Node, path string) *secretEntry {
 	if f, ok := got.get("value"); ok {
 		e.secret.Value, e.valueOK = d.secretValue(f.value, path+".value")
 	}
-	if !keyOK {
-		return nil
-	}
-	return e
+	return keyOK
 }
 
 // secretValue reads a secret's value. Messages never quote the value: not
@@ -491,7 +492,13 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 	if e.plugin.InstanceName != "" {
 		e.instanceAt = located{d.pos(instN), path + ".instance_name"}
 	}
-	e.plugin.FieldPos = map[string]Position{}
+	scopes := 0
+	for _, f := range kong.ScopeFields {
+		if _, ok := got.get(f.Key()); ok {
+			scopes++
+		}
+	}
+	e.plugin.FieldPos = make(map[string]Position, scopes+configSize(got))
 	for _, f := range kong.ScopeFields {
 		var n *yaml.Node
 		if *e.plugin.ScopeRef(f), n = nonEmpty(f.Key()); n != nil {
