@@ -37,18 +37,25 @@ type scalarAt struct {
 	set   bool
 }
 
+// secretEntry is what merging and references need of a secret besides
+// the Secret, which is decoded straight into its store's Secrets.
 type secretEntry struct {
-	secret Secret
-	keyAt  located
+	keyPos Position
+	// path is the secret's field path; its key's, path+".key", is built
+	// only for a problem.
+	path string
 	// valueOK is false when the value could not be read (then it is not
 	// checked further, nor used for references).
 	valueOK bool
 }
 
+func (e *secretEntry) keyPath() string { return e.path + ".key" }
+
 type storeEntry struct {
-	store   ConfigStore
-	nameAt  located
-	secrets []*secretEntry
+	store  ConfigStore
+	nameAt located
+	// secrets[i] is store.Secrets[i]'s entry.
+	secrets []secretEntry
 }
 
 type vaultEntry struct {
@@ -242,12 +249,20 @@ func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
 	}
 	if f, ok := got.get("secrets"); ok {
 		nodes := d.list(f.value, path+".secrets")
-		// One allocation for the store's entries, not one per secret.
-		slab := make([]secretEntry, len(nodes))
+		if len(nodes) > 0 {
+			e.store.Secrets = make([]Secret, 0, len(nodes))
+			e.secrets = make([]secretEntry, 0, len(nodes))
+		}
 		for i, sn := range nodes {
-			if se := &slab[i]; d.secret(sn, fmt.Sprintf("%s.secrets[%d]", path, i), se) {
+			var s Secret
+			var se secretEntry
+			if d.secret(sn, fmt.Sprintf("%s.secrets[%d]", path, i), &s, &se) {
+				e.store.Secrets = append(e.store.Secrets, s)
 				e.secrets = append(e.secrets, se)
 			}
+		}
+		if len(e.secrets) == 0 {
+			e.store.Secrets, e.secrets = nil, nil
 		}
 	}
 	if e.store.Name == "" {
@@ -256,29 +271,34 @@ func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
 	return e
 }
 
-// secret decodes one secret into e; false when it has no valid key.
-func (d *fileDecoder) secret(n *yaml.Node, path string, e *secretEntry) bool {
+// secret decodes one secret into s and e; false when it has no valid key.
+func (d *fileDecoder) secret(n *yaml.Node, path string, s *Secret, e *secretEntry) bool {
 	fs, ok := d.mapping(n, path)
 	if !ok {
 		return false
 	}
 	got := d.known(fs, path, []string{"key", "value"}, noHint)
 	d.requiredFields(n, path, got, "key", "value")
-	*e = secretEntry{secret: Secret{Pos: d.pos(n)}}
+	*s = Secret{Pos: d.pos(n)}
+	*e = secretEntry{path: path}
 	keyOK := false
 	if f, ok := got.get("key"); ok {
-		kp := path + ".key"
-		if s, ok := d.str(f.value, kp, true); ok {
-			if msg := lengthProblem(s, MaxSecretKeyLen); msg != "" {
-				d.c.add(d.pos(f.value), kp, "%s", msg)
+		// A plain string key, the usual case, needs no field path.
+		key, ok := f.value.Value, true
+		if kn := f.value; kn.Kind != yaml.ScalarNode || kn.ShortTag() != "!!str" || hasPlaceholder(kn.Value) {
+			key, ok = d.str(kn, e.keyPath(), true)
+		}
+		if ok {
+			if msg := lengthProblem(key, MaxSecretKeyLen); msg != "" {
+				d.c.add(d.pos(f.value), e.keyPath(), "%s", msg)
 			} else {
-				e.secret.Key, keyOK = s, true
-				e.keyAt = located{d.pos(f.value), kp}
+				s.Key, keyOK = key, true
+				e.keyPos = d.pos(f.value)
 			}
 		}
 	}
 	if f, ok := got.get("value"); ok {
-		e.secret.Value, e.valueOK = d.secretValue(f.value, path+".value")
+		s.Value, e.valueOK = d.secretValue(f.value, path+".value")
 	}
 	return keyOK
 }

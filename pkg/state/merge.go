@@ -95,22 +95,21 @@ func mergeStores(m *merged, files []*fileEntries, c *collector) {
 				continue
 			}
 			m.stores[se.store.Name] = se
-			keys := make(map[string]*secretEntry, len(se.secrets))
-			var kept []*secretEntry
-			if len(se.secrets) > 0 {
-				kept = make([]*secretEntry, 0, len(se.secrets))
-				se.store.Secrets = make([]Secret, 0, len(se.secrets))
-			}
-			for _, s := range se.secrets {
-				if first, dup := keys[s.secret.Key]; dup {
-					c.add(s.keyAt.pos, s.keyAt.path, "duplicate secret key %q in config store %q (first at %s)", s.secret.Key, se.store.Name, first.keyAt.pos)
+			// Duplicates are dropped in place: a kept secret only ever
+			// moves down, to an index no later one overwrites.
+			keys := make(map[string]int, len(se.secrets))
+			kept := 0
+			for i := range se.secrets {
+				s, e := se.store.Secrets[i], se.secrets[i]
+				if first, dup := keys[s.Key]; dup {
+					c.add(e.keyPos, e.keyPath(), "duplicate secret key %q in config store %q (first at %s)", s.Key, se.store.Name, se.secrets[first].keyPos)
 					continue
 				}
-				keys[s.secret.Key] = s
-				kept = append(kept, s)
-				se.store.Secrets = append(se.store.Secrets, s.secret)
+				keys[s.Key] = kept
+				se.store.Secrets[kept], se.secrets[kept] = s, e
+				kept++
 			}
-			se.secrets = kept
+			se.store.Secrets, se.secrets = se.store.Secrets[:kept], se.secrets[:kept]
 			m.file.ConfigStores = append(m.file.ConfigStores, se.store)
 		}
 	}

@@ -147,21 +147,21 @@ func checkDeclaredRefs(plugins []*pluginEntry, vaults map[string]*vaultEntry, st
 			if !ok {
 				continue
 			}
-			var secret *secretEntry
-			for _, s := range se.secrets {
-				if s.secret.Key == r.Key {
-					secret = s
+			found := -1
+			for i := range se.store.Secrets {
+				if se.store.Secrets[i].Key == r.Key {
+					found = i
 					break
 				}
 			}
-			if secret == nil {
+			if found < 0 {
 				c.add(r.Pos, r.Path, "%s: config store %q (vault %q) declares no secret %q", r.Ref, se.store.Name, r.Prefix, r.Key)
 				continue
 			}
-			if r.Property == "" || !secret.valueOK {
+			if r.Property == "" || !se.secrets[found].valueOK {
 				continue
 			}
-			if msg := propertyProblem(secret.secret.Value, r.Property); msg != "" {
+			if msg := propertyProblem(se.store.Secrets[found].Value, r.Property); msg != "" {
 				c.add(r.Pos, r.Path, "%s: the secret %s/%s %s", r.Ref, se.store.Name, r.Key, msg)
 			}
 		}
