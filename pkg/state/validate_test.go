@@ -128,6 +128,14 @@ func TestValidationRules(t *testing.T) {
 			},
 		},
 		{
+			name: "duplicate secret keys after a dropped one point at the first",
+			file: head + "config_stores:\n  - name: s\n    secrets:\n      - {key: a, value: x}\n      - {key: b, value: x}\n      - {key: a, value: x}\n      - {key: c, value: x}\n      - {key: b, value: x}\n",
+			want: []string{
+				`kvsync.yaml:7:15: config_stores[0].secrets[2].key: duplicate secret key "a" in config store "s" (first at kvsync.yaml:5:15)`,
+				`kvsync.yaml:9:15: config_stores[0].secrets[4].key: duplicate secret key "b" in config store "s" (first at kvsync.yaml:6:15)`,
+			},
+		},
+		{
 			name: "duplicate vault prefixes",
 			file: head + "vaults:\n  - {name: env, prefix: ev}\n  - {name: aws, prefix: ev}\n",
 			want: []string{`kvsync.yaml:4:25: vaults[1].prefix: duplicate vault prefix "ev" (first at kvsync.yaml:3:25)`},
