@@ -191,9 +191,10 @@ func (s fieldSet) get(key string) (field, bool) {
 	return field{}, false
 }
 
-// known splits a mapping's fields by name, reporting unknown keys.
+// known splits a mapping's fields by name, reporting unknown keys. It
+// keeps the known ones in fs's own array (callers are done with fs).
 func (d *fileDecoder) known(fs []field, path string, allowed []string, hint func(string) string) fieldSet {
-	out := make(fieldSet, 0, len(fs))
+	out := fieldSet(fs[:0])
 	for _, f := range fs {
 		if contains(allowed, f.key) {
 			out = append(out, f)
