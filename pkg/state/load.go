@@ -50,15 +50,15 @@ type LoadOptions struct {
 
 // DefaultMaxFileSize is LoadOptions.MaxFileSize's default: 16 MiB.
 //
-// Loading holds the file's YAML tree, the decoded entities and the source
-// lines at once: BenchmarkLoadLarge measures a peak heap of about 28 times
-// the file's size for secrets and 40 times for plugins with nested
-// configs, and about half a second per MiB. Memory cannot be kept under
-// ten times the size without giving up the YAML tree (and its positions
-// for errors), so the cap is what fits instead: 16 MiB is four times the
-// largest control plane kvsync is benchmarked on (50 stores of 1,000
-// secrets is about 4 MiB; 10,000 plugins about 3 MiB), and peaks at about
-// 650 MB, which a CI runner holds. 64 MiB would have needed 2.6 GB.
+// Loading holds the file's YAML tree and the decoded entities at once:
+// BenchmarkLoadLarge measures a peak heap of about 17 times the file's
+// size for secrets and 28 times for plugins with nested configs (28 and
+// 40 when the cap was set), and about 0.1 s per MiB. Memory cannot be
+// kept under ten times the size without giving up the YAML tree (and its
+// positions for errors), so the cap is what fits instead: 16 MiB is four
+// times the largest control plane kvsync is benchmarked on (50 stores of
+// 1,000 secrets is about 4 MiB; 10,000 plugins about 3 MiB), and peaks at
+// about 470 MB, which a CI runner holds.
 const DefaultMaxFileSize = 16 << 20
 
 // Load reads, substitutes, merges and validates the files. On failure the
