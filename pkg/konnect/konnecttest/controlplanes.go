@@ -67,14 +67,53 @@ func pageSize(w http.ResponseWriter, r *http.Request) (int, bool) {
 	return n, true
 }
 
+// persist asks for the state to be written to the data file; e.mu is held.
+// The write happens behind the request, coalesced: rewriting the whole
+// file on every change, under the lock, made each write cost O(state)
+// and serialised concurrent requests, which Konnect does not do. Flush
+// waits for the file to hold the latest state.
 func (e *Emulator) persist() {
 	if e.dataFile == "" {
 		return
 	}
-	if err := saveState(e.dataFile, e.st); err != nil {
-		// The emulator keeps serving from memory; the operator sees why
-		// the file is stale. Never includes state contents.
-		fmt.Fprintln(errorLog, err)
+	e.dirty = true
+	if !e.saving {
+		e.saving = true
+		go e.saveBehind()
+	}
+}
+
+// saveBehind writes the state until no change is left unwritten; one runs
+// at a time, so the file ends with the latest state.
+func (e *Emulator) saveBehind() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for e.dirty {
+		e.dirty = false
+		b, err := json.Marshal(e.st)
+		e.mu.Unlock()
+		if err == nil {
+			err = writeData(e.dataFile, b)
+		}
+		if err != nil {
+			// The emulator keeps serving from memory; the operator sees
+			// why the file is stale. Never includes state contents.
+			fmt.Fprintln(errorLog, err)
+		}
+		e.mu.Lock()
+	}
+	e.saving = false
+	e.saved.Broadcast()
+}
+
+// Flush waits until the data file holds every change made so far (a no-op
+// without a data file). Server.Close and the emulator binary's shutdown
+// call it.
+func (e *Emulator) Flush() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for e.saving {
+		e.saved.Wait()
 	}
 }
 

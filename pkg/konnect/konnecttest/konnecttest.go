@@ -93,7 +93,8 @@ type Options struct {
 	// Empty means DefaultToken.
 	Token string
 	// DataFile, when set, is loaded at start and rewritten atomically after
-	// every change, so state survives restarts.
+	// every change, behind the request (Flush waits for it), so state
+	// survives restarts.
 	DataFile string
 	// Faults to inject from the start; see SetFaults.
 	Faults Faults
@@ -141,6 +142,10 @@ type Emulator struct {
 
 	mu sync.Mutex // guards st and persistence
 	st *state
+	// dirty: a change is not in the data file yet; saving: saveBehind is
+	// writing it; saved is signalled when saving ends.
+	dirty, saving bool
+	saved         *sync.Cond
 
 	faults faultState
 
@@ -160,6 +165,7 @@ func New(opts Options) (*Emulator, error) {
 		tok = DefaultToken
 	}
 	e := &Emulator{token: tok, dataFile: opts.DataFile, st: st, counts: map[string]int{}}
+	e.saved = sync.NewCond(&e.mu)
 	e.SetFaults(opts.Faults)
 	if opts.Preload != "" {
 		load, ok := preloads[opts.Preload]
@@ -422,7 +428,9 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// Close shuts the server down, closing open connections.
+// Close shuts the server down, closing open connections, and waits for
+// the data file to hold the last change.
 func (s *Server) Close() {
 	_ = s.srv.Close()
+	s.Emulator.Flush()
 }

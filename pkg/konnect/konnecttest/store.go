@@ -141,6 +141,12 @@ func saveState(path string, st *state) error {
 	if err != nil {
 		return fmt.Errorf("konnecttest: encode state: %w", err)
 	}
+	return writeData(path, b)
+}
+
+// writeData replaces the data file atomically (mode 0600: it holds secret
+// values).
+func writeData(path string, b []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("konnecttest: write data file: %w", err)
