@@ -41,6 +41,9 @@ type FetchOptions struct {
 	// again, and its stores' secrets are listed at once, beside the store
 	// listing, so that the second fetch costs one round trip, not three.
 	Previous *Live
+	// Resolved, when set, is called once the control plane is known, before
+	// anything in it is read (a sync takes its lock meanwhile).
+	Resolved func(konnect.ControlPlane)
 }
 
 // Options tune Compute.
