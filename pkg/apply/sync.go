@@ -134,10 +134,11 @@ type SyncOptions struct {
 	// Warn, when set, receives what the run warns about (a lock taken
 	// over from an ended run, a lock it could not release).
 	Warn func(string)
-	// Locked, when set, is called once the lock is held, with the
-	// function that releases it (a caller quitting at once, on a second
-	// Ctrl-C, releases it on its way out); the function it returns is
-	// called when the sync releases the lock itself.
+	// Locked, when set, is called once the lock is held (maybe while the
+	// plan is being made, on another goroutine), with the function that
+	// releases it (a caller quitting at once, on a second Ctrl-C, releases
+	// it on its way out); the function it returns is called when the sync
+	// releases the lock itself.
 	Locked func(release func() error) (released func())
 }
 
@@ -216,14 +217,8 @@ func Sync(ctx context.Context, c *konnect.Client, f *state.File, opts SyncOption
 		if lk.err != nil {
 			return nil, lk.err
 		}
-		unlock := lk.unlock
-		released := func() {}
-		if opts.Locked != nil {
-			released = opts.Locked(unlock)
-		}
 		defer func() {
-			released()
-			if uerr := unlock(); uerr != nil {
+			if uerr := lk.release(); uerr != nil {
 				opts.warn(uerr.Error())
 			}
 		}()
@@ -251,6 +246,15 @@ type pendingLock struct {
 	done   chan struct{}
 	unlock func() error
 	err    error
+	// released tells the caller (SyncOptions.Locked) that the sync
+	// releases the lock itself.
+	released func()
+}
+
+// release releases a lock that is held.
+func (lk *pendingLock) release() error {
+	lk.released()
+	return lk.unlock()
 }
 
 // startLock starts taking the control plane's lock: writes happen under
@@ -266,6 +270,10 @@ func (opts *SyncOptions) startLock(ctx context.Context, c *konnect.Client, cp ko
 		lk.unlock, lk.err = LockTakingOver(ctx, c, cp, holder, opts.MaxDuration, func(le *LockedError) {
 			opts.warn(fmt.Sprintf("took over the lock of control plane %s left by %s: that run has ended", le.ControlPlane, le.Holder))
 		})
+		lk.released = func() {}
+		if lk.err == nil && opts.Locked != nil {
+			lk.released = opts.Locked(lk.unlock)
+		}
 	}()
 	return lk
 }
@@ -281,7 +289,7 @@ func (opts *SyncOptions) drop(lk *pendingLock) {
 	if lk.err != nil {
 		return
 	}
-	if err := lk.unlock(); err != nil {
+	if err := lk.release(); err != nil {
 		opts.warn(err.Error())
 	}
 }
