@@ -75,10 +75,21 @@ type speculation struct {
 	// made is everything the speculative creates made (the scheduler's;
 	// Sync reads it once Apply has returned).
 	made []made
+	// stores are the ids of the stores made so far: the re-plan need not
+	// read their secrets (it takes them out whole).
+	mu     sync.Mutex
+	stores map[string]bool
+}
+
+// ownStore reports whether a speculative create made the store.
+func (s *speculation) ownStore(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stores[id]
 }
 
 func newSpeculation() *speculation {
-	return &speculation{freeze: make(chan struct{}), drained: make(chan []made, 1), verdict: make(chan bool, 1)}
+	return &speculation{freeze: make(chan struct{}), drained: make(chan []made, 1), verdict: make(chan bool, 1), stores: map[string]bool{}}
 }
 
 // made is an entity a speculative create made.
@@ -95,6 +106,9 @@ func (s *speculation) record(ch *diff.Change, applied diff.Applied, t *target) {
 	switch o := ch.Op.(type) {
 	case *diff.ConfigStoreOp:
 		m.store = applied.ID
+		s.mu.Lock()
+		s.stores[applied.ID] = true
+		s.mu.Unlock()
 	case *diff.SecretOp:
 		id, err := t.resolve(o.Store)
 		if err != nil {

@@ -166,6 +166,10 @@ func TestSyncSpeculativeCreates(t *testing.T) {
 		if n := o.res.Report.Counts()[diff.Succeeded]; n != 4 {
 			t.Errorf("%d succeeded, want 4", n)
 		}
+		// It takes the store out whole: its secrets need no listing.
+		if n := e.srv.Counts()["GET /v2/control-planes/{controlPlaneId}/config-stores/{configStoreId}/secrets"]; n != 0 {
+			t.Errorf("the secrets of the store made meanwhile were listed %d times", n)
+		}
 		if got := e.stores(); len(got) != 1 {
 			t.Errorf("%d stores after the sync, want 1", len(got))
 		}

@@ -67,13 +67,16 @@ type planHooks struct {
 	// fetched is called with the live state once it is read, before it is
 	// checked and planned from; it may change it.
 	fetched func(*diff.Live)
+	// ours names the stores whose secrets need not be read (see
+	// diff.FetchOptions.Ours).
+	ours func(storeID string) bool
 }
 
 func planWith(ctx context.Context, c *konnect.Client, f *state.File, opts PlanOptions, earlier *Planned, hooks planHooks) (*Planned, error) {
 	if c == nil || f == nil {
 		return nil, errors.New("apply: Plan needs a client and a file")
 	}
-	fetch := diff.FetchOptions{ControlPlane: opts.ControlPlane, SelectTags: opts.Plan.SelectTags, Resolved: hooks.resolved}
+	fetch := diff.FetchOptions{ControlPlane: opts.ControlPlane, SelectTags: opts.Plan.SelectTags, Resolved: hooks.resolved, Ours: hooks.ours}
 	if earlier != nil {
 		fetch.Previous = earlier.Live
 	}
@@ -311,9 +314,12 @@ func (opts *SyncOptions) applyUnderLock(ctx context.Context, shown *Planned) (*P
 		rep, err := Apply(ctx, shown.Client, shown.Plan, aopts)
 		applied <- outcome{rep, err}
 	}()
-	pl, err := opts.replan(ctx, shown, func(live *diff.Live) {
-		close(spec.freeze)
-		withoutMade(live, <-spec.drained)
+	pl, err := opts.replan(ctx, shown, planHooks{
+		fetched: func(live *diff.Live) {
+			close(spec.freeze)
+			withoutMade(live, <-spec.drained)
+		},
+		ours: spec.ownStore,
 	})
 	spec.verdict <- err == nil
 	out := <-applied
@@ -347,9 +353,8 @@ func (opts *SyncOptions) applyUnderLock(ctx context.Context, shown *Planned) (*P
 }
 
 // replan plans again under the lock; the plan must be the one shown.
-// fetched is called with what it read, before it plans.
-func (opts *SyncOptions) replan(ctx context.Context, shown *Planned, fetched func(*diff.Live)) (*Planned, error) {
-	pl, err := planWith(ctx, shown.Client, shown.File, opts.PlanOptions, shown, planHooks{fetched: fetched})
+func (opts *SyncOptions) replan(ctx context.Context, shown *Planned, hooks planHooks) (*Planned, error) {
+	pl, err := planWith(ctx, shown.Client, shown.File, opts.PlanOptions, shown, hooks)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,10 @@ type FetchOptions struct {
 	// Resolved, when set, is called once the control plane is known, before
 	// anything in it is read (a sync takes its lock meanwhile).
 	Resolved func(konnect.ControlPlane)
+	// Ours, when set, names the stores whose secrets are not listed: a
+	// sync's own, made while it plans again, which it takes out of what it
+	// read.
+	Ours func(storeID string) bool
 }
 
 // Options tune Compute.
