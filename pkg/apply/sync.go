@@ -309,15 +309,25 @@ func (opts *SyncOptions) applyUnderLock(ctx context.Context, shown *Planned) (*P
 		rep *diff.Report
 		err error
 	}
-	applied := make(chan outcome, 1)
+	applied, ended := make(chan outcome, 1), make(chan struct{})
 	go func() {
+		defer close(ended)
 		rep, err := Apply(ctx, shown.Client, shown.Plan, aopts)
 		applied <- outcome{rep, err}
 	}()
 	pl, err := opts.replan(ctx, shown, planHooks{
 		fetched: func(live *diff.Live) {
 			close(spec.freeze)
-			withoutMade(live, <-spec.drained)
+			select {
+			case m := <-spec.drained:
+				withoutMade(live, m)
+			case <-ended: // it drained on its way out, or never ran
+				select {
+				case m := <-spec.drained:
+					withoutMade(live, m)
+				default:
+				}
+			}
 		},
 		ours: spec.ownStore,
 	})
