@@ -179,6 +179,7 @@ func (p *program) applyingCommand(name, usage string, noDeletes bool) *cli.Comma
 				PlanOptions:    planOpts,
 				Reviewed:       reviewed,
 				FingerprintKey: []byte(os.Getenv(sum.EnvKey)),
+				LockAfterPlan:  !c.Bool(flagYes) && p.interactive(), // confirmDeletes may ask
 				MaxDuration:    s.maxDuration,
 				Apply:          apply.Options{Parallelism: workers, OnResult: func(r diff.Result) { prog.update(r) }},
 				Planned: func(pl *apply.Planned) error {

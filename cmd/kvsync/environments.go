@@ -318,6 +318,7 @@ func (p *program) syncEnvironments(c *cli.Context, path string, f render.Format,
 			PlanOptions:    r.opts,
 			Reviewed:       r.reviewed,
 			FingerprintKey: []byte(os.Getenv(sum.EnvKey)),
+			LockAfterPlan:  !c.Bool(flagYes) && p.interactive(), // confirmDeletes may ask
 			MaxDuration:    s.maxDuration,
 			Apply:          apply.Options{Parallelism: workers, Slots: slots, OnResult: func(res diff.Result) { prog.update(res) }},
 			Planned: func(pl *apply.Planned) error {

@@ -41,11 +41,23 @@ func TestOutageMidSync(t *testing.T) {
 	emu.AddControlPlane("my-control-plane")
 	down := httptest.NewServer(emu)
 	file := storesFile(t, 20)
+	vaults := "vaults:\n"
+	for i := range 10 {
+		vaults += fmt.Sprintf("  - name: env\n    prefix: outage-%d\n    config:\n      prefix: OUTAGE_%d_\n", i, i)
+	}
+	if fh, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0); err != nil {
+		t.Fatal(err)
+	} else if _, err := fh.WriteString(vaults); err != nil || fh.Close() != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("KVSYNC_KONNECT_TOKEN", testToken)
 	t.Setenv("KVSYNC_KONNECT_ADDR", down.URL)
 
-	// The fourth store create never comes back: the server dies under it.
-	arrived, release := emu.Hold("POST", "/config-stores")
+	// The first vault's create never comes back: the server dies under
+	// it. Vault creates wait for the plan made under the lock (store and
+	// secret creates may start before it), so the outage falls in the
+	// middle of the apply, not while the plan is made again.
+	arrived, release := emu.Hold("POST", "/core-entities/vaults")
 	defer release()
 	type result struct {
 		code           int

@@ -101,9 +101,17 @@ func TestDeletePrompt(t *testing.T) {
 		!strings.Contains(stderr, "Error: 2 deletes left out:") {
 		t.Errorf("no terminal, no consent: exit %d, want 4\n%s%s", code, stdout, stderr)
 	}
-	if writes := countWrites(srv); writes != 0 {
-		t.Errorf("no consent, yet %d writes", writes)
+	// The lock, taken while planning, is released: nothing else.
+	if writes, lock := countWrites(srv), lockWrites(srv); writes != lock || lock != 2 {
+		t.Errorf("no consent, yet %d writes (%d of them the lock's)", writes, lock)
 	}
+}
+
+// lockWrites counts the writes to vaults by id: the lock's, for a run
+// whose plan writes no vault.
+func lockWrites(srv *konnecttest.Server) int {
+	c := srv.Counts()
+	return c["PUT /v2/control-planes/{controlPlaneId}/core-entities/vaults/{VaultId}"] + c["DELETE /v2/control-planes/{controlPlaneId}/core-entities/vaults/{VaultId}"]
 }
 
 func countWrites(srv *konnecttest.Server) int {

@@ -74,6 +74,10 @@ type Options struct {
 	// after it their requests are cancelled too. Without it a request
 	// retried through 429s would keep an interrupted run alive.
 	GracePeriod time.Duration
+
+	// speculation, when set, runs the plan's speculative creates only,
+	// until Sync confirms the plan (see speculate.go).
+	speculation *speculation
 }
 
 // Slots bound the operations in flight of several runs together.

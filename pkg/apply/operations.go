@@ -32,6 +32,10 @@ type target struct {
 	// produced returns the id a change of the same plan produced when it
 	// ran; ok is false when it has not (yet) run or produced none.
 	produced func(c *diff.Change) (id string, ok bool)
+	// speculative: the change runs before the plan is confirmed (see
+	// speculate.go): a create must not turn into a write over what
+	// exists.
+	speculative bool
 }
 
 // resolve returns the id an IDRef names: the known one, or the one its
@@ -119,7 +123,7 @@ func applySecret(ctx context.Context, t *target, ch *diff.Change) (diff.Applied,
 	switch ch.Action {
 	case diff.Create:
 		written, err = c.Secrets.Create(ctx, cpID, storeID, o.Key, o.Value)
-		if konnect.IsConflict(err) || konnect.IsBadRequest(err) {
+		if (konnect.IsConflict(err) || konnect.IsBadRequest(err)) && !t.speculative {
 			if _, gerr := c.Secrets.Get(ctx, cpID, storeID, o.Key); gerr == nil {
 				written, err = c.Secrets.Update(ctx, cpID, storeID, o.Key, o.Value)
 			}

@@ -61,6 +61,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 	ids := &produced{ids: map[*diff.Change]string{}}
 	t := *tgt
 	t.produced = ids.get
+	sp := newSpeculating(opts.speculation, &t)
 	ready := diff.NewReadyQueue(deps, func(a, b int) bool { return a < b }) // popped in plan order
 
 	opCtx, cancelOps, release := operationContext(ctx)
@@ -90,12 +91,15 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 		if !interrupted && ctx.Err() != nil {
 			interrupt()
 		}
-		for !interrupted && !unreachable && !throttled && inFlight < limit() && ready.Len() > 0 {
-			i := ready.Pop()
+		for !interrupted && !unreachable && !throttled && !sp.aborted && inFlight < limit() {
+			i, ok := sp.next(ready, p.Changes)
+			if !ok {
+				break
+			}
 			if s.settled[i] {
 				continue
 			}
-			ch := p.Changes[i]
+			ch, t := p.Changes[i], sp.start(i)
 			inFlight++
 			go func() {
 				if opts.Slots != nil {
@@ -108,18 +112,23 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 					}
 				}
 				start := time.Now()
-				applied, err := exec(opCtx, ch, &t)
+				applied, err := exec(opCtx, ch, t)
 				finished <- done{idx: i, applied: applied, err: err, dur: time.Since(start)}
 			}()
 		}
-		if inFlight == 0 {
+		if inFlight == 0 && (sp.settled() || interrupted || unreachable || throttled) {
 			break
 		}
 		select {
 		case <-cancelled:
 			interrupt()
+		case <-sp.freeze():
+			sp.frozen()
+		case ok := <-sp.verdict():
+			sp.decided(ok)
 		case d := <-finished:
 			inFlight--
+			sp.ended(d, p.Changes[d.idx])
 			if d.notStarted {
 				continue
 			}
@@ -136,6 +145,7 @@ func run(ctx context.Context, p *diff.Plan, opts Options, tgt *target, exec exec
 			ready.Done(d.idx)
 		}
 	}
+	sp.stop()
 	return s.report(&RunError{Interrupted: interrupted, Unreachable: unreachable, Throttled: throttled, Deadline: errors.Is(ctx.Err(), context.DeadlineExceeded)})
 }
 

@@ -616,3 +616,96 @@ func TestRunSharedSlotsInterrupted(t *testing.T) {
 		t.Error("an operation ran without a slot")
 	}
 }
+
+// TestRunSpeculation: before the verdict only store and secret creates
+// start; the drain waits for those started before the freeze; a
+// confirmed plan then runs the rest (held changes first), a refused one
+// starts nothing more.
+func TestRunSpeculation(t *testing.T) {
+	store := &diff.Change{ID: 0, Action: diff.Create, Kind: diff.KindConfigStore, Name: "s", Op: &diff.ConfigStoreOp{Name: "s"}}
+	secret := &diff.Change{ID: 1, Action: diff.Create, Kind: diff.KindSecret, Name: "s/k", DependsOn: []int{0},
+		Op: &diff.SecretOp{Store: diff.KnownID("store-id"), StoreName: "s", Key: "k"}}
+	vault := change(2)
+	vault.Kind, vault.Op = diff.KindVault, &diff.VaultOp{}
+	update := change(3)
+	update.Action = diff.Update
+	for _, confirm := range []bool{true, false} {
+		t.Run(fmt.Sprintf("confirmed %v", confirm), func(t *testing.T) {
+			p := plan(store, secret, vault, update)
+			started := make(chan int, 4)
+			finish := map[int]chan struct{}{0: make(chan struct{}), 1: make(chan struct{}), 2: make(chan struct{}), 3: make(chan struct{})}
+			for _, i := range []int{2, 3} {
+				close(finish[i])
+			}
+			exec := func(_ context.Context, ch *diff.Change, tg *target) (diff.Applied, error) {
+				if tg.speculative != (ch.ID < 2) {
+					t.Errorf("%s ran with speculative=%v", ch, tg.speculative)
+				}
+				started <- ch.ID
+				<-finish[ch.ID]
+				return diff.Applied{ID: fmt.Sprintf("id-%d", ch.ID)}, nil
+			}
+			spec := newSpeculation()
+			type outcome struct {
+				rep *diff.Report
+				err error
+			}
+			out := make(chan outcome, 1)
+			go func() {
+				rep, err := run(context.Background(), p, Options{Parallelism: 4, speculation: spec}, &target{}, exec)
+				out <- outcome{rep, err}
+			}()
+			if got := awaitOne(t, started); got != 0 {
+				t.Fatalf("first started %d, want the store's create", got)
+			}
+			close(spec.freeze) // the re-plan has read while the store's create runs
+			select {
+			case m := <-spec.drained:
+				t.Fatalf("drained %v while a create started before the freeze runs", m)
+			case id := <-started:
+				t.Fatalf("%d started before the store's create ended", id)
+			default:
+			}
+			close(finish[0])
+			// The secret's create starts (the store's is done) and the
+			// drain reports the store, the only create ended.
+			if m := awaitOne(t, spec.drained); len(m) != 1 || m[0].kind != diff.KindConfigStore || m[0].store != "id-0" {
+				t.Errorf("drained %+v, want the store id-0", m)
+			}
+			if got := awaitOne(t, started); got != 1 {
+				t.Fatalf("started %d, want the secret's create", got)
+			}
+			close(finish[1])
+			spec.verdict <- confirm
+			o := awaitOne(t, out)
+			close(started)
+			var rest []int
+			for id := range started {
+				rest = append(rest, id)
+			}
+			st := statuses(o.rep)
+			if confirm {
+				if o.err != nil || len(rest) != 2 || st[2] != diff.Succeeded || st[3] != diff.Succeeded {
+					t.Errorf("confirmed: %v, started after the verdict %v, statuses %v", o.err, rest, st)
+				}
+			} else if len(rest) != 0 || st[2] != diff.NotStarted || st[3] != diff.NotStarted || st[1] != diff.Succeeded {
+				t.Errorf("refused: started after the verdict %v, statuses %v", rest, st)
+			}
+			if len(spec.made) != 2 || spec.made[1].key != "k" || spec.made[1].store != "store-id" {
+				t.Errorf("made %+v, want the store and the secret k in store-id", spec.made)
+			}
+		})
+	}
+}
+
+func awaitOne[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(time.Minute):
+		t.Fatal("nothing came within a minute")
+	}
+	var zero T
+	return zero
+}

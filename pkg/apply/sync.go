@@ -56,16 +56,36 @@ func (e *ControlPlaneMismatchError) Error() string {
 // earlier is this run's earlier plan when it plans again (under the lock):
 // what it read makes the fetch one round trip. nil otherwise.
 func Plan(ctx context.Context, c *konnect.Client, f *state.File, opts PlanOptions, earlier *Planned) (*Planned, error) {
+	return planWith(ctx, c, f, opts, earlier, planHooks{})
+}
+
+// planHooks let Sync act between the steps of a plan.
+type planHooks struct {
+	// resolved is called once the control plane is known, before its
+	// entities are read.
+	resolved func(konnect.ControlPlane)
+	// fetched is called with the live state once it is read, before it is
+	// checked and planned from; it may change it.
+	fetched func(*diff.Live)
+	// ours names the stores whose secrets need not be read (see
+	// diff.FetchOptions.Ours).
+	ours func(storeID string) bool
+}
+
+func planWith(ctx context.Context, c *konnect.Client, f *state.File, opts PlanOptions, earlier *Planned, hooks planHooks) (*Planned, error) {
 	if c == nil || f == nil {
 		return nil, errors.New("apply: Plan needs a client and a file")
 	}
-	fetch := diff.FetchOptions{ControlPlane: opts.ControlPlane, SelectTags: opts.Plan.SelectTags}
+	fetch := diff.FetchOptions{ControlPlane: opts.ControlPlane, SelectTags: opts.Plan.SelectTags, Resolved: hooks.resolved, Ours: hooks.ours}
 	if earlier != nil {
 		fetch.Previous = earlier.Live
 	}
 	live, err := diff.Fetch(ctx, c, f, fetch)
 	if err != nil {
 		return nil, err
+	}
+	if hooks.fetched != nil {
+		hooks.fetched(live)
 	}
 	// A control plane given by id is checked once its name is known.
 	if f.ControlPlaneName != "" && live.ControlPlane.Name != f.ControlPlaneName {
@@ -103,16 +123,25 @@ type SyncOptions struct {
 	// Apply tunes the execution (parallelism, results as they come).
 	Apply Options
 	// Planned, when set, is called with the plan once it is made (and
-	// verified against Reviewed), before the lock: a caller shows it and
-	// may ask before deleting. An error stops the sync, nothing applied.
+	// verified against Reviewed): a caller shows it and may ask before
+	// deleting. An error stops the sync, nothing applied.
 	Planned func(*Planned) error
+	// LockAfterPlan takes the lock once Planned has returned, and only
+	// when the plan changes something: one round trip more on the way to
+	// the first write. Set it when Planned may wait for a person (a
+	// terminal asking before deletes: a person deciding must not hold
+	// other runs back). Otherwise the lock is taken while the plan's reads
+	// run, and a sync whose plan turns out empty releases it: two writes
+	// (the lock's vault made and deleted), one round trip at the end.
+	LockAfterPlan bool
 	// Warn, when set, receives what the run warns about (a lock taken
 	// over from an ended run, a lock it could not release).
 	Warn func(string)
-	// Locked, when set, is called once the lock is held, with the
-	// function that releases it (a caller quitting at once, on a second
-	// Ctrl-C, releases it on its way out); the function it returns is
-	// called when the sync releases the lock itself.
+	// Locked, when set, is called once the lock is held (maybe while the
+	// plan is being made, on another goroutine), with the function that
+	// releases it (a caller quitting at once, on a second Ctrl-C, releases
+	// it on its way out); the function it returns is called when the sync
+	// releases the lock itself.
 	Locked func(release func() error) (released func())
 }
 
@@ -132,53 +161,76 @@ type SyncResult struct {
 // plan made under the lock.
 var ErrPlanMoved = errors.New("the control plane changed while kvsync took its lock (another run, most likely): nothing was applied; run again to see the new plan")
 
-// Sync runs the sync workflow for one control plane: plan, narrow it to
-// a reviewed plan's changes (refusing one that no longer holds), show it (opts.Planned), take the control plane's lock,
-// plan again under it (the same plan, or nothing is applied), apply,
+// errNotConfirmed wraps why the plan could not be made again under the
+// lock, once creates had started (see speculate.go); undone counts those
+// that were deleted.
+type errNotConfirmed struct {
+	err    error
+	undone int
+}
+
+func (e *errNotConfirmed) Error() string {
+	msg := "the plan could not be made again under the lock, so nothing was applied"
+	if e.undone > 0 {
+		msg += fmt.Sprintf(" (the %d creates made meanwhile were deleted)", e.undone)
+	}
+	return msg + ": " + e.err.Error()
+}
+
+func (e *errNotConfirmed) Unwrap() error { return e.err }
+
+// Sync runs the sync workflow for one control plane: plan (taking the
+// control plane's lock meanwhile, unless LockAfterPlan), narrow it to a reviewed
+// plan's changes (refusing one that no longer holds), show it
+// (opts.Planned), hold the lock, plan again under it (the same plan, or
+// nothing is applied; creates start meanwhile, see speculate.go), apply,
 // record in kvsync.sum exactly what Konnect accepted, release the lock.
+// A plan that changes nothing needs no lock: one taken meanwhile is
+// released, one refused (another run's, a read-only token) is no error.
 //
 // The error is nil, or why nothing was applied (the result is then nil),
 // or what went wrong while applying (a *RunError, and a sum write
 // failure), with the result.
 func Sync(ctx context.Context, c *konnect.Client, f *state.File, opts SyncOptions) (*SyncResult, error) {
-	pl, err := Plan(ctx, c, f, opts.PlanOptions, nil)
-	if err != nil {
-		return nil, err
+	var lk *pendingLock
+	hooks := planHooks{}
+	if !opts.LockAfterPlan {
+		hooks.resolved = func(cp konnect.ControlPlane) { lk = opts.startLock(ctx, c, cp) }
 	}
-	if err := opts.verify(pl); err != nil {
-		return nil, err
+	pl, err := planWith(ctx, c, f, opts.PlanOptions, nil, hooks)
+	if err == nil {
+		err = opts.verify(pl)
 	}
-	if opts.Planned != nil {
-		if err := opts.Planned(pl); err != nil {
+	if err == nil && opts.Planned != nil {
+		err = opts.Planned(pl)
+	}
+	if err != nil || pl.Plan.Empty() {
+		opts.drop(lk)
+		if err != nil {
 			return nil, err
 		}
 	}
 	res := &SyncResult{Planned: pl, Report: &diff.Report{}}
 	var runErr error
 	if !pl.Plan.Empty() {
-		unlock, err := opts.lock(ctx, pl)
-		if err != nil {
-			return nil, err
+		if lk == nil {
+			lk = opts.startLock(ctx, pl.Client, pl.Plan.ControlPlane)
 		}
-		released := func() {}
-		if opts.Locked != nil {
-			released = opts.Locked(unlock)
+		<-lk.done
+		if lk.err != nil {
+			return nil, lk.err
 		}
 		defer func() {
-			released()
-			if uerr := unlock(); uerr != nil {
+			if uerr := lk.release(); uerr != nil {
 				opts.warn(uerr.Error())
 			}
 		}()
-		if pl, err = opts.replan(ctx, pl); err != nil {
-			return nil, err
-		}
-		res.Planned = pl
-		rep, err := Apply(ctx, pl.Client, pl.Plan, opts.Apply)
+		applied, rep, err := opts.applyUnderLock(ctx, pl)
 		if rep == nil {
 			return nil, err
 		}
-		res.Report, runErr = rep, err
+		res.Planned, res.Report, runErr = applied, rep, err
+		pl = applied
 	}
 	// Whatever happened, the sum records exactly what was written.
 	if s := opts.Plan.Sum; s != nil && opts.SumFile != "" {
@@ -191,21 +243,128 @@ func Sync(ctx context.Context, c *konnect.Client, f *state.File, opts SyncOption
 	return res, runErr
 }
 
-// lock takes the control plane's lock: writes happen under it, from a
-// plan made under it, so that two runs never both create.
-func (opts *SyncOptions) lock(ctx context.Context, pl *Planned) (func() error, error) {
+// pendingLock is the lock being taken; done is closed once it is held
+// (unlock set) or refused (err).
+type pendingLock struct {
+	done   chan struct{}
+	unlock func() error
+	err    error
+	// released tells the caller (SyncOptions.Locked) that the sync
+	// releases the lock itself.
+	released func()
+}
+
+// release releases a lock that is held.
+func (lk *pendingLock) release() error {
+	lk.released()
+	return lk.unlock()
+}
+
+// startLock starts taking the control plane's lock: writes happen under
+// it, from a plan made under it, so that two runs never both create.
+func (opts *SyncOptions) startLock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane) *pendingLock {
 	holder := opts.Holder
 	if holder == "" {
 		holder = Holder()
 	}
-	return LockTakingOver(ctx, pl.Client, pl.Plan.ControlPlane, holder, opts.MaxDuration, func(le *LockedError) {
-		opts.warn(fmt.Sprintf("took over the lock of control plane %s left by %s: that run has ended", le.ControlPlane, le.Holder))
+	lk := &pendingLock{done: make(chan struct{})}
+	go func() {
+		defer close(lk.done)
+		lk.unlock, lk.err = LockTakingOver(ctx, c, cp, holder, opts.MaxDuration, func(le *LockedError) {
+			opts.warn(fmt.Sprintf("took over the lock of control plane %s left by %s: that run has ended", le.ControlPlane, le.Holder))
+		})
+		lk.released = func() {}
+		if lk.err == nil && opts.Locked != nil {
+			lk.released = opts.Locked(lk.unlock)
+		}
+	}()
+	return lk
+}
+
+// drop gives up a lock taken while planning, once its answer is in: the
+// sync writes nothing (its plan is empty, or it stopped before writing),
+// so a lock it could not take is no error.
+func (opts *SyncOptions) drop(lk *pendingLock) {
+	if lk == nil {
+		return
+	}
+	<-lk.done
+	if lk.err != nil {
+		return
+	}
+	if err := lk.release(); err != nil {
+		opts.warn(err.Error())
+	}
+}
+
+// applyUnderLock applies the plan shown, under the lock, once the plan
+// made again under it confirms it; creates start meanwhile (see
+// speculate.go). It returns the plan applied with the live state it
+// holds, and Apply's report and error; no report when nothing was applied.
+func (opts *SyncOptions) applyUnderLock(ctx context.Context, shown *Planned) (*Planned, *diff.Report, error) {
+	spec := newSpeculation()
+	aopts := opts.Apply
+	aopts.speculation = spec
+	type outcome struct {
+		rep *diff.Report
+		err error
+	}
+	applied, ended := make(chan outcome, 1), make(chan struct{})
+	go func() {
+		defer close(ended)
+		rep, err := Apply(ctx, shown.Client, shown.Plan, aopts)
+		applied <- outcome{rep, err}
+	}()
+	pl, err := opts.replan(ctx, shown, planHooks{
+		fetched: func(live *diff.Live) {
+			close(spec.freeze)
+			select {
+			case m := <-spec.drained:
+				withoutMade(live, m)
+			case <-ended: // it drained on its way out, or never ran
+				select {
+				case m := <-spec.drained:
+					withoutMade(live, m)
+				default:
+				}
+			}
+		},
+		ours: spec.ownStore,
 	})
+	spec.verdict <- err == nil
+	out := <-applied
+	if err == nil {
+		// The plan shown is the one applied (the same changes as the
+		// re-plan's), from the live state the re-plan read.
+		return &Planned{Client: shown.Client, File: shown.File, Live: pl.Live, Plan: shown.Plan}, out.rep, out.err
+	}
+	if out.rep == nil {
+		return nil, nil, multierror.Append(err, out.err)
+	}
+	if !errors.Is(err, ErrPlanMoved) {
+		err = &errNotConfirmed{err: err, undone: len(spec.made)}
+		// What stopped the re-plan (Konnect gone, Ctrl-C) stopped the
+		// run: say it as a run says it, whichever saw it first.
+		var re *RunError
+		if errors.As(out.err, &re) {
+			re.Unreachable = re.Unreachable || errors.Is(err, konnect.ErrUnreachable)
+			re.Throttled = re.Throttled || errors.Is(err, konnect.ErrThrottled)
+			if re.Unreachable || re.Throttled || re.Interrupted {
+				err = multierror.Append(err, re)
+			}
+		}
+	}
+	if len(spec.made) > 0 {
+		if uerr := undo(shown.Client, shown.Plan.ControlPlane.ID, spec.made, opts.Apply.Parallelism); uerr != nil {
+			return nil, nil, multierror.Append(err, uerr)
+		}
+	}
+	return nil, nil, err
 }
 
 // replan plans again under the lock; the plan must be the one shown.
-func (opts *SyncOptions) replan(ctx context.Context, shown *Planned) (*Planned, error) {
-	pl, err := Plan(ctx, shown.Client, shown.File, opts.PlanOptions, shown)
+func (opts *SyncOptions) replan(ctx context.Context, shown *Planned, hooks planHooks) (*Planned, error) {
+	pl, err := planWith(ctx, shown.Client, shown.File, opts.PlanOptions, shown, hooks)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,8 @@ func (e *env) lockHeld(cpID string) bool {
 
 // TestSyncWorkflow: the library runs the whole sync (plan, show, lock,
 // re-plan, apply, record kvsync.sum, release) against the emulator, and a
-// second sync finds nothing to do.
+// second sync finds nothing to do. A sync that may ask a person shows its
+// plan before it takes the lock.
 func TestSyncWorkflow(t *testing.T) {
 	e := newEnv(t)
 	f := e.load(seed)
@@ -66,7 +67,8 @@ func TestSyncWorkflow(t *testing.T) {
 			}
 			return nil
 		},
-		Warn: func(w string) { warnings = append(warnings, w) },
+		Warn:          func(w string) { warnings = append(warnings, w) },
+		LockAfterPlan: true,
 	}
 	res, err := apply.Sync(context.Background(), e.c, f, opts)
 	if err != nil {
@@ -98,7 +100,7 @@ func TestSyncWorkflow(t *testing.T) {
 		t.Error("kvsync.sum holds the value")
 	}
 
-	// Nothing to do: no lock taken, an empty report, the sum kept.
+	// Nothing to do: an empty report, the sum kept, no lock left.
 	before := len(results)
 	res, err = apply.Sync(context.Background(), e.c, e.load(seed), apply.SyncOptions{
 		PlanOptions: apply.PlanOptions{Plan: diff.Options{Sum: written}, SumFile: sumPath},
@@ -109,6 +111,9 @@ func TestSyncWorkflow(t *testing.T) {
 	}
 	if !res.Planned.Plan.Empty() || len(res.Report.Results) != 0 || len(results) != before {
 		t.Errorf("second sync: %d changes, %d results", len(res.Planned.Plan.Changes), len(res.Report.Results))
+	}
+	if e.lockHeld(e.cpID) {
+		t.Error("the lock taken while planning is still held after a sync that changed nothing")
 	}
 }
 
@@ -161,6 +166,20 @@ func TestSyncRefusals(t *testing.T) {
 			}
 			if len(plugins) > 0 {
 				t.Errorf("%d plugins exist after a refused sync", len(plugins))
+			}
+			// Only what the other writer made: the creates started under
+			// the lock before the plan moved are gone.
+			stores, _ := e.c.ConfigStores.List(context.Background(), e.cpID, nil)
+			if want := map[bool]int{true: 1}[strings.Contains(tt.name, "moves")]; len(stores) != want {
+				t.Errorf("%d config stores after a refused sync, want %d", len(stores), want)
+			}
+			for _, st := range stores {
+				if secrets, _ := e.c.Secrets.List(context.Background(), e.cpID, st.ID, nil); len(secrets) > 0 {
+					t.Errorf("config store %s holds %d secrets after a refused sync", st.Name, len(secrets))
+				}
+			}
+			if strings.Contains(tt.name, "moves") && e.lockHeld(e.cpID) {
+				t.Error("the lock is held after a refused sync")
 			}
 		})
 	}

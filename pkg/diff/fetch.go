@@ -66,6 +66,9 @@ func Fetch(ctx context.Context, c *konnect.Client, desired *state.File, opts Fet
 	if cp.IsGroup() && opts.Previous == nil {
 		return nil, groupRefusal(ctx, c, cp)
 	}
+	if opts.Resolved != nil {
+		opts.Resolved(*cp)
+	}
 	f := &fetcher{c: c, cpID: cp.ID, desired: desired, tags: tags, opts: opts, done: map[Kind]chan struct{}{},
 		live: &Live{
 			ControlPlane:   *cp,

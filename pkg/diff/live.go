@@ -41,6 +41,13 @@ type FetchOptions struct {
 	// again, and its stores' secrets are listed at once, beside the store
 	// listing, so that the second fetch costs one round trip, not three.
 	Previous *Live
+	// Resolved, when set, is called once the control plane is known, before
+	// anything in it is read (a sync takes its lock meanwhile).
+	Resolved func(konnect.ControlPlane)
+	// Ours, when set, names the stores whose secrets are not listed: a
+	// sync's own, made while it plans again, which it takes out of what it
+	// read.
+	Ours func(storeID string) bool
 }
 
 // Options tune Compute.

@@ -90,7 +90,7 @@ func fetchSecrets(ctx context.Context, f *fetcher) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, s := range f.live.ConfigStores {
-		if !f.opts.All && !declared[s.Name] && !referenced[s.ID] {
+		if !f.opts.All && !declared[s.Name] && !referenced[s.ID] || f.opts.Ours != nil && f.opts.Ours(s.ID) {
 			continue
 		}
 		g.Go(func() error {

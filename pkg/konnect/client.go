@@ -38,13 +38,12 @@
 //
 // Concurrency. The pacer also advises how many requests to keep in flight
 // (Client.Concurrency), for callers that choose how much work to start (a
-// sync's operations): a window that starts at InitialConcurrency (8), grows
-// by one per success of a request that was in flight while the window was
-// full (doubling per round trip) and halves on a burst of 429s (then
-// grows by one per round trip), within 2 and MaxConcurrency (256). Requests
-// the rate holds back wait unsent and do not fill the window, so a
-// throttled API never widens it; an API that answers everything at once
-// lets it climb until latency and the caller's own ceiling are the limit.
+// sync's operations): a window that starts at MaxConcurrency (256), so that
+// until Konnect throttles the caller's own ceiling is the limit, and
+// latency with it; a burst of 429s halves what was in flight, after which
+// the window grows by one per round trip while requests fill it (at least
+// 2). Requests the rate holds back wait unsent and do not fill the window,
+// so a throttled API never widens it.
 //
 // The rate stays within Options.MinRate and Options.MaxRate. A call whose
 // next slot lies beyond its context's deadline fails at once, without

@@ -541,13 +541,17 @@ func TestPacingOptions(t *testing.T) {
 // rounds sends n rounds of as many requests at once as the pacer advises,
 // each answered with status after latency, and returns the advised
 // concurrency before each round and after the last.
-func rounds(t *testing.T, p *pacer, clock *fakeClock, n int, latency time.Duration, status int) []int {
+// rounds runs n round trips of a caller whose ceiling is most (its
+// --parallelism): each starts as many requests as the pacer advises within
+// it, all answered with status one latency later. It returns the advised
+// concurrency before each round and after the last.
+func rounds(t *testing.T, p *pacer, clock *fakeClock, n, most int, latency time.Duration, status int) []int {
 	t.Helper()
 	var seen []int
 	for range n {
 		w := p.Concurrency()
 		seen = append(seen, w)
-		tickets := make([]ticket, w)
+		tickets := make([]ticket, min(w, most))
 		for i := range tickets {
 			tickets[i] = take(t, p)
 		}
@@ -561,27 +565,55 @@ func rounds(t *testing.T, p *pacer, clock *fakeClock, n int, latency time.Durati
 
 func TestPacerConcurrency(t *testing.T) {
 	const latency = 50 * time.Millisecond
-	t.Run("doubles per round trip while the window is full, up to the most", func(t *testing.T) {
+	// cutTo brings a fresh pacer's window to about w: one round of w
+	// requests answered with 429s.
+	cutTo := func(t *testing.T, p *pacer, clock *fakeClock, w int) {
+		t.Helper()
+		if got := rounds(t, p, clock, 1, 2*w, latency, http.StatusTooManyRequests); got[1] != w {
+			t.Fatalf("concurrency %v after a round of %d 429s, want %d", got, 2*w, w)
+		}
+	}
+	t.Run("the caller's ceiling is the limit from the first request", func(t *testing.T) {
+		// A sync's writes come after its reads, which never fill a
+		// window: one that had to grow would start the writes low.
+		for _, most := range []int{8, 32, 64} {
+			p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+			got := rounds(t, p, clock, 5, most, latency, http.StatusCreated)
+			for i, w := range got {
+				if min(w, most) != most {
+					t.Errorf("ceiling %d: round %d ran %d at once (advised %v), want the ceiling", most, i, min(w, most), got)
+				}
+			}
+		}
+	})
+	t.Run("a burst of 429s halves what was in flight, once", func(t *testing.T) {
+		for _, most := range []int{8, 32, 64, MaxConcurrency} {
+			p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+			got := rounds(t, p, clock, 1, most, latency, http.StatusTooManyRequests)
+			if got[1] != most/2 || p.stats.Decreases != 1 {
+				t.Errorf("ceiling %d: concurrency %v after a round of 429s (%d decreases), want %d and one decrease", most, got, p.stats.Decreases, most/2)
+			}
+		}
+	})
+	t.Run("after a cut, full rounds grow it by one per round trip", func(t *testing.T) {
 		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
-		got := rounds(t, p, clock, 7, latency, http.StatusCreated)
-		want := []int{InitialConcurrency, 16, 32, 64, 128, MaxConcurrency, MaxConcurrency, MaxConcurrency}
-		if !slices.Equal(got, want) {
-			t.Errorf("concurrency per round %v, want %v", got, want)
+		cutTo(t, p, clock, 32)
+		// The rate was cut too; full rounds at it now grow the window by
+		// about one each (1/w per success: a round of 32 adds just under
+		// one).
+		got := rounds(t, p, clock, 4, 64, latency, http.StatusCreated)
+		if want := []int{32, 32, 33, 34, 35}; !slices.Equal(got, want) {
+			t.Errorf("concurrency per round after the cut %v, want %v", got, want)
 		}
 	})
 	t.Run("a caller below the window does not widen it", func(t *testing.T) {
 		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+		cutTo(t, p, clock, 8)
 		// Three at a time, never the whole window: the caller, not the
 		// window, is the limit.
-		for range 100 {
-			tk := []ticket{take(t, p), take(t, p), take(t, p)}
-			clock.Advance(latency)
-			for _, k := range tk {
-				p.done(k, http.StatusOK, nil)
-			}
-		}
-		if got := p.Concurrency(); got != InitialConcurrency {
-			t.Errorf("concurrency %d after 300 successes three at a time, want %d", got, InitialConcurrency)
+		got := rounds(t, p, clock, 100, 3, latency, http.StatusOK)
+		if got[100] != 8 {
+			t.Errorf("concurrency %d after 300 successes three at a time, want 8", got[100])
 		}
 	})
 	t.Run("a throttled server never widens it", func(t *testing.T) {
@@ -590,31 +622,14 @@ func TestPacerConcurrency(t *testing.T) {
 		// the next slot. The window never fills, whatever the callers
 		// start.
 		p, clock := testPacer(10, 1, 10, true)
+		cutTo(t, p, clock, 8)
 		for range 100 {
 			tk := take(t, p)
 			clock.Advance(5 * time.Millisecond)
 			p.done(tk, http.StatusCreated, nil)
 		}
-		if got := p.Concurrency(); got != InitialConcurrency {
-			t.Errorf("concurrency %d after 100 requests paced at 10/s, want %d", got, InitialConcurrency)
-		}
-	})
-	t.Run("a burst of 429s halves it once, then it grows by one per round trip", func(t *testing.T) {
-		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
-		if got := rounds(t, p, clock, 3, latency, http.StatusCreated); got[3] != 64 {
-			t.Fatalf("concurrency %v, want 64 after three full rounds", got)
-		}
-		// The next round of 64 is answered with 429s: one burst, one cut.
-		got := rounds(t, p, clock, 1, latency, http.StatusTooManyRequests)
-		if got[1] != 32 || p.stats.Decreases != 1 {
-			t.Fatalf("concurrency %v after a burst of 64 429s (%d decreases), want 64 then 32 and one decrease", got, p.stats.Decreases)
-		}
-		// The rate was cut too; full rounds at it now grow the window by
-		// about one each (1/w per success: a round of 32 adds just under
-		// one).
-		got = rounds(t, p, clock, 4, latency, http.StatusCreated)
-		if want := []int{32, 32, 33, 34, 35}; !slices.Equal(got, want) {
-			t.Errorf("concurrency per round after the cut %v, want %v", got, want)
+		if got := p.Concurrency(); got != 8 {
+			t.Errorf("concurrency %d after 100 requests paced at 10/s, want 8", got)
 		}
 	})
 	t.Run("never below the least", func(t *testing.T) {
@@ -625,6 +640,12 @@ func TestPacerConcurrency(t *testing.T) {
 		}
 		if got := p.Concurrency(); got != minConcurrency {
 			t.Errorf("concurrency %d after ten bursts of 429s, want %d", got, minConcurrency)
+		}
+	})
+	t.Run("never above the most", func(t *testing.T) {
+		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+		if got := rounds(t, p, clock, 3, 2*MaxConcurrency, latency, http.StatusCreated); got[3] != MaxConcurrency {
+			t.Errorf("concurrency %v for a caller above the most, want %d", got, MaxConcurrency)
 		}
 	})
 	t.Run("without pacing the caller's ceiling decides", func(t *testing.T) {
