@@ -128,7 +128,7 @@ func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *f
 	}
 	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: opts.LookupEnv, publicEnv: opts.PublicEnv, rejected: map[string]bool{},
 		allowMissingEnv: opts.AllowMissingEnv, allowEmptyEnv: opts.AllowEmptyEnv, budget: maxNodeVisits + len(data)}
-	return d.document(root)
+	return d.document(fromYAML(root))
 }
 
 // sourceLines are a file's lines, split on first use: only problems and
