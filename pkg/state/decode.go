@@ -428,6 +428,31 @@ func plainBool(s string) (b, ok bool) {
 	return false, false
 }
 
+// plainTag is the tag yaml.v3 resolves a plain scalar to. A word (a
+// letter first) is a string unless it spells a boolean or null, which
+// spares yaml.v3's resolution, which allocates for every string; the rest
+// is left to that resolution.
+func plainTag(s string) string {
+	if s != "" && (s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		if _, ok := plainBool(s); ok {
+			return "!!bool"
+		}
+		switch s {
+		case "null", "Null", "NULL":
+			return "!!null"
+		}
+		return "!!str"
+	}
+	if _, ok := plainInt(s); ok {
+		return "!!int"
+	}
+	if s == "<<" {
+		return "!!merge" // yaml.v3's parser tags it so, not its resolution
+	}
+	n := yaml.Node{Kind: yaml.ScalarNode, Value: s}
+	return n.ShortTag()
+}
+
 // plainInt reads a plain decimal integer (no sign but '-', no leading
 // zero, no '_', at most 18 digits), which yaml.v3 resolves to the same
 // int; ok is false for any other form (hex, octal, '_', large), left to

@@ -122,14 +122,34 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *fileEntries) {
 	data = rewriteDeckQuotes(data)
 	lines := &sourceLines{data: data}
-	root, ok := parseYAML(name, data, lines, c)
+	root, ok := parse(name, data, lines, c)
 	if !ok {
 		return nil
 	}
 	d := &fileDecoder{name: name, lines: lines, c: c, lookupEnv: opts.LookupEnv, publicEnv: opts.PublicEnv, rejected: map[string]bool{},
 		allowMissingEnv: opts.AllowMissingEnv, allowEmptyEnv: opts.AllowEmptyEnv, budget: maxNodeVisits + len(data)}
-	return d.document(fromYAML(root))
+	return d.document(root)
 }
+
+// parse parses a file with the fast parser when it is written in the YAML
+// it reads, else with yaml.v3; nil for an empty file.
+func parse(name string, data []byte, lines *sourceLines, c *collector) (*node, bool) {
+	if root, ok := fastParse(string(data)); ok {
+		if fastParseCheck != nil {
+			fastParseCheck(data, root)
+		}
+		return root, true
+	}
+	root, ok := parseYAML(name, data, lines, c)
+	if !ok {
+		return nil, false
+	}
+	return fromYAML(root), true
+}
+
+// fastParseCheck, set by the tests, sees every tree the fast parser gives,
+// to compare it with yaml.v3's.
+var fastParseCheck func(data []byte, root *node)
 
 // sourceLines are a file's lines, split on first use: only problems and
 // placeholders need them, and a copy of a large file's text is worth

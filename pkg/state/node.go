@@ -30,7 +30,15 @@ type nodeExtra struct {
 }
 
 // shortTags are the tags a node refers to by index.
-var shortTags = [...]string{"", "!!str", "!!null", "!!bool", "!!int", "!!float", "!!timestamp", "!!merge", "!!binary", "!!map", "!!seq"}
+var shortTags = [...]string{tagStr: "!!str", tagMap: "!!map", tagSeq: "!!seq",
+	"!!null", "!!bool", "!!int", "!!float", "!!timestamp", "!!merge", "!!binary"}
+
+// The indexes in shortTags that the fast parser sets by name.
+const (
+	tagStr = 1 + iota
+	tagMap
+	tagSeq
+)
 
 func tagIndex(tag string) (uint8, bool) {
 	for i, t := range shortTags {
