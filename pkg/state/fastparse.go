@@ -2,6 +2,7 @@ package state
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -12,8 +13,8 @@ import (
 // line, flow mappings and sequences on one line (config: {"minute": 5}),
 // comments. It declines (ok false) everything else, and yaml.v3 parses
 // it instead: anchors, aliases, tags, block scalars, multi-line scalars,
-// escapes, empty values, document markers, tabs, non-ASCII text, and any
-// text it does not understand, so that errors stay yaml.v3's own. When it
+// escapes, empty values, document markers, tabs, control characters, and
+// any text it does not understand, so that errors stay yaml.v3's own. When it
 // accepts, its tree is the one fromYAML builds from yaml.v3's parse of the
 // same text (TestFastParseMatchesYAML, FuzzFastParse): it saves yaml.v3's
 // tree of 150-byte nodes, half of what loading a large file allocates.
@@ -21,12 +22,11 @@ func fastParse(src string) (*node, bool) {
 	if len(src) > maxFastParse {
 		return nil, false
 	}
-	for i := 0; i < len(src); i++ {
-		if c := src[i]; (c < ' ' && c != '\n') || c > '~' {
-			return nil, false
-		}
+	ascii, ok := fastText(src)
+	if !ok {
+		return nil, false
 	}
-	p := &fastParser{src: src}
+	p := &fastParser{src: src, ascii: ascii}
 	p.setLine(0, 1)
 	if ind, ok := p.nextContent(); !ok || ind != 0 {
 		return nil, false
@@ -36,6 +36,38 @@ func fastParse(src string) (*node, bool) {
 		return nil, false
 	}
 	return &root, true
+}
+
+// fastText checks that src holds only what the fast parser reads: line
+// breaks ("\n" or "\r\n") and printable characters, in valid UTF-8,
+// but for the byte order mark and the characters yaml.v3 also takes for
+// line breaks (U+0085, U+2028, U+2029). ascii is set when src is ASCII.
+func fastText(src string) (ascii, ok bool) {
+	ascii = true
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c >= ' ' && c <= '~' || c == '\n':
+			i++
+			continue
+		case c == '\r' && i+1 < len(src) && src[i+1] == '\n':
+			i += 2
+			continue
+		case c < utf8.RuneSelf:
+			return false, false
+		}
+		ascii = false
+		r, size := utf8.DecodeRuneInString(src[i:])
+		switch {
+		case r >= 0xA0 && r <= 0xD7FF && r != 0x2028 && r != 0x2029,
+			r >= 0xE000 && r <= 0xFFFD && r != 0xFEFF && !(r == utf8.RuneError && size == 1),
+			r >= 0x10000 && r <= utf8.MaxRune:
+			i += size
+		default:
+			return false, false
+		}
+	}
+	return ascii, true
 }
 
 // maxFastParse bounds what fastParse reads, so that lines and columns fit
@@ -55,6 +87,11 @@ type fastParser struct {
 	// (the offset of its '\n', or len(src)).
 	line   int
 	ls, le int
+	// nl is the offset of the current line's '\n' (le, or le+1 after a
+	// '\r'), or len(src).
+	nl int
+	// ascii is set when the text is ASCII: a column is then an offset.
+	ascii bool
 	// bad is set on anything declined found by nextContent.
 	bad bool
 	// stack holds the children of the collections being parsed; a
@@ -66,10 +103,13 @@ type fastParser struct {
 
 func (p *fastParser) setLine(start, line int) {
 	p.ls, p.line = start, line
+	p.nl = len(p.src)
 	if i := strings.IndexByte(p.src[start:], '\n'); i >= 0 {
-		p.le = start + i
-	} else {
-		p.le = len(p.src)
+		p.nl = start + i
+	}
+	p.le = p.nl
+	if p.le > start && p.src[p.le-1] == '\r' {
+		p.le--
 	}
 }
 
@@ -77,11 +117,11 @@ func (p *fastParser) eof() bool { return p.ls >= len(p.src) }
 
 // advance moves to the next line.
 func (p *fastParser) advance() {
-	if p.le >= len(p.src) {
-		p.ls, p.le = len(p.src), len(p.src)
+	if p.nl >= len(p.src) {
+		p.ls, p.le, p.nl = len(p.src), len(p.src), len(p.src)
 		return
 	}
-	p.setLine(p.le+1, p.line+1)
+	p.setLine(p.nl+1, p.line+1)
 }
 
 // c is the byte at i on the current line, '\n' past its end.
@@ -142,8 +182,14 @@ func (p *fastParser) take(start int) []node {
 	return out
 }
 
+// at makes a node at offset i of the current line; yaml.v3 counts its
+// column in characters.
 func (p *fastParser) at(kind yaml.Kind, style yaml.Style, tag uint8, i int) node {
-	return node{Kind: kind, Style: uint8(style), tag: tag, Line: int32(p.line), Column: int32(i - p.ls + 1)}
+	col := i - p.ls
+	if !p.ascii {
+		col = utf8.RuneCountInString(p.src[p.ls:i])
+	}
+	return node{Kind: kind, Style: uint8(style), tag: tag, Line: int32(p.line), Column: int32(col + 1)}
 }
 
 // enter counts one more level of nesting; false past maxFastDepth.
