@@ -13,7 +13,7 @@ import (
 // line, flow mappings and sequences on one line (config: {"minute": 5}),
 // comments. It declines (ok false) everything else, and yaml.v3 parses
 // it instead: anchors, aliases, tags, block scalars, multi-line scalars,
-// escapes, empty values, document markers, tabs, control characters, and
+// escapes, empty values, document markers but an opening "---", tabs, control characters, and
 // any text it does not understand, so that errors stay yaml.v3's own. When it
 // accepts, its tree is the one fromYAML builds from yaml.v3's parse of the
 // same text (TestFastParseMatchesYAML, FuzzFastParse): it saves yaml.v3's
@@ -28,6 +28,7 @@ func fastParse(src string) (*node, bool) {
 	}
 	p := &fastParser{src: src, ascii: ascii}
 	p.setLine(0, 1)
+	p.documentStart()
 	if ind, ok := p.nextContent(); !ok || ind != 0 {
 		return nil, false
 	}
@@ -137,6 +138,22 @@ func (p *fastParser) skipSpaces(i int) int {
 		i++
 	}
 	return i
+}
+
+// documentStart skips the "---" a document may open with, alone on its
+// line (a comment aside), after blank and comment lines.
+func (p *fastParser) documentStart() {
+	for !p.eof() {
+		i := p.skipSpaces(p.ls)
+		if i == p.le || p.src[i] == '#' {
+			p.advance()
+			continue
+		}
+		if i == p.ls && strings.HasPrefix(p.src[i:p.le], "---") && p.lineEnd(i+3) {
+			p.advance()
+		}
+		return
+	}
 }
 
 // nextContent skips blank and comment lines; it returns the next line's
