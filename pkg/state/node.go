@@ -95,16 +95,20 @@ func (n *node) setTags(tag, short string) {
 
 // fromYAML converts yaml.v3's tree into nodes, keeping its shape: an alias
 // stays an alias to the converted anchored node (cycles included), so that
-// the decoder walks it exactly as it walked yaml.v3's tree.
+// the decoder walks it exactly as it walked yaml.v3's tree. It takes the
+// tree apart as it goes, so that the parts converted can be collected
+// while the rest is.
 func fromYAML(y *yaml.Node) *node {
 	if y == nil {
 		return nil
 	}
 	root := &node{}
-	seen := map[*yaml.Node]*node{}
+	anchored := map[*yaml.Node]*node{}
 	var convert func(n *node, y *yaml.Node)
 	convert = func(n *node, y *yaml.Node) {
-		seen[y] = n
+		if y.Anchor != "" {
+			anchored[y] = n
+		}
 		n.Kind, n.Style, n.Value = y.Kind, uint8(y.Style), y.Value
 		n.Line, n.Column = int32(y.Line), int32(y.Column)
 		n.setTags(y.Tag, y.ShortTag())
@@ -112,7 +116,7 @@ func fromYAML(y *yaml.Node) *node {
 			if n.extra == nil {
 				n.extra = &nodeExtra{}
 			}
-			target, ok := seen[y.Alias]
+			target, ok := anchored[y.Alias]
 			if !ok {
 				target = &node{}
 				convert(target, y.Alias)
@@ -123,6 +127,7 @@ func fromYAML(y *yaml.Node) *node {
 			n.Content = make([]node, len(y.Content))
 			for i, c := range y.Content {
 				convert(&n.Content[i], c)
+				y.Content[i] = nil
 			}
 		}
 	}
