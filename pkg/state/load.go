@@ -50,15 +50,15 @@ type LoadOptions struct {
 
 // DefaultMaxFileSize is LoadOptions.MaxFileSize's default: 16 MiB.
 //
-// Loading holds the file's YAML tree and the decoded entities at once:
-// BenchmarkLoadLarge measures a peak heap of about 17 times the file's
-// size for secrets and 28 times for plugins with nested configs (28 and
-// 40 when the cap was set), and about 0.1 s per MiB. Memory cannot be
-// kept under ten times the size without giving up the YAML tree (and its
-// positions for errors), so the cap is what fits instead: 16 MiB is four
-// times the largest control plane kvsync is benchmarked on (50 stores of
-// 1,000 secrets is about 4 MiB; 10,000 plugins about 3 MiB), and peaks at
-// about 470 MB, which a CI runner holds.
+// Loading holds the file's node tree and the decoded entities at once:
+// BenchmarkLoadLarge measures a peak heap of about 10 times the file's
+// size for secrets and 18 times for plugins with nested configs (17 and
+// 28 with yaml.v3's tree, which a file outside the fast parser's YAML
+// still takes: about 21 and 24 times then), and 0.04 to 0.09 s per MiB.
+// The cap keeps the worst case within what a CI runner holds: 16 MiB is
+// four times the largest control plane kvsync is benchmarked on (50
+// stores of 1,000 secrets is about 4 MiB; 10,000 plugins about 3 MiB), and
+// peaks at about 400 MB when yaml.v3 parses it, 300 MB otherwise.
 const DefaultMaxFileSize = 16 << 20
 
 // Load reads, substitutes, merges and validates the files. On failure the
