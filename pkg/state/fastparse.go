@@ -32,7 +32,7 @@ func fastParse(src string) (*node, bool) {
 	if ind, ok := p.nextContent(); !ok || ind != 0 {
 		return nil, false
 	}
-	root, ok := p.mapping(p.ls, 0)
+	root, ok := p.collection(false, p.ls, 0)
 	if !ok || !p.eof() {
 		return nil, false
 	}
@@ -215,30 +215,53 @@ func (p *fastParser) enter() bool {
 	return p.depth <= maxFastDepth
 }
 
-// mapping parses a block mapping whose first key is at offset at of the
-// current line, its keys at column indent.
-func (p *fastParser) mapping(at, indent int) (node, bool) {
+// sibling finds the next line of a block whose items are at column
+// indent: its offset; more is false when the block ends before it, ok
+// false when it is declined (indented deeper, or a document marker).
+func (p *fastParser) sibling(indent int) (at int, more, ok bool) {
+	ind, found := p.nextContent()
+	switch {
+	case p.bad || (found && ind > indent):
+		return 0, false, false
+	case !found || ind < indent:
+		return 0, false, true
+	}
+	return p.ls + ind, true, true
+}
+
+// collection parses a block mapping (seq false) or sequence whose first
+// key or '-' is at offset at of the current line, the others at column
+// indent of the lines below.
+func (p *fastParser) collection(seq bool, at, indent int) (node, bool) {
 	if !p.enter() {
 		return node{}, false
 	}
 	defer func() { p.depth-- }()
 	n := p.at(yaml.MappingNode, 0, tagMap, at)
+	if seq {
+		n = p.at(yaml.SequenceNode, 0, tagSeq, at)
+	}
 	start := len(p.stack)
 	for first := true; ; first = false {
 		if !first {
-			ind, ok := p.nextContent()
-			if p.bad {
+			next, more, ok := p.sibling(indent)
+			if !ok {
 				return node{}, false
 			}
-			if !ok || ind < indent {
+			// A sequence that is a mapping's value at the mapping's own
+			// indentation ends at the mapping's next key.
+			if !more || (seq && !p.seqItem(next)) {
 				break
 			}
-			if ind > indent {
-				return node{}, false
-			}
-			at = p.ls + ind
+			at = next
 		}
-		if !p.entry(at, indent) {
+		ok := false
+		if seq {
+			ok = p.item(at, indent)
+		} else {
+			ok = p.entry(at, indent)
+		}
+		if !ok {
 			return node{}, false
 		}
 	}
@@ -267,7 +290,7 @@ func (p *fastParser) entry(at, indent int) bool {
 		case ind > indent:
 			v, ok = p.block(p.ls + ind)
 		case ind == indent && p.seqItem(p.ls+ind):
-			v, ok = p.sequence(p.ls + ind)
+			v, ok = p.collection(true, p.ls+ind, indent)
 		default:
 			return false // an empty value
 		}
@@ -285,70 +308,39 @@ func (p *fastParser) entry(at, indent int) bool {
 
 // block parses the collection at offset at, at the start of its line.
 func (p *fastParser) block(at int) (node, bool) {
-	if p.seqItem(at) {
-		return p.sequence(at)
-	}
-	return p.mapping(at, at-p.ls)
+	return p.collection(p.seqItem(at), at, at-p.ls)
 }
 
 func (p *fastParser) seqItem(at int) bool {
 	return p.c(at) == '-' && (p.c(at+1) == ' ' || p.c(at+1) == '\n')
 }
 
-// sequence parses a block sequence whose first '-' is at offset at.
-func (p *fastParser) sequence(at int) (node, bool) {
-	if !p.enter() {
-		return node{}, false
+// item parses a sequence's item, its '-' at offset at; it leaves the
+// parser at the start of the line after it.
+func (p *fastParser) item(at, indent int) bool {
+	i := p.skipSpaces(at + 1)
+	var v node
+	var ok bool
+	switch c := p.c(i); {
+	case c == '\n' || c == '#':
+		p.advance()
+		ind, more := p.nextContent()
+		if !more || ind <= indent {
+			return false // an empty item
+		}
+		v, ok = p.block(p.ls + ind)
+	case p.seqItem(i):
+		return false
+	case p.startsKey(i):
+		v, ok = p.collection(false, i, i-p.ls)
+	default:
+		var next int
+		v, next, ok = p.inline(i)
+		ok = ok && p.lineEnd(next)
+		p.advance()
 	}
-	defer func() { p.depth-- }()
-	indent := at - p.ls
-	n := p.at(yaml.SequenceNode, 0, tagSeq, at)
-	start := len(p.stack)
-	for first := true; ; first = false {
-		if !first {
-			ind, ok := p.nextContent()
-			if p.bad {
-				return node{}, false
-			}
-			if !ok || ind < indent {
-				break
-			}
-			if ind > indent {
-				return node{}, false
-			}
-			at = p.ls + ind
-			if !p.seqItem(at) {
-				break // the next key of the mapping this sequence is a value of
-			}
-		}
-		i := p.skipSpaces(at + 1)
-		var v node
-		var ok bool
-		switch c := p.c(i); {
-		case c == '\n' || c == '#':
-			p.advance()
-			ind, more := p.nextContent()
-			if !more || ind <= indent {
-				return node{}, false // an empty item
-			}
-			v, ok = p.block(p.ls + ind)
-		case p.seqItem(i):
-			return node{}, false
-		case p.startsKey(i):
-			v, ok = p.mapping(i, i-p.ls)
-		default:
-			var next int
-			v, next, ok = p.inline(i)
-			ok = ok && p.lineEnd(next)
-			p.advance()
-		}
-		if !ok {
-			return node{}, false
-		}
-		p.stack = append(p.stack, v)
-	}
-	n.Content = p.take(start)
-	return n, true
+	p.stack = append(p.stack, v)
+	return ok
 }
 
 // startsKey reports whether a block mapping's key starts at i.
