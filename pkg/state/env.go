@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -29,17 +28,16 @@ var deckQuotedRE = regexp.MustCompile(`"((?:\$\{\{\s*env\s+"[^"\n]*"\s*(?:\|\s*p
 // rewriteDeckQuotes turns the outer double quotes of such scalars into
 // single quotes, which keeps every line and column, so that problems stay
 // located where the user wrote them.
-func rewriteDeckQuotes(data []byte) []byte {
-	if !bytes.Contains(data, []byte(placeholderOpen)) {
+func rewriteDeckQuotes(data string) string {
+	if !strings.Contains(data, placeholderOpen) {
 		return data
 	}
-	return deckQuotedRE.ReplaceAllFunc(data, func(m []byte) []byte {
+	return deckQuotedRE.ReplaceAllStringFunc(data, func(m string) string {
 		inner := m[1 : len(m)-1]
-		if !bytes.Contains(inner, []byte(`"`)) {
+		if !strings.Contains(inner, `"`) {
 			return m // an ordinary double-quoted string: leave it
 		}
-		out := append([]byte{'\''}, inner...)
-		return append(out, '\'')
+		return "'" + inner + "'"
 	})
 }
 
