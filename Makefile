@@ -86,10 +86,12 @@ watch-tools:
 soak-watch:
 	$(GO) test -count=1 -tags soak -run '^TestSoak$$' -v -timeout 30m ./pkg/watch
 
-# Short fuzz runs: the loader, and the client against arbitrary answers. A
-# failing input lands in testdata/fuzz; keep it there as a regression case.
+# Short fuzz runs: the loader, its fast parser against yaml.v3, and the
+# client against arbitrary answers. A failing input lands in
+# testdata/fuzz; keep it there as a regression case.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./pkg/state
+	$(GO) test -run='^$$' -fuzz='^FuzzFastParse$$' -fuzztime=$(FUZZTIME) ./pkg/state
 	$(GO) test -run='^$$' -fuzz='^FuzzServerAnswers$$' -fuzztime=$(FUZZTIME) ./pkg/konnect
 
 bench:

@@ -85,6 +85,7 @@ func peakHeap(f func()) uint64 {
 //
 //	go test -run '^$' -bench LoadLarge -benchtime 1x ./pkg/state
 func BenchmarkLoadLarge(b *testing.B) {
+	withoutFastParseCheck(b)
 	noEnv := LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }}
 	for _, shape := range []string{"secrets", "plugins"} {
 		for _, mib := range []int{1, 4, 16} {
@@ -125,4 +126,64 @@ func TestLargeValidFileLoads(t *testing.T) {
 	if len(f.Plugins) < 5000 {
 		t.Errorf("%d plugins, want the file's thousands", len(f.Plugins))
 	}
+}
+
+// scaleFile is the file of kvsync-bench's "diff at scale" scenario (its
+// desiredYAML): 50 config stores of 1,000 secrets, 100 konnect vaults,
+// 10,000 plugins on 5,000 routes with their config as a JSON flow
+// mapping, about 3.9 MB.
+func scaleFile(tb testing.TB) string {
+	tb.Helper()
+	const stores, secrets, vaults, plugins, routes = 50, 1000, 100, 10000, 5000
+	var b strings.Builder
+	b.WriteString("_format_version: \"3.0\"\n_konnect:\n  control_plane_name: bench\nconfig_stores:\n")
+	for s := range stores {
+		fmt.Fprintf(&b, "  - name: store-%03d\n    secrets:\n", s)
+		for k := range secrets {
+			fmt.Fprintf(&b, "      - key: key-%04d\n        value: fake-bench-value-%03d-%04d\n", k, s, k)
+		}
+	}
+	b.WriteString("vaults:\n")
+	for v := range vaults {
+		fmt.Fprintf(&b, "  - name: konnect\n    prefix: vault-%03d\n    config:\n      config_store: store-%03d\n", v, v%stores)
+	}
+	b.WriteString("plugins:\n")
+	for p := range plugins {
+		route := (p / 2) % routes
+		if p%2 == 0 {
+			fmt.Fprintf(&b, "  - name: rate-limiting\n    route: route-%05d\n    config: {\"minute\":%d,\"policy\":\"local\"}\n", route, 10+p%50)
+		} else {
+			fmt.Fprintf(&b, "  - name: key-auth\n    route: route-%05d\n    config: {\"hide_credentials\":true,\"key_names\":[\"apikey\"]}\n", route)
+		}
+	}
+	path := filepath.Join(tb.TempDir(), "scale.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkLoadScale loads the "diff at scale" file (see scaleFile):
+// issue 22's target is 0.3 s and 80 MB allocated per load.
+//
+//	go test -run '^$' -bench LoadScale -benchmem ./pkg/state
+func BenchmarkLoadScale(b *testing.B) {
+	withoutFastParseCheck(b)
+	path := scaleFile(b)
+	noEnv := LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Load([]string{path}, noEnv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// withoutFastParseCheck leaves out the tests' comparison of every fast
+// parse with yaml.v3's (see fastparse_test.go), which a benchmark would
+// measure too.
+func withoutFastParseCheck(b *testing.B) {
+	check := fastParseCheck
+	fastParseCheck = nil
+	b.Cleanup(func() { fastParseCheck = check })
 }

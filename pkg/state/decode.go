@@ -46,20 +46,20 @@ type fileDecoder struct {
 	rejected map[string]bool
 }
 
-func (d *fileDecoder) pos(n *yaml.Node) Position {
-	return Position{File: d.name, Line: n.Line, Column: n.Column}
+func (d *fileDecoder) pos(n *node) Position {
+	return Position{File: d.name, Line: int(n.Line), Column: int(n.Column)}
 }
 
 // resolve follows aliases to the anchored node.
-func resolve(n *yaml.Node) *yaml.Node {
+func resolve(n *node) *node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < maxDepth; i++ {
-		n = n.Alias
+		n = n.Alias()
 	}
 	return n
 }
 
 // visit counts a node against the alias-expansion budget.
-func (d *fileDecoder) visit(n *yaml.Node, path string, depth int) bool {
+func (d *fileDecoder) visit(n *node, path string, depth int) bool {
 	d.visits++
 	budget := d.budget
 	if budget == 0 {
@@ -80,7 +80,7 @@ func (d *fileDecoder) visit(n *yaml.Node, path string, depth int) bool {
 }
 
 // kindName describes a node for "expected X, got Y" messages.
-func kindName(n *yaml.Node) string {
+func kindName(n *node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -107,20 +107,20 @@ func kindName(n *yaml.Node) string {
 	return "nothing"
 }
 
-func isNull(n *yaml.Node) bool {
+func isNull(n *node) bool {
 	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
 }
 
 // field is one key of a mapping.
 type field struct {
 	key   string
-	keyN  *yaml.Node
-	value *yaml.Node
+	keyN  *node
+	value *node
 }
 
 // mapping returns a mapping's keys in order, reporting non-string keys,
 // duplicate keys, merge keys and placeholders in keys.
-func (d *fileDecoder) mapping(n *yaml.Node, path string) ([]field, bool) {
+func (d *fileDecoder) mapping(n *node, path string) ([]field, bool) {
 	if n.Kind != yaml.MappingNode {
 		d.c.add(d.pos(n), path, "expected a mapping, got %s", kindName(n))
 		return nil, false
@@ -128,12 +128,12 @@ func (d *fileDecoder) mapping(n *yaml.Node, path string) ([]field, bool) {
 	out := make([]field, 0, len(n.Content)/2)
 	// Mappings are small: a scan of the keys kept finds a duplicate with
 	// fewer allocations than a map, up to a size where the map is cheaper.
-	var first map[string]*yaml.Node
+	var first map[string]*node
 	if len(n.Content) > 2*smallMapping {
-		first = make(map[string]*yaml.Node, len(n.Content)/2)
+		first = make(map[string]*node, len(n.Content)/2)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		k, v := resolve(&n.Content[i]), resolve(&n.Content[i+1])
 		if k == nil || v == nil {
 			continue
 		}
@@ -166,7 +166,7 @@ const smallMapping = 16
 
 // firstKey returns the key node already kept for key: from first when the
 // mapping is large enough to have one, else by a scan of out.
-func firstKey(out []field, first map[string]*yaml.Node, key string) *yaml.Node {
+func firstKey(out []field, first map[string]*node, key string) *node {
 	if first != nil {
 		return first[key]
 	}
@@ -221,7 +221,7 @@ const identityRule = "environment substitution is only allowed in secret values 
 
 // str reads a string scalar that is not a secret: substitution is refused.
 // A null is reported as missing when required, else returns "", false.
-func (d *fileDecoder) str(n *yaml.Node, path string, required bool) (string, bool) {
+func (d *fileDecoder) str(n *node, path string, required bool) (string, bool) {
 	if isNull(n) {
 		if required {
 			d.c.add(d.pos(n), path, "is required")
@@ -240,14 +240,14 @@ func (d *fileDecoder) str(n *yaml.Node, path string, required bool) (string, boo
 }
 
 // quoteHint suggests quoting a scalar YAML read as another type.
-func quoteHint(n *yaml.Node) string {
+func quoteHint(n *node) string {
 	if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!str" {
 		return fmt.Sprintf(" (quote it: \"%s\")", n.Value)
 	}
 	return ""
 }
 
-func (d *fileDecoder) boolean(n *yaml.Node, path string) (*bool, bool) {
+func (d *fileDecoder) boolean(n *node, path string) (*bool, bool) {
 	if isNull(n) {
 		return nil, true
 	}
@@ -266,7 +266,7 @@ func (d *fileDecoder) boolean(n *yaml.Node, path string) (*bool, bool) {
 }
 
 // strList reads a list of non-empty strings without duplicates.
-func (d *fileDecoder) strList(n *yaml.Node, path string) ([]string, bool) {
+func (d *fileDecoder) strList(n *node, path string) ([]string, bool) {
 	if isNull(n) {
 		return nil, true
 	}
@@ -277,8 +277,8 @@ func (d *fileDecoder) strList(n *yaml.Node, path string) ([]string, bool) {
 	out := []string{}
 	ok := true
 	seen := map[string]int{}
-	for i, e := range n.Content {
-		e = resolve(e)
+	for i := range n.Content {
+		e := resolve(&n.Content[i])
 		ep := fmt.Sprintf("%s[%d]", path, i)
 		s, good := d.str(e, ep, true)
 		if !good {
@@ -302,7 +302,7 @@ func (d *fileDecoder) strList(n *yaml.Node, path string) ([]string, bool) {
 }
 
 // list returns a sequence's elements; null is an empty list.
-func (d *fileDecoder) list(n *yaml.Node, path string) []*yaml.Node {
+func (d *fileDecoder) list(n *node, path string) []*node {
 	if isNull(n) {
 		return nil
 	}
@@ -310,9 +310,9 @@ func (d *fileDecoder) list(n *yaml.Node, path string) []*yaml.Node {
 		d.c.add(d.pos(n), path, "expected a list, got %s", kindName(n))
 		return nil
 	}
-	out := make([]*yaml.Node, 0, len(n.Content))
-	for _, e := range n.Content {
-		if e = resolve(e); e != nil {
+	out := make([]*node, 0, len(n.Content))
+	for i := range n.Content {
+		if e := resolve(&n.Content[i]); e != nil {
 			out = append(out, e)
 		}
 	}
@@ -322,7 +322,7 @@ func (d *fileDecoder) list(n *yaml.Node, path string) []*yaml.Node {
 // configValue converts a free-form config node to maps, lists and scalars
 // as encoding/json would decode them (numbers are float64). String leaves
 // that used substitution become Sensitive; onString sees the others.
-func (d *fileDecoder) configValue(n *yaml.Node, path string, depth int, onString func(s string, n *yaml.Node, path string)) (any, bool) {
+func (d *fileDecoder) configValue(n *node, path string, depth int, onString func(s string, n *node, path string)) (any, bool) {
 	n = resolve(n)
 	if n == nil || !d.visit(n, path, depth) {
 		return nil, false
@@ -343,8 +343,8 @@ func (d *fileDecoder) configValue(n *yaml.Node, path string, depth int, onString
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		ok := true
-		for i, e := range n.Content {
-			v, good := d.configValue(e, fmt.Sprintf("%s[%d]", path, i), depth+1, onString)
+		for i := range n.Content {
+			v, good := d.configValue(&n.Content[i], fmt.Sprintf("%s[%d]", path, i), depth+1, onString)
 			ok = ok && good
 			out = append(out, v)
 		}
@@ -356,7 +356,7 @@ func (d *fileDecoder) configValue(n *yaml.Node, path string, depth int, onString
 	return nil, false
 }
 
-func (d *fileDecoder) configScalar(n *yaml.Node, path string, onString func(string, *yaml.Node, string)) (any, bool) {
+func (d *fileDecoder) configScalar(n *node, path string, onString func(string, *node, string)) (any, bool) {
 	switch n.ShortTag() {
 	case "!!str", "!!timestamp":
 		e := d.expand(n, path)
@@ -411,7 +411,7 @@ func (d *fileDecoder) configScalar(n *yaml.Node, path string, onString func(stri
 		}
 		return f, true
 	}
-	d.c.add(d.pos(n), path, "unsupported YAML tag %s", n.Tag)
+	d.c.add(d.pos(n), path, "unsupported YAML tag %s", n.Tag())
 	return nil, false
 }
 
@@ -426,6 +426,31 @@ func plainBool(s string) (b, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// plainTag is the tag yaml.v3 resolves a plain scalar to. A word (a
+// letter first) is a string unless it spells a boolean or null, which
+// spares yaml.v3's resolution, which allocates for every string; the rest
+// is left to that resolution.
+func plainTag(s string) string {
+	if s != "" && (s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		if _, ok := plainBool(s); ok {
+			return "!!bool"
+		}
+		switch s {
+		case "null", "Null", "NULL":
+			return "!!null"
+		}
+		return "!!str"
+	}
+	if _, ok := plainInt(s); ok {
+		return "!!int"
+	}
+	if s == "<<" {
+		return "!!merge" // yaml.v3's parser tags it so, not its resolution
+	}
+	n := yaml.Node{Kind: yaml.ScalarNode, Value: s}
+	return n.ShortTag()
 }
 
 // plainInt reads a plain decimal integer (no sign but '-', no leading
@@ -455,8 +480,8 @@ func configSize(fs fieldSet) int {
 	if !ok {
 		return 0
 	}
-	var count func(n *yaml.Node, depth int) int
-	count = func(n *yaml.Node, depth int) int {
+	var count func(n *node, depth int) int
+	count = func(n *node, depth int) int {
 		if n == nil || depth > 4 {
 			return 0
 		}
@@ -464,11 +489,11 @@ func configSize(fs fieldSet) int {
 		switch n.Kind {
 		case yaml.MappingNode:
 			for i := 1; i < len(n.Content); i += 2 {
-				total += count(n.Content[i], depth+1)
+				total += count(&n.Content[i], depth+1)
 			}
 		case yaml.SequenceNode:
-			for _, e := range n.Content {
-				total += count(e, depth+1)
+			for i := range n.Content {
+				total += count(&n.Content[i], depth+1)
 			}
 		}
 		return min(total, 1<<10)
@@ -484,7 +509,7 @@ func (d *fileDecoder) fieldPositions(out map[string]Position, prefix string, dec
 	d.posSink, d.posPrefix = nil, ""
 }
 
-func (d *fileDecoder) configMap(n *yaml.Node, path string, onString func(string, *yaml.Node, string)) (map[string]any, bool) {
+func (d *fileDecoder) configMap(n *node, path string, onString func(string, *node, string)) (map[string]any, bool) {
 	if isNull(n) {
 		return nil, true
 	}

@@ -104,7 +104,7 @@ func topHint(key string) string {
 }
 
 // document decodes one file's root node.
-func (d *fileDecoder) document(root *yaml.Node) *fileEntries {
+func (d *fileDecoder) document(root *node) *fileEntries {
 	fe := &fileEntries{name: d.name, rejected: d.rejected}
 	root = resolve(root)
 	if root == nil || isNull(root) {
@@ -135,7 +135,7 @@ func (d *fileDecoder) document(root *yaml.Node) *fileEntries {
 	return fe
 }
 
-func (d *fileDecoder) formatVersion(n *yaml.Node, fe *fileEntries) {
+func (d *fileDecoder) formatVersion(n *node, fe *fileEntries) {
 	const path = "_format_version"
 	if n.Kind != yaml.ScalarNode || isNull(n) {
 		d.c.add(d.pos(n), path, "expected \"%s\", got %s", FormatVersion, kindName(n))
@@ -156,7 +156,7 @@ func (d *fileDecoder) formatVersion(n *yaml.Node, fe *fileEntries) {
 	}
 }
 
-func (d *fileDecoder) konnect(n *yaml.Node, fe *fileEntries) {
+func (d *fileDecoder) konnect(n *node, fe *fileEntries) {
 	if isNull(n) {
 		return
 	}
@@ -182,7 +182,7 @@ func (d *fileDecoder) konnect(n *yaml.Node, fe *fileEntries) {
 	}
 }
 
-func (d *fileDecoder) info(n *yaml.Node, fe *fileEntries) {
+func (d *fileDecoder) info(n *node, fe *fileEntries) {
 	if isNull(n) {
 		return
 	}
@@ -206,7 +206,7 @@ func (d *fileDecoder) info(n *yaml.Node, fe *fileEntries) {
 }
 
 // requiredFields reports the required keys a mapping lacks, at the mapping.
-func (d *fileDecoder) requiredFields(n *yaml.Node, path string, got fieldSet, names ...string) {
+func (d *fileDecoder) requiredFields(n *node, path string, got fieldSet, names ...string) {
 	for _, k := range names {
 		if _, ok := got.get(k); !ok {
 			d.c.add(d.pos(n), joinKey(path, k), "is required")
@@ -227,7 +227,7 @@ func lengthProblem(s string, max int) string {
 	return ""
 }
 
-func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
+func (d *fileDecoder) store(n *node, path string) *storeEntry {
 	fs, ok := d.mapping(n, path)
 	if !ok {
 		return nil
@@ -272,7 +272,7 @@ func (d *fileDecoder) store(n *yaml.Node, path string) *storeEntry {
 }
 
 // secret decodes one secret into s and e; false when it has no valid key.
-func (d *fileDecoder) secret(n *yaml.Node, path string, s *Secret, e *secretEntry) bool {
+func (d *fileDecoder) secret(n *node, path string, s *Secret, e *secretEntry) bool {
 	fs, ok := d.mapping(n, path)
 	if !ok {
 		return false
@@ -305,7 +305,7 @@ func (d *fileDecoder) secret(n *yaml.Node, path string, s *Secret, e *secretEntr
 
 // secretValue reads a secret's value. Messages never quote the value: not
 // even a wrongly typed one, which may be a real secret written unquoted.
-func (d *fileDecoder) secretValue(n *yaml.Node, path string) (Sensitive, bool) {
+func (d *fileDecoder) secretValue(n *node, path string) (Sensitive, bool) {
 	if isNull(n) {
 		d.c.add(d.pos(n), path, "is required")
 		return Sensitive{}, false
@@ -344,7 +344,7 @@ func (d *fileDecoder) secretValue(n *yaml.Node, path string) (Sensitive, bool) {
 	return v, true
 }
 
-func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
+func (d *fileDecoder) vault(n *node, path string) *vaultEntry {
 	fs, ok := d.mapping(n, path)
 	if !ok {
 		return nil
@@ -395,7 +395,7 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 	if f, ok := got.get("tags"); ok {
 		e.vault.Tags, _ = d.strList(f.value, path+".tags")
 	}
-	var configN *yaml.Node
+	var configN *node
 	if f, ok := got.get("config"); ok {
 		configN = f.value
 		e.vault.FieldPos = map[string]Position{}
@@ -414,7 +414,7 @@ func (d *fileDecoder) vault(n *yaml.Node, path string) *vaultEntry {
 
 // vaultStore moves a konnect vault's config.config_store to ConfigStore and
 // checks that exactly one of config_store and config_store_id is given.
-func (d *fileDecoder) vaultStore(e *vaultEntry, vaultN, configN *yaml.Node) {
+func (d *fileDecoder) vaultStore(e *vaultEntry, vaultN, configN *node) {
 	cfgPath := e.path + ".config"
 	storeN := mapValue(configN, "config_store")
 	idN := mapValue(configN, "config_store_id")
@@ -463,14 +463,14 @@ func (d *fileDecoder) vaultStore(e *vaultEntry, vaultN, configN *yaml.Node) {
 }
 
 // mapValue returns the value node of key in mapping n, if any.
-func mapValue(n *yaml.Node, key string) *yaml.Node {
+func mapValue(n *node, key string) *node {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolve(n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
-			return resolve(n.Content[i+1])
+		if k := resolve(&n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
+			return resolve(&n.Content[i+1])
 		}
 	}
 	return nil
@@ -478,7 +478,7 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 
 var pluginKeys = []string{"name", "instance_name", "enabled", "route", "service", "consumer", "consumer_group", "protocols", "config", "tags"}
 
-func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
+func (d *fileDecoder) plugin(n *node, path string) *pluginEntry {
 	fs, ok := d.mapping(n, path)
 	if !ok {
 		return nil
@@ -491,7 +491,7 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 	})
 	d.requiredFields(n, path, got, "name")
 	e := &pluginEntry{plugin: Plugin{Pos: d.pos(n)}, path: path}
-	nonEmpty := func(key string) (string, *yaml.Node) {
+	nonEmpty := func(key string) (string, *node) {
 		f, ok := got.get(key)
 		if !ok {
 			return "", nil
@@ -507,7 +507,7 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 	if f, ok := got.get("name"); ok && isNull(f.value) {
 		d.c.add(d.pos(f.value), path+".name", "is required")
 	}
-	var instN *yaml.Node
+	var instN *node
 	e.plugin.InstanceName, instN = nonEmpty("instance_name")
 	if e.plugin.InstanceName != "" {
 		e.instanceAt = located{d.pos(instN), path + ".instance_name"}
@@ -520,7 +520,7 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 	}
 	e.plugin.FieldPos = make(map[string]Position, scopes+configSize(got))
 	for _, f := range kong.ScopeFields {
-		var n *yaml.Node
+		var n *node
 		if *e.plugin.ScopeRef(f), n = nonEmpty(f.Key()); n != nil {
 			e.plugin.FieldPos[f.Key()] = d.pos(n)
 		}
@@ -536,7 +536,7 @@ func (d *fileDecoder) plugin(n *yaml.Node, path string) *pluginEntry {
 	}
 	if f, ok := got.get("config"); ok {
 		d.fieldPositions(e.plugin.FieldPos, path, func() {
-			e.plugin.Config, _ = d.configMap(f.value, path+".config", func(s string, sn *yaml.Node, sp string) {
+			e.plugin.Config, _ = d.configMap(f.value, path+".config", func(s string, sn *node, sp string) {
 				if ref, ok := d.vaultRef(s, sn, sp); ok {
 					e.plugin.VaultRefs = append(e.plugin.VaultRefs, ref)
 				}

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -29,17 +28,16 @@ var deckQuotedRE = regexp.MustCompile(`"((?:\$\{\{\s*env\s+"[^"\n]*"\s*(?:\|\s*p
 // rewriteDeckQuotes turns the outer double quotes of such scalars into
 // single quotes, which keeps every line and column, so that problems stay
 // located where the user wrote them.
-func rewriteDeckQuotes(data []byte) []byte {
-	if !bytes.Contains(data, []byte(placeholderOpen)) {
+func rewriteDeckQuotes(data string) string {
+	if !strings.Contains(data, placeholderOpen) {
 		return data
 	}
-	return deckQuotedRE.ReplaceAllFunc(data, func(m []byte) []byte {
+	return deckQuotedRE.ReplaceAllStringFunc(data, func(m string) string {
 		inner := m[1 : len(m)-1]
-		if !bytes.Contains(inner, []byte(`"`)) {
+		if !strings.Contains(inner, `"`) {
 			return m // an ordinary double-quoted string: leave it
 		}
-		out := append([]byte{'\''}, inner...)
-		return append(out, '\'')
+		return "'" + inner + "'"
 	})
 }
 
@@ -90,7 +88,7 @@ func hasPlaceholder(s string) bool { return strings.Contains(s, placeholderOpen)
 // expand substitutes every ${{ env "NAME" }} in the scalar n. Each unset
 // variable and each malformed expression is reported at its own column when
 // that can be located in the source line.
-func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
+func (d *fileDecoder) expand(n *node, path string) expansion {
 	s := n.Value
 	if !hasPlaceholder(s) {
 		return expansion{value: s, ok: true}
@@ -163,19 +161,19 @@ func (d *fileDecoder) expand(n *yaml.Node, path string) expansion {
 // posAt locates byte offset off of scalar n's value in the source. It
 // checks the source line really holds the value's text up to there (folded
 // or escaped scalars do not), and falls back to the scalar's own position.
-func (d *fileDecoder) posAt(n *yaml.Node, off int) Position {
+func (d *fileDecoder) posAt(n *node, off int) Position {
 	pos := d.pos(n)
 	prefix := n.Value[:off]
 	if n.Line < 1 || strings.ContainsRune(prefix, '\n') {
 		return pos
 	}
 	lines := d.lines.get()
-	if n.Line > len(lines) {
+	if int(n.Line) > len(lines) {
 		return pos
 	}
 	line := []rune(lines[n.Line-1])
-	start := n.Column - 1
-	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+	start := int(n.Column) - 1
+	if yaml.Style(n.Style)&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
 		start++
 	}
 	end := start + utf8.RuneCountInString(prefix)

@@ -136,7 +136,7 @@ func LoadEnvironments(path string) (*Environments, error) {
 		return nil, c.err()
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := yaml.Unmarshal([]byte(data), &doc); err != nil {
 		c.add(Position{File: path}, "", "not YAML: %v", err)
 		return nil, c.err()
 	}

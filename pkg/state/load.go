@@ -50,15 +50,15 @@ type LoadOptions struct {
 
 // DefaultMaxFileSize is LoadOptions.MaxFileSize's default: 16 MiB.
 //
-// Loading holds the file's YAML tree and the decoded entities at once:
-// BenchmarkLoadLarge measures a peak heap of about 17 times the file's
-// size for secrets and 28 times for plugins with nested configs (28 and
-// 40 when the cap was set), and about 0.1 s per MiB. Memory cannot be
-// kept under ten times the size without giving up the YAML tree (and its
-// positions for errors), so the cap is what fits instead: 16 MiB is four
-// times the largest control plane kvsync is benchmarked on (50 stores of
-// 1,000 secrets is about 4 MiB; 10,000 plugins about 3 MiB), and peaks at
-// about 470 MB, which a CI runner holds.
+// Loading holds the file's node tree and the decoded entities at once:
+// BenchmarkLoadLarge measures a peak heap of about 10 times the file's
+// size for secrets and 18 times for plugins with nested configs (17 and
+// 28 with yaml.v3's tree, which a file outside the fast parser's YAML
+// still takes: about 21 and 24 times then), and 0.04 to 0.09 s per MiB.
+// The cap keeps the worst case within what a CI runner holds: 16 MiB is
+// four times the largest control plane kvsync is benchmarked on (50
+// stores of 1,000 secrets is about 4 MiB; 10,000 plugins about 3 MiB), and
+// peaks at about 400 MB when yaml.v3 parses it, 300 MB otherwise.
 const DefaultMaxFileSize = 16 << 20
 
 // Load reads, substitutes, merges and validates the files. On failure the
@@ -84,7 +84,7 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 	paths = expandDirs(paths, c)
 	for _, p := range paths {
 		name := p
-		var data []byte
+		var data string
 		var err error
 		if p == "-" {
 			name = StdinName
@@ -119,10 +119,10 @@ func Load(paths []string, opts LoadOptions) (*File, error) {
 }
 
 // decodeFile parses one file and decodes its single YAML document.
-func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *fileEntries) {
+func decodeFile(name string, data string, opts LoadOptions, c *collector) (fe *fileEntries) {
 	data = rewriteDeckQuotes(data)
 	lines := &sourceLines{data: data}
-	root, ok := parseYAML(name, data, lines, c)
+	root, ok := parse(name, data, lines, c)
 	if !ok {
 		return nil
 	}
@@ -131,11 +131,31 @@ func decodeFile(name string, data []byte, opts LoadOptions, c *collector) (fe *f
 	return d.document(root)
 }
 
+// parse parses a file with the fast parser when it is written in the YAML
+// it reads, else with yaml.v3; nil for an empty file.
+func parse(name string, data string, lines *sourceLines, c *collector) (*node, bool) {
+	if root, ok := fastParse(data); ok {
+		if fastParseCheck != nil {
+			fastParseCheck(data, root)
+		}
+		return root, true
+	}
+	root, ok := parseYAML(name, data, lines, c)
+	if !ok {
+		return nil, false
+	}
+	return fromYAML(root), true
+}
+
+// fastParseCheck, set by the tests, sees every tree the fast parser gives,
+// to compare it with yaml.v3's.
+var fastParseCheck func(data string, root *node)
+
 // sourceLines are a file's lines, split on first use: only problems and
 // placeholders need them, and a copy of a large file's text is worth
 // sparing.
 type sourceLines struct {
-	data  []byte
+	data  string
 	lines []string
 	split bool
 }
@@ -145,7 +165,7 @@ func (s *sourceLines) get() []string {
 		return nil
 	}
 	if !s.split {
-		s.lines = strings.Split(string(s.data), "\n")
+		s.lines = strings.Split(s.data, "\n")
 		for i, l := range s.lines {
 			s.lines[i] = strings.TrimSuffix(l, "\r")
 		}
@@ -157,7 +177,7 @@ func (s *sourceLines) get() []string {
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseYAML parses exactly one YAML document; nil for an empty file.
-func parseYAML(name string, data []byte, lines *sourceLines, c *collector) (root *yaml.Node, ok bool) {
+func parseYAML(name string, data string, lines *sourceLines, c *collector) (root *yaml.Node, ok bool) {
 	// yaml.v3 has panicked on some malformed inputs; a bad file must only
 	// ever be a problem.
 	defer func() {
@@ -166,7 +186,7 @@ func parseYAML(name string, data []byte, lines *sourceLines, c *collector) (root
 			root, ok = nil, false
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(strings.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -266,39 +286,40 @@ func (e errTooLarge) Error() string {
 }
 
 // readBounded reads at most max bytes, and fails beyond.
-func readBounded(r io.Reader, max int64) ([]byte, error) {
+func readBounded(r io.Reader, max int64) (string, error) {
 	return readBoundedSized(r, max, 0)
 }
 
 // readBoundedSized is readBounded into a buffer sized for size bytes (a
 // regular file's size, 0 when unknown), read in one allocation instead of
-// doubling.
-func readBoundedSized(r io.Reader, max, size int64) ([]byte, error) {
-	var buf bytes.Buffer
+// doubling. The text is a string from the start: the fast parser's values
+// are slices of it, with no copy of the file.
+func readBoundedSized(r io.Reader, max, size int64) (string, error) {
+	var b strings.Builder
 	if size > 0 && size <= max {
-		buf.Grow(int(size) + bytes.MinRead)
+		b.Grow(int(size) + bytes.MinRead)
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
-		return nil, err
+	if _, err := io.Copy(&b, io.LimitReader(r, max+1)); err != nil {
+		return "", err
 	}
-	if int64(buf.Len()) > max {
-		return nil, errTooLarge{max}
+	if int64(b.Len()) > max {
+		return "", errTooLarge{max}
 	}
-	return buf.Bytes(), nil
+	return b.String(), nil
 }
 
 // readFileBounded refuses a file over max bytes before reading it (a
 // device like /dev/zero has no size: it is read up to the bound).
-func readFileBounded(path string, max int64) ([]byte, error) {
+func readFileBounded(path string, max int64) (string, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer fh.Close()
 	var size int64
 	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
 		if fi.Size() > max {
-			return nil, errTooLarge{max}
+			return "", errTooLarge{max}
 		}
 		size = fi.Size()
 	}

@@ -9,13 +9,12 @@ import (
 	"strings"
 
 	"github.com/kvsync/kvsync/pkg/konnect/kong"
-	"gopkg.in/yaml.v3"
 )
 
 // vaultRef inspects a plain string leaf of a plugin's config. A string that
 // is one whole reference is returned; a reference inside a longer string,
 // which Kong would send as is, is reported.
-func (d *fileDecoder) vaultRef(s string, n *yaml.Node, path string) (VaultRef, bool) {
+func (d *fileDecoder) vaultRef(s string, n *node, path string) (VaultRef, bool) {
 	if e, embedded := kong.EmbeddedVaultRef(s); embedded {
 		hint := "store the whole value in the secret and reference it alone"
 		if before := strings.TrimSpace(e.Before); before != "" && e.Single {

@@ -7,18 +7,24 @@ import (
 )
 
 // TestPlainScalarsMatchYAML: the fast paths for booleans and integers give
-// what yaml.v3's Node.Decode gives, and decline every other spelling.
+// what yaml.v3's Node.Decode gives, and decline every other spelling;
+// plainTag gives the tag yaml.v3 resolves.
 func TestPlainScalarsMatchYAML(t *testing.T) {
 	for _, in := range []string{
 		"true", "True", "TRUE", "false", "False", "FALSE", "yes", "on", "tRue",
 		"0", "-0", "7", "-42", "429", "6379", "123456789012345678", "1234567890123456789",
 		"0123", "0x1F", "0o17", "1_000", "+5", "-", "", "1.5", "1e3", ".inf",
+		"null", "Null", "NULL", "nULL", "nul", "~", "y", "Y", "n", "N", "no", "No", "off", "On", "tRUE", "nan", "NaN", "inf",
+		"a", "z", "A", "Z", "key-0001", "fake-value", "local", "<<", "2001-12-14", "1:20", "10.0.0.1", "_x", "/x",
 	} {
 		var n yaml.Node
-		if err := yaml.Unmarshal([]byte(in), &n); err != nil || len(n.Content) == 0 {
+		if err := yaml.Unmarshal([]byte(in), &n); err != nil || len(n.Content) == 0 || n.Content[0].Kind != yaml.ScalarNode {
 			continue
 		}
 		sn := n.Content[0]
+		if got := plainTag(in); got != sn.ShortTag() {
+			t.Errorf("plainTag(%q) = %s, yaml.v3 resolves %s", in, got, sn.ShortTag())
+		}
 		if b, ok := plainBool(in); ok {
 			var want bool
 			if sn.ShortTag() != "!!bool" || sn.Decode(&want) != nil || want != b {

@@ -12,7 +12,7 @@ import (
 // table; adding a kind to the file format is its functions and one entry.
 type section struct {
 	key    string
-	decode func(d *fileDecoder, n *yaml.Node, path string, fe *fileEntries)
+	decode func(d *fileDecoder, n *node, path string, fe *fileEntries)
 	merge  func(m *merged, files []*fileEntries, c *collector)
 	write  func(w *writer, f *File) *yaml.Node
 }
@@ -20,19 +20,19 @@ type section struct {
 // sections are in the order a file is written (parents first).
 var sections = []section{
 	{key: "config_stores", merge: mergeStores, write: writeStores,
-		decode: func(d *fileDecoder, n *yaml.Node, path string, fe *fileEntries) {
+		decode: func(d *fileDecoder, n *node, path string, fe *fileEntries) {
 			if e := d.store(n, path); e != nil {
 				fe.stores = append(fe.stores, e)
 			}
 		}},
 	{key: "vaults", merge: mergeVaults, write: writeVaults,
-		decode: func(d *fileDecoder, n *yaml.Node, path string, fe *fileEntries) {
+		decode: func(d *fileDecoder, n *node, path string, fe *fileEntries) {
 			if e := d.vault(n, path); e != nil {
 				fe.vaults = append(fe.vaults, e)
 			}
 		}},
 	{key: "plugins", merge: mergePlugins, write: writePlugins,
-		decode: func(d *fileDecoder, n *yaml.Node, path string, fe *fileEntries) {
+		decode: func(d *fileDecoder, n *node, path string, fe *fileEntries) {
 			if e := d.plugin(n, path); e != nil {
 				fe.plugins = append(fe.plugins, e)
 			}
