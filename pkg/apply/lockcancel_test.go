@@ -1,0 +1,62 @@
+package apply_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kvsync/kvsync/pkg/apply"
+	"github.com/kvsync/kvsync/pkg/konnect"
+)
+
+// TestSyncInterruptedWhileLocking: a run interrupted while its lock's PUT
+// is on the wire (Ctrl-C during the plan's reads, which the PUT now runs
+// beside) leaves no lock behind: Konnect makes the lock's vault once the
+// PUT arrives, whether or not the client still waits for the answer, and
+// a lock nobody releases holds every other run back.
+func TestSyncInterruptedWhileLocking(t *testing.T) {
+	e := newEnv(t)
+	arrived, release, processed := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	// The lock's PUT waits until released or abandoned by the client, and
+	// is then processed, as a real server does.
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/core-entities/vaults/") {
+			e.srv.ServeHTTP(w, r)
+			return
+		}
+		close(arrived)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		e.srv.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+		close(processed)
+	}))
+	t.Cleanup(ts.Close)
+	c, err := konnect.New(konnect.Options{BaseURL: ts.URL, Token: e.srv.Token,
+		RetryBaseDelay: time.Millisecond, RetryMaxDelay: 5 * time.Millisecond, NoPacing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := e.load(seed)
+	out := make(chan error, 1)
+	go func() {
+		_, err := apply.Sync(ctx, c, f, apply.SyncOptions{})
+		out <- err
+	}()
+	awaitChan(t, arrived, "the lock's PUT")
+	cancel()
+	close(release)
+	awaitChan(t, processed, "the lock's PUT processed")
+	if err := awaitChan(t, out, "the sync's end"); err == nil {
+		t.Fatal("the interrupted sync succeeded")
+	}
+	if e.lockHeld(e.cpID) {
+		t.Error("the interrupted sync left its lock behind")
+	}
+}
