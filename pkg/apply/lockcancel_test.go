@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvsync/kvsync/pkg/apply"
 	"github.com/kvsync/kvsync/pkg/konnect"
+	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
 )
 
 // TestSyncInterruptedWhileLocking: a run interrupted while its lock's PUT
@@ -58,5 +59,36 @@ func TestSyncInterruptedWhileLocking(t *testing.T) {
 	}
 	if e.lockHeld(e.cpID) {
 		t.Error("the interrupted sync left its lock behind")
+	}
+}
+
+// TestSyncUndoFailureIsNotCalledDeleted: when the creates made while the
+// plan was made again cannot be deleted, the error does not say they were.
+func TestSyncUndoFailureIsNotCalledDeleted(t *testing.T) {
+	e := newEnv(t)
+	planned, holds := holdAfterPlan(e, nil, [2]string{http.MethodGet, "/core-entities/plugins"}, [2]string{http.MethodPost, "/secrets"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := e.syncAsync(ctx, seed, apply.SyncOptions{Planned: planned})
+	h := awaitChan(t, holds, "the plan shown")
+	awaitChan(t, h.arrived[0], "the re-plan's read")
+	awaitChan(t, h.arrived[1], "the secret's create")
+	e.srv.SetFaults(konnecttest.Faults{Rules: []konnecttest.FaultRule{{Method: http.MethodDelete, PathContains: "/config-stores/", Status: http.StatusBadRequest}}})
+	cancel()
+	h.release[1]()
+	o := awaitChan(t, out, "the sync's end")
+	if o.err == nil {
+		t.Fatal("the interrupted sync succeeded")
+	}
+	msg := o.err.Error()
+	if strings.Contains(msg, "were deleted") {
+		t.Errorf("the error says the creates were deleted, though none could be: %s", msg)
+	}
+	if !strings.Contains(msg, "could not all be deleted") {
+		t.Errorf("the error does not say what was left: %s", msg)
+	}
+	e.srv.SetFaults(konnecttest.Faults{})
+	if e.lockHeld(e.cpID) {
+		t.Error("the lock is held after the sync")
 	}
 }
