@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kvsync/kvsync/pkg/apply"
+	"github.com/kvsync/kvsync/pkg/diff"
 	"github.com/kvsync/kvsync/pkg/konnect"
 	"github.com/kvsync/kvsync/pkg/konnect/konnecttest"
 )
@@ -90,5 +92,35 @@ func TestSyncUndoFailureIsNotCalledDeleted(t *testing.T) {
 	e.srv.SetFaults(konnecttest.Faults{})
 	if e.lockHeld(e.cpID) {
 		t.Error("the lock is held after the sync")
+	}
+}
+
+// TestSyncUndoRunsInParallel: without Options.Parallelism, the creates to
+// delete are deleted DefaultParallelism at a time, as a run writes, not one
+// by one (a long re-plan lets many start; the undo has 30 s).
+func TestSyncUndoRunsInParallel(t *testing.T) {
+	e := newEnv(t)
+	content := strings.Replace(seed, "      - key: mistral-key\n", "      - key: other-key\n        value: fake-other-value\n      - key: mistral-key\n", 1)
+	planned, holds := holdAfterPlan(e, func() error {
+		_, err := e.c.ConfigStores.Create(context.Background(), e.cpID, "my-config-store")
+		return err
+	}, [2]string{http.MethodGet, "/config-stores"}, [2]string{http.MethodDelete, "/secrets/"}, [2]string{http.MethodDelete, "/secrets/"})
+	secrets := make(chan struct{}, 2)
+	out := e.syncAsync(context.Background(), content, apply.SyncOptions{Planned: planned, Apply: apply.Options{OnResult: func(r diff.Result) {
+		if r.Change.Kind == diff.KindSecret && r.Status == diff.Succeeded {
+			secrets <- struct{}{}
+		}
+	}}})
+	h := awaitChan(t, holds, "the plan shown")
+	awaitChan(t, h.arrived[0], "the re-plan's read")
+	awaitChan(t, secrets, "the first secret's create")
+	awaitChan(t, secrets, "the second secret's create")
+	h.release[0]() // the re-plan sees the other run's store
+	awaitChan(t, h.arrived[1], "the first delete of the undo")
+	awaitChan(t, h.arrived[2], "the second delete of the undo, while the first is under way")
+	h.release[1]()
+	h.release[2]()
+	if o := awaitChan(t, out, "the sync's end"); !errors.Is(o.err, apply.ErrPlanMoved) {
+		t.Fatalf("Sync = %v, want ErrPlanMoved", o.err)
 	}
 }

@@ -153,11 +153,14 @@ func withoutMade(live *diff.Live, ms []made) {
 func undo(c *konnect.Client, cpID string, ms []made, parallelism int) (deleted int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if parallelism <= 0 {
+		parallelism = DefaultParallelism // as the run that made them
+	}
 	var mu sync.Mutex
 	var errs *multierror.Error
 	run := func(kind diff.Kind) {
 		var wg sync.WaitGroup
-		sem := make(chan struct{}, max(1, parallelism))
+		sem := make(chan struct{}, parallelism)
 		for _, m := range ms {
 			if m.kind != kind {
 				continue
