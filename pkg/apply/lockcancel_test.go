@@ -124,3 +124,22 @@ func TestSyncUndoRunsInParallel(t *testing.T) {
 		t.Fatalf("Sync = %v, want ErrPlanMoved", o.err)
 	}
 }
+
+// TestSyncWrongControlPlaneUntouched: a control plane given by id that is
+// not the file's gets no write at all, not even the lock taken while the
+// plan reads (its vault is a configuration change of that control plane).
+func TestSyncWrongControlPlaneUntouched(t *testing.T) {
+	e := newEnv(t)
+	other := e.srv.AddControlPlane("another-control-plane")
+	e.srv.ResetCounts()
+	_, err := apply.Sync(context.Background(), e.c, e.load(seed), apply.SyncOptions{PlanOptions: apply.PlanOptions{ControlPlane: other}})
+	var me *apply.ControlPlaneMismatchError
+	if !errors.As(err, &me) {
+		t.Fatalf("Sync = %v, want the mismatch", err)
+	}
+	for key, n := range e.srv.Counts() {
+		if method, _, _ := strings.Cut(key, " "); method != http.MethodGet && n > 0 {
+			t.Errorf("%d × %s on a control plane that is not the file's", n, key)
+		}
+	}
+}

@@ -198,7 +198,14 @@ func Sync(ctx context.Context, c *konnect.Client, f *state.File, opts SyncOption
 	var lk *pendingLock
 	hooks := planHooks{}
 	if !opts.LockAfterPlan {
-		hooks.resolved = func(cp konnect.ControlPlane) { lk = opts.startLock(ctx, c, cp) }
+		hooks.resolved = func(cp konnect.ControlPlane) {
+			// A control plane that is not the file's is refused once
+			// read (ControlPlaneMismatchError): it gets no write, the
+			// lock's neither.
+			if f.ControlPlaneName == "" || cp.Name == f.ControlPlaneName {
+				lk = opts.startLock(ctx, c, cp)
+			}
+		}
 	}
 	pl, err := planWith(ctx, c, f, opts.PlanOptions, nil, hooks)
 	if err == nil {
