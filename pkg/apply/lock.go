@@ -69,8 +69,13 @@ func (e *LockedError) Error() string {
 // run has ended is taken over, calling onTakeOver (when set) with what it
 // found. The returned function releases the lock; it works on a context of
 // its own, so that an interrupted or timed-out run still releases it.
+//
+// An interrupt (ctx done) stops what has not been sent, but not a request
+// on the wire: Konnect may have made the lock by then, and only its answer
+// says so; a lock taken that way is returned (the caller releases it),
+// never left behind unreleased.
 func LockTakingOver(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration, onTakeOver func(*LockedError)) (func() error, error) {
-	return lock(ctx, c, cp, holder, maxAge, onTakeOver)
+	return lock(konnect.WithStop(context.WithoutCancel(ctx), ctx.Done()), c, cp, holder, maxAge, onTakeOver)
 }
 
 func lock(ctx context.Context, c *konnect.Client, cp konnect.ControlPlane, holder string, maxAge time.Duration, onTakeOver func(*LockedError)) (unlock func() error, err error) {

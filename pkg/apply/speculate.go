@@ -148,15 +148,19 @@ func withoutMade(live *diff.Live, ms []made) {
 
 // undo deletes what the speculative creates made: the secrets first, then
 // the stores without force (a secret nobody expected keeps its store). It
-// works on a context of its own, as the lock's release does.
-func undo(c *konnect.Client, cpID string, ms []made, parallelism int) error {
+// works on a context of its own, as the lock's release does. deleted
+// counts what it deleted (or found gone).
+func undo(c *konnect.Client, cpID string, ms []made, parallelism int) (deleted int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if parallelism <= 0 {
+		parallelism = DefaultParallelism // as the run that made them
+	}
 	var mu sync.Mutex
 	var errs *multierror.Error
 	run := func(kind diff.Kind) {
 		var wg sync.WaitGroup
-		sem := make(chan struct{}, max(1, parallelism))
+		sem := make(chan struct{}, parallelism)
 		for _, m := range ms {
 			if m.kind != kind {
 				continue
@@ -171,10 +175,12 @@ func undo(c *konnect.Client, cpID string, ms []made, parallelism int) error {
 				} else {
 					err = c.ConfigStores.Delete(ctx, cpID, m.store, false)
 				}
+				mu.Lock()
+				defer mu.Unlock()
 				if err != nil && !konnect.IsNotFound(err) {
-					mu.Lock()
 					errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", kind.Label(), m.name, err))
-					mu.Unlock()
+				} else {
+					deleted++
 				}
 			}()
 		}
@@ -183,9 +189,9 @@ func undo(c *konnect.Client, cpID string, ms []made, parallelism int) error {
 	run(diff.KindSecret)
 	run(diff.KindConfigStore)
 	if errs != nil {
-		return fmt.Errorf("the creates started before the plan was confirmed could not all be deleted (run sync again: the next plan shows them): %w", errs)
+		return deleted, fmt.Errorf("the creates started before the plan was confirmed could not all be deleted (run sync again: the next plan shows them): %w", errs)
 	}
-	return nil
+	return deleted, nil
 }
 
 // speculating is the scheduler's side of a speculation. Without one the

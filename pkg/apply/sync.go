@@ -162,17 +162,20 @@ type SyncResult struct {
 var ErrPlanMoved = errors.New("the control plane changed while kvsync took its lock (another run, most likely): nothing was applied; run again to see the new plan")
 
 // errNotConfirmed wraps why the plan could not be made again under the
-// lock, once creates had started (see speculate.go); undone counts those
-// that were deleted.
+// lock, once creates had started (see speculate.go); of the made creates,
+// undone were deleted.
 type errNotConfirmed struct {
-	err    error
-	undone int
+	err          error
+	made, undone int
 }
 
 func (e *errNotConfirmed) Error() string {
 	msg := "the plan could not be made again under the lock, so nothing was applied"
-	if e.undone > 0 {
+	switch {
+	case e.undone > 0 && e.undone == e.made:
 		msg += fmt.Sprintf(" (the %d creates made meanwhile were deleted)", e.undone)
+	case e.undone > 0:
+		msg += fmt.Sprintf(" (%d of the %d creates made meanwhile were deleted)", e.undone, e.made)
 	}
 	return msg + ": " + e.err.Error()
 }
@@ -195,7 +198,14 @@ func Sync(ctx context.Context, c *konnect.Client, f *state.File, opts SyncOption
 	var lk *pendingLock
 	hooks := planHooks{}
 	if !opts.LockAfterPlan {
-		hooks.resolved = func(cp konnect.ControlPlane) { lk = opts.startLock(ctx, c, cp) }
+		hooks.resolved = func(cp konnect.ControlPlane) {
+			// A control plane that is not the file's is refused once
+			// read (ControlPlaneMismatchError): it gets no write, the
+			// lock's neither.
+			if f.ControlPlaneName == "" || cp.Name == f.ControlPlaneName {
+				lk = opts.startLock(ctx, c, cp)
+			}
+		}
 	}
 	pl, err := planWith(ctx, c, f, opts.PlanOptions, nil, hooks)
 	if err == nil {
@@ -341,8 +351,12 @@ func (opts *SyncOptions) applyUnderLock(ctx context.Context, shown *Planned) (*P
 	if out.rep == nil {
 		return nil, nil, multierror.Append(err, out.err)
 	}
+	undone, uerr := 0, error(nil)
+	if len(spec.made) > 0 {
+		undone, uerr = undo(shown.Client, shown.Plan.ControlPlane.ID, spec.made, opts.Apply.Parallelism)
+	}
 	if !errors.Is(err, ErrPlanMoved) {
-		err = &errNotConfirmed{err: err, undone: len(spec.made)}
+		err = &errNotConfirmed{err: err, made: len(spec.made), undone: undone}
 		// What stopped the re-plan (Konnect gone, Ctrl-C) stopped the
 		// run: say it as a run says it, whichever saw it first.
 		var re *RunError
@@ -354,10 +368,8 @@ func (opts *SyncOptions) applyUnderLock(ctx context.Context, shown *Planned) (*P
 			}
 		}
 	}
-	if len(spec.made) > 0 {
-		if uerr := undo(shown.Client, shown.Plan.ControlPlane.ID, spec.made, opts.Apply.Parallelism); uerr != nil {
-			return nil, nil, multierror.Append(err, uerr)
-		}
+	if uerr != nil {
+		return nil, nil, multierror.Append(err, uerr)
 	}
 	return nil, nil, err
 }
