@@ -38,9 +38,11 @@
 //
 // Concurrency. The pacer also advises how many requests to keep in flight
 // (Client.Concurrency), for callers that choose how much work to start (a
-// sync's operations): a window that starts at MaxConcurrency (256), so that
-// until Konnect throttles the caller's own ceiling is the limit, and
-// latency with it; a burst of 429s halves what was in flight, after which
+// sync's operations): a window that starts at InitialConcurrency (8), so
+// that the first burst at a throttled API stays small, and doubles per round
+// trip while requests fill it and Konnect accepts them (up to
+// MaxConcurrency, 256: the caller's own ceiling is then the limit, and
+// latency with it); a burst of 429s halves what was in flight, after which
 // the window grows by one per round trip while requests fill it (at least
 // 2). Requests the rate holds back wait unsent and do not fill the window,
 // so a throttled API never widens it.

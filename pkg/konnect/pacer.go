@@ -44,17 +44,17 @@ const (
 	pacerMaxPause = 24 * time.Hour
 
 	// The concurrency window (see Concurrency): it starts at
-	// MaxConcurrency, so that the caller's own ceiling (--parallelism)
-	// bounds the first writes: a window that had to grow from a few
-	// requests would spend the first round trips of every latency-bound
-	// sync below it, and the reads before the writes never fill it. The
-	// rate still spaces every request, so the first burst at a throttled
-	// server is at most the caller's ceiling, sent at the pacer's rate. A
-	// burst of 429s halves what was in flight, after which the window
-	// grows by one per round trip while requests fill it. It never goes
-	// below minConcurrency.
-	MaxConcurrency = 256
-	minConcurrency = 2
+	// InitialConcurrency, so that the first burst against a throttled
+	// server stays within what such a server lets through (a window
+	// starting at 64 drew 13% of 429s at 20 requests/s); it doubles per
+	// round trip while requests fill it and the server accepts them (8,
+	// 16, 32, 64: three round trips to a ceiling of 64). A burst of 429s
+	// halves what was in flight, after which the window grows by one per
+	// round trip while requests fill it. It never goes below
+	// minConcurrency nor above MaxConcurrency.
+	InitialConcurrency = 8
+	MaxConcurrency     = 256
+	minConcurrency     = 2
 )
 
 // pacer spaces the requests of a whole client: one shared schedule of
@@ -81,11 +81,12 @@ type pacer struct {
 	inflight int // requests granted and not yet answered
 	ok       successHistory
 
-	// window is the concurrency the pacer advises (Concurrency): the most
-	// until a 429 halves it. filled is the slot of the last grant that
-	// filled the window.
-	window float64
-	filled time.Time
+	// window is the concurrency the pacer advises (Concurrency); windowCut
+	// is set once a 429 has halved it: growth is additive from then on.
+	// filled is the slot of the last grant that filled the window.
+	window    float64
+	windowCut bool
+	filled    time.Time
 	// peak is the most requests in flight since the last cut.
 	peak int
 
@@ -114,7 +115,7 @@ func newPacer(initial, minRate, maxRate float64) *pacer {
 		minRate:  minRate,
 		maxRate:  maxRate,
 		changed:  make(chan struct{}),
-		window:   MaxConcurrency,
+		window:   InitialConcurrency,
 	}
 	p.lastCut = p.now()
 	return p
@@ -261,22 +262,29 @@ func (p *pacer) throttled(t ticket, now time.Time) {
 	// Half of what was in flight, not of the window: a caller whose
 	// ceiling is below the window would not feel half of the window.
 	p.window = max(minConcurrency, min(p.window, float64(p.peak))/2)
+	p.windowCut = true
 	p.peak = p.inflight
 }
 
 // widen grows the concurrency window after a success of a request that was
-// in flight while the window was full: by one per window's worth of
-// successes, one per round trip.
+// in flight while the window was full: by one per success (doubling per round
+// trip) until the first 429, by one per window's worth of successes (one
+// per round trip) after it.
 func (p *pacer) widen() {
-	p.window = min(p.window+1/p.window, MaxConcurrency)
+	if p.windowCut {
+		p.window += 1 / p.window
+	} else {
+		p.window++
+	}
+	p.window = min(p.window, MaxConcurrency)
 }
 
 // Concurrency is how many requests the pacer advises to keep in flight: a
 // caller that starts work on its own (apply's scheduler) starts no more
-// than this (and no more than its own ceiling, --parallelism). Until
-// Konnect throttles, the caller's ceiling is the limit, so that a sync is
-// bounded by latency and the dependency depth of its plan; against a
-// throttled API the rate holds requests back before they are sent, a burst
+// than this (and no more than its own ceiling, --parallelism). On a fast
+// API that accepts everything it climbs within a few round trips until the
+// caller's ceiling is the limit, so that a sync is bounded by latency and
+// the dependency depth of its plan; against a throttled API the rate holds requests back before they are sent, a burst
 // of 429s halves what was in flight, and the window grows back by one per
 // round trip only while requests fill it. Without pacing it is
 // MaxConcurrency.

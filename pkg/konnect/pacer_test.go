@@ -565,30 +565,36 @@ func rounds(t *testing.T, p *pacer, clock *fakeClock, n, most int, latency time.
 
 func TestPacerConcurrency(t *testing.T) {
 	const latency = 50 * time.Millisecond
-	// cutTo brings a fresh pacer's window to about w: one round of w
-	// requests answered with 429s.
+	// cutTo brings a fresh pacer's window to w: full rounds up to 2w,
+	// then one round answered with 429s.
 	cutTo := func(t *testing.T, p *pacer, clock *fakeClock, w int) {
 		t.Helper()
+		rounds(t, p, clock, 5, 2*w, latency, http.StatusCreated)
 		if got := rounds(t, p, clock, 1, 2*w, latency, http.StatusTooManyRequests); got[1] != w {
 			t.Fatalf("concurrency %v after a round of %d 429s, want %d", got, 2*w, w)
 		}
 	}
-	t.Run("the caller's ceiling is the limit from the first request", func(t *testing.T) {
-		// A sync's writes come after its reads, which never fill a
-		// window: one that had to grow would start the writes low.
-		for _, most := range []int{8, 32, 64} {
-			p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
-			got := rounds(t, p, clock, 5, most, latency, http.StatusCreated)
-			for i, w := range got {
-				if min(w, most) != most {
-					t.Errorf("ceiling %d: round %d ran %d at once (advised %v), want the ceiling", most, i, min(w, most), got)
-				}
-			}
+	t.Run("doubles per round trip while the window is full, up to the most", func(t *testing.T) {
+		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+		got := rounds(t, p, clock, 7, 2*MaxConcurrency, latency, http.StatusCreated)
+		want := []int{InitialConcurrency, 16, 32, 64, 128, MaxConcurrency, MaxConcurrency, MaxConcurrency}
+		if !slices.Equal(got, want) {
+			t.Errorf("concurrency per round %v, want %v", got, want)
+		}
+	})
+	t.Run("reaches the caller's ceiling and stops filling there", func(t *testing.T) {
+		// --parallelism 32: three round trips below it, then 32 a round;
+		// the window, never filled again, stops at the last doubling.
+		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+		got := rounds(t, p, clock, 6, 32, latency, http.StatusCreated)
+		if want := []int{InitialConcurrency, 16, 32, 64, 64, 64, 64}; !slices.Equal(got, want) {
+			t.Errorf("concurrency per round %v, want %v", got, want)
 		}
 	})
 	t.Run("a burst of 429s halves what was in flight, once", func(t *testing.T) {
-		for _, most := range []int{8, 32, 64, MaxConcurrency} {
+		for _, most := range []int{8, 32, 64} {
 			p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
+			rounds(t, p, clock, 4, most, latency, http.StatusCreated)
 			got := rounds(t, p, clock, 1, most, latency, http.StatusTooManyRequests)
 			if got[1] != most/2 || p.stats.Decreases != 1 {
 				t.Errorf("ceiling %d: concurrency %v after a round of 429s (%d decreases), want %d and one decrease", most, got, p.stats.Decreases, most/2)
@@ -608,12 +614,11 @@ func TestPacerConcurrency(t *testing.T) {
 	})
 	t.Run("a caller below the window does not widen it", func(t *testing.T) {
 		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
-		cutTo(t, p, clock, 8)
 		// Three at a time, never the whole window: the caller, not the
 		// window, is the limit.
 		got := rounds(t, p, clock, 100, 3, latency, http.StatusOK)
-		if got[100] != 8 {
-			t.Errorf("concurrency %d after 300 successes three at a time, want 8", got[100])
+		if got[100] != InitialConcurrency {
+			t.Errorf("concurrency %d after 300 successes three at a time, want %d", got[100], InitialConcurrency)
 		}
 	})
 	t.Run("a throttled server never widens it", func(t *testing.T) {
@@ -622,14 +627,13 @@ func TestPacerConcurrency(t *testing.T) {
 		// the next slot. The window never fills, whatever the callers
 		// start.
 		p, clock := testPacer(10, 1, 10, true)
-		cutTo(t, p, clock, 8)
 		for range 100 {
 			tk := take(t, p)
 			clock.Advance(5 * time.Millisecond)
 			p.done(tk, http.StatusCreated, nil)
 		}
-		if got := p.Concurrency(); got != 8 {
-			t.Errorf("concurrency %d after 100 requests paced at 10/s, want 8", got)
+		if got := p.Concurrency(); got != InitialConcurrency {
+			t.Errorf("concurrency %d after 100 requests paced at 10/s, want %d", got, InitialConcurrency)
 		}
 	})
 	t.Run("never below the least", func(t *testing.T) {
@@ -644,7 +648,7 @@ func TestPacerConcurrency(t *testing.T) {
 	})
 	t.Run("never above the most", func(t *testing.T) {
 		p, clock := testPacer(DefaultInitialRate, DefaultMinRate, DefaultMaxRate, true)
-		if got := rounds(t, p, clock, 3, 2*MaxConcurrency, latency, http.StatusCreated); got[3] != MaxConcurrency {
+		if got := rounds(t, p, clock, 8, 2*MaxConcurrency, latency, http.StatusCreated); got[8] != MaxConcurrency {
 			t.Errorf("concurrency %v for a caller above the most, want %d", got, MaxConcurrency)
 		}
 	})
