@@ -147,6 +147,9 @@ func scenarios() []scenario {
 		{name: "no-op diff small", command: "diff", stores: 10, secrets: 100, vaults: 10, plugins: 200, routes: 100, seeded: true, maxReqRatio: 1.00},
 		{name: "no-op diff large", command: "diff", stores: 50, secrets: 1000, vaults: 100, plugins: 2000, routes: 1000, seeded: true, maxReqRatio: 1.00},
 		{name: "sync R=5 P=8", command: "sync", stores: 1, secrets: 100, rate: 5, parallelism: 8, max429: 0.10},
+		// The first burst at a throttled API, with the default ceiling
+		// (64): the pacer's window starts small, so few 429s.
+		{name: "sync R=20 L=100ms defaults", command: "sync", stores: 4, secrets: 100, rate: 20, latency: 100 * time.Millisecond, max429: 0.05},
 		{name: "20 planes: one run R=50 P=8", command: "sync", planes: 20, mode: "one", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8, maxRatio: 1.10, max429: 0.05},
 		{name: "20 planes: 20 runs together R=50 P=8", command: "sync", planes: 20, mode: "together", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8},
 		{name: "20 planes: 20 runs in series R=50 P=8", command: "sync", planes: 20, mode: "series", stores: 1, secrets: 100, vaults: 1, plugins: 1, rate: 50, parallelism: 8},
