@@ -108,6 +108,9 @@ func listCursor[T any](ctx context.Context, c *Client, path string, opts *ListOp
 				} `json:"page"`
 			} `json:"meta"`
 		}
+		if len(pages) > 0 {
+			page.Data = make([]T, 0, len(pages[len(pages)-1])) // as walkOffsets does
+		}
 		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
 			return nil, err
 		}
@@ -191,6 +194,11 @@ func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 	guard := c.newListing(path)
 	seen := map[string]bool{}
 	offset := ""
+	// next sizes the slice the next page decodes into: a page after a
+	// full one is as long, and decoding into room made for it spares
+	// growing the slice item by item (about as much garbage again as
+	// the items). The first page, whose length is not known, grows.
+	next := 0
 	for {
 		q := cloneQuery(base)
 		if offset != "" {
@@ -200,12 +208,14 @@ func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 			Data   []T     `json:"data"`
 			Offset *string `json:"offset"`
 		}
+		page.Data = make([]T, 0, next)
 		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
 			return err
 		}
 		if err := checkPage(guard, page.Data); err != nil {
 			return err
 		}
+		next = len(page.Data)
 		last := page.Offset == nil || *page.Offset == ""
 		if !fn(page.Data, last) || last {
 			return nil
