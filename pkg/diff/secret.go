@@ -176,14 +176,16 @@ func planSecrets(b *builder) {
 				continue
 			}
 			ls := &b.live.Secrets[storeID][i]
-			name := ds.Name + "/" + sec.Key
+			// name is "STORE/KEY", made only when used: most of 50,000
+			// secrets compared need none.
+			name := func() string { return ds.Name + "/" + sec.Key }
 			var reason Reason
 			switch {
-			case forced[name] && sec.Value.Known():
+			case len(forced) > 0 && forced[name()] && sec.Value.Known():
 				reason = ReasonForced
 			case b.opts.Sum == nil:
 				if !sec.Value.Known() {
-					b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+					b.note("secret %s: %s, not compared", name(), strings.Trim(sec.Value.Describe(), "()"))
 				} else {
 					notCompared++
 				}
@@ -196,7 +198,7 @@ func planSecrets(b *builder) {
 				// needs no comparison: the plan writes the value anyway.
 				if !compared && reason == "" {
 					if !sec.Value.Known() {
-						b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+						b.note("secret %s: %s, not compared", name(), strings.Trim(sec.Value.Describe(), "()"))
 					} else {
 						notCompared++
 					}
@@ -206,7 +208,7 @@ func planSecrets(b *builder) {
 				}
 			}
 			b.add(&node{
-				c: &Change{Action: Update, Kind: KindSecret, Name: name, Reason: reason,
+				c: &Change{Action: Update, Kind: KindSecret, Name: name(), Reason: reason,
 					Fields: []FieldChange{{Path: "value", Old: SafeText(state.Redacted), HasOld: true, New: SafeText(sec.Value.Describe()), HasNew: true}},
 					Op:     &SecretOp{Store: KnownID(storeID), StoreName: ds.Name, Key: sec.Key, Value: sec.Value}},
 				addrs:       []string{secretAddr(ds.Name, sec.Key)},
