@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 )
 
 // The garbage collector's settings for a kvsync process. Most of what a
@@ -22,9 +23,12 @@ import (
 // stay under it, so a process whose live heap nears the limit would
 // collect nearly all the time (Go caps that at half the CPU). gcWatch
 // lifts the limit, and goes back to Go's default pace, once the live heap
-// after a collection passes three quarters of it: a control plane far larger than
-// the benchmarks' pays the default's memory, never a collector running
-// back to back.
+// after a collection passes three quarters of it: a control plane far
+// larger than the benchmarks' pays the default's memory, never a
+// collector running back to back.
+//
+// kvsync watch undoes them (untuneGC): it runs for days with a small
+// live heap, which GOGC=400 would let grow to five times its size.
 //
 // GOGC or GOMEMLIMIT in the environment, when set, decide instead: then
 // kvsync changes nothing.
@@ -43,7 +47,19 @@ func tuneGC() {
 	}
 	debug.SetGCPercent(gcPercent)
 	debug.SetMemoryLimit(gcMemoryLimit)
+	gcTuned.Store(true)
 	gcWatch(gcLiftAt, nil)
+}
+
+// gcTuned: tuneGC changed the settings (never in tests, which call run).
+var gcTuned atomic.Bool
+
+// untuneGC restores Go's defaults, when tuneGC changed them.
+func untuneGC() {
+	if gcTuned.CompareAndSwap(true, false) {
+		debug.SetMemoryLimit(math.MaxInt64)
+		debug.SetGCPercent(100)
+	}
 }
 
 // gcTick is a heap object whose cleanup runs after the collection that
@@ -62,6 +78,7 @@ func gcWatch(liftAt uint64, lifted func()) {
 		if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > liftAt {
 			debug.SetMemoryLimit(math.MaxInt64)
 			debug.SetGCPercent(100)
+			gcTuned.Store(false)
 			if lifted != nil {
 				lifted()
 			}

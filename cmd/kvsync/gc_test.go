@@ -37,3 +37,27 @@ func TestGCWatchLiftsTheLimit(t *testing.T) {
 		t.Errorf("GOGC %d after lifting, want 100", got)
 	}
 }
+
+// TestUntuneGC: kvsync watch returns to Go's defaults when the process was
+// tuned, and leaves the settings alone otherwise (GOGC or GOMEMLIMIT set,
+// or a test calling run).
+func TestUntuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(gcPercent))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(gcMemoryLimit))
+
+	untuneGC() // not tuned: nothing changes
+	if got := debug.SetGCPercent(gcPercent); got != gcPercent {
+		t.Errorf("untuned: GOGC %d, want %d left alone", got, gcPercent)
+	}
+	gcTuned.Store(true)
+	untuneGC()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit %d after untuneGC, want none", got)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC %d after untuneGC, want 100", got)
+	}
+	if gcTuned.Load() {
+		t.Error("still marked tuned")
+	}
+}
