@@ -20,5 +20,6 @@ import "os"
 var version string
 
 func main() {
+	tuneGC()
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

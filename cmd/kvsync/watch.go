@@ -56,6 +56,7 @@ func (p *program) watchCommand() *cli.Command {
 }
 
 func (p *program) watch(c *cli.Context) error {
+	untuneGC() // a long-running process keeps Go's default pace (see gc.go)
 	remediate := c.Bool(flagRemediate)
 	if remediate && c.Bool(flagAllowMissingEnv) {
 		return fmt.Errorf("watch --%s refuses --%s: it would write values nobody knows", flagRemediate, flagAllowMissingEnv)

@@ -147,6 +147,11 @@ func planSecrets(b *builder) {
 	x := b.stores()
 	forced := b.forcedSecrets()
 	notCompared := 0
+	// One index of a store's live secrets (key to position) and one set
+	// of its declared keys, cleared for each store: at scale, 50 stores
+	// of 1,000 secrets, fresh maps per store were a sixth of the plan's
+	// allocations.
+	live, declared := map[string]int{}, map[string]bool{}
 	for _, ds := range b.desired.ConfigStores {
 		if x.ambiguous[ds.Name] {
 			continue
@@ -158,39 +163,42 @@ func planSecrets(b *builder) {
 			}
 			continue
 		}
-		live := make(map[string]konnect.ConfigStoreSecret, len(b.live.Secrets[storeID]))
-		for _, s := range b.live.Secrets[storeID] {
-			live[s.Key] = s
+		clear(live)
+		for i, s := range b.live.Secrets[storeID] {
+			live[s.Key] = i
 		}
-		declared := make(map[string]bool, len(ds.Secrets))
+		clear(declared)
 		for _, sec := range ds.Secrets {
 			declared[sec.Key] = true
-			ls, exists := live[sec.Key]
+			i, exists := live[sec.Key]
 			if !exists {
 				b.secretCreate(ds.Name, KnownID(storeID), sec)
 				continue
 			}
-			name := ds.Name + "/" + sec.Key
-			id := sum.ID{ControlPlaneID: b.live.ControlPlane.ID, Store: ds.Name, Key: sec.Key}
+			ls := &b.live.Secrets[storeID][i]
+			// name is "STORE/KEY", made only when used: most of 50,000
+			// secrets compared need none.
+			name := func() string { return ds.Name + "/" + sec.Key }
 			var reason Reason
 			switch {
-			case forced[name] && sec.Value.Known():
+			case len(forced) > 0 && forced[name()] && sec.Value.Known():
 				reason = ReasonForced
 			case b.opts.Sum == nil:
 				if !sec.Value.Known() {
-					b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+					b.note("secret %s: %s, not compared", name(), strings.Trim(sec.Value.Describe(), "()"))
 				} else {
 					notCompared++
 				}
 				continue
 			default:
 				var compared bool
-				reason, compared = b.valueDrift(id, sec.Value, ls)
+				id := sum.ID{ControlPlaneID: b.live.ControlPlane.ID, Store: ds.Name, Key: sec.Key}
+				reason, compared = b.valueDrift(id, sec.Value, *ls)
 				// A change found without the value (changed outside)
 				// needs no comparison: the plan writes the value anyway.
 				if !compared && reason == "" {
 					if !sec.Value.Known() {
-						b.note("secret %s: %s, not compared", name, strings.Trim(sec.Value.Describe(), "()"))
+						b.note("secret %s: %s, not compared", name(), strings.Trim(sec.Value.Describe(), "()"))
 					} else {
 						notCompared++
 					}
@@ -200,7 +208,7 @@ func planSecrets(b *builder) {
 				}
 			}
 			b.add(&node{
-				c: &Change{Action: Update, Kind: KindSecret, Name: name, Reason: reason,
+				c: &Change{Action: Update, Kind: KindSecret, Name: name(), Reason: reason,
 					Fields: []FieldChange{{Path: "value", Old: SafeText(state.Redacted), HasOld: true, New: SafeText(sec.Value.Describe()), HasNew: true}},
 					Op:     &SecretOp{Store: KnownID(storeID), StoreName: ds.Name, Key: sec.Key, Value: sec.Value}},
 				addrs:       []string{secretAddr(ds.Name, sec.Key)},

@@ -3,6 +3,7 @@ package diff
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -155,17 +156,21 @@ func normalizeMap(m map[string]any) (map[string]any, error) {
 }
 
 // sensitiveLeaves finds the Sensitive leaves of a desired value, by path.
+// It walks every leaf of every desired config, and few are Sensitive: the
+// path grows in one buffer (append, each child's steps overwriting its
+// elder sibling's), copied only for a leaf it keeps.
 func sensitiveLeaves(p path, v any, out map[string]sensitiveLeaf) {
 	switch t := v.(type) {
 	case state.Sensitive:
+		p = slices.Clone(p)
 		out[p.String()] = sensitiveLeaf{path: p, value: t}
 	case map[string]any:
 		for k, e := range t {
-			sensitiveLeaves(p.With(k), e, out)
+			sensitiveLeaves(append(p, k), e, out)
 		}
 	case []any:
 		for i, e := range t {
-			sensitiveLeaves(p.With(i), e, out)
+			sensitiveLeaves(append(p, i), e, out)
 		}
 	}
 }

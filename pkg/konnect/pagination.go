@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -89,7 +90,7 @@ func listPageNumbers[T any](ctx context.Context, c *Client, path string, query u
 // "/config-stores?page[after]=X", until next is null.
 func listCursor[T any](ctx context.Context, c *Client, path string, opts *ListOptions) ([]T, error) {
 	size := pageSize(opts, maxKonnectPageSize)
-	var all []T
+	var pages [][]T
 	guard := c.newListing(path)
 	seen := map[string]bool{}
 	after := ""
@@ -107,16 +108,19 @@ func listCursor[T any](ctx context.Context, c *Client, path string, opts *ListOp
 				} `json:"page"`
 			} `json:"meta"`
 		}
+		if len(pages) > 0 {
+			page.Data = make([]T, 0, len(pages[len(pages)-1])) // as walkOffsets does
+		}
 		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
 			return nil, err
 		}
 		if err := checkPage(guard, page.Data); err != nil {
 			return nil, err
 		}
-		all = append(all, page.Data...)
+		pages = append(pages, page.Data)
 		next := page.Meta.Page.Next
 		if next == nil || *next == "" {
-			return all, nil
+			return joinPages(pages), nil
 		}
 		if err := endless(path, len(page.Data), len(seen)); err != nil {
 			return nil, err
@@ -148,12 +152,26 @@ func cursorFromNext(next string) (string, error) {
 // listOffsets walks Kong Admin API pagination (core entities): size and
 // offset, until the answer carries no offset.
 func listOffsets[T any](ctx context.Context, c *Client, path string, opts *ListOptions) ([]T, error) {
-	var all []T
+	var pages [][]T
 	err := walkOffsets(ctx, c, path, opts, func(page []T, _ bool) bool {
-		all = append(all, page...)
+		pages = append(pages, page)
 		return true
 	})
-	return all, err
+	if err != nil {
+		return nil, err
+	}
+	return joinPages(pages), nil
+}
+
+// joinPages is a listing's items in order. The pages are joined once, at
+// the end, into a slice of the exact size: appending each page as it came
+// would copy a listing of 10,000 plugins about twice over, and leave as
+// much garbage.
+func joinPages[T any](pages [][]T) []T {
+	if len(pages) == 1 {
+		return pages[0]
+	}
+	return slices.Concat(pages...)
 }
 
 // walkOffsets hands each page of a core entity listing to fn, in order,
@@ -176,6 +194,11 @@ func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 	guard := c.newListing(path)
 	seen := map[string]bool{}
 	offset := ""
+	// next sizes the slice the next page decodes into: a page after a
+	// full one is as long, and decoding into room made for it spares
+	// growing the slice item by item (about as much garbage again as
+	// the items). The first page, whose length is not known, grows.
+	next := 0
 	for {
 		q := cloneQuery(base)
 		if offset != "" {
@@ -185,12 +208,14 @@ func walkOffsets[T any](ctx context.Context, c *Client, path string, opts *ListO
 			Data   []T     `json:"data"`
 			Offset *string `json:"offset"`
 		}
+		page.Data = make([]T, 0, next)
 		if err := c.do(ctx, &call{method: http.MethodGet, path: path, query: q}, &page); err != nil {
 			return err
 		}
 		if err := checkPage(guard, page.Data); err != nil {
 			return err
 		}
+		next = len(page.Data)
 		last := page.Offset == nil || *page.Offset == ""
 		if !fn(page.Data, last) || last {
 			return nil

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -77,6 +78,26 @@ const (
 // maxResponseBody bounds a successful answer (a page of 1000 plugins with
 // filled-in defaults is a few megabytes).
 const maxResponseBody = 64 << 20
+
+// bodies recycles the buffers successful answers are read into. A diff
+// at scale reads hundreds of pages (a page of 1000 plugins is most of a
+// megabyte): a fresh buffer grown by doubling for each cost about as much
+// as decoding them, and most of the garbage. A buffer is free again once
+// decoded: the decoded values copy what they keep (strings,
+// json.RawMessage).
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody: a buffer grown past it (an unusually large answer) is
+// left to the collector rather than held by the pool.
+const maxPooledBody = 4 << 20
+
+func putBody(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBody {
+		return
+	}
+	b.Reset()
+	bodies.Put(b)
+}
 
 // do runs c with retries and decodes a 2xx body into out (when non-nil).
 func (c *Client) do(ctx context.Context, cl *call, out any) error {
@@ -422,7 +443,10 @@ func (c *Client) attempt(ctx context.Context, cl *call, body []byte, out any) (s
 		apiErr := decodeAPIError(cl.method, path, resp.StatusCode, resp.Header, raw, c.sentRedactor(), own)
 		return resp.StatusCode, apiErr
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	buf := bodies.Get().(*bytes.Buffer)
+	defer putBody(buf)
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBody))
+	raw := buf.Bytes()
 	if err != nil {
 		// The server answered 2xx, so a POST did take effect; but
 		// without the body the result is unknown: report it like a

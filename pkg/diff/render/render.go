@@ -121,11 +121,16 @@ func Plan(w io.Writer, p *diff.Plan, f Format, opts Options) error {
 	case Text, "":
 		planText(&buf, p, opts)
 	case JSON:
-		raw, err := json.MarshalIndent(p, "", "  ")
+		// What json.MarshalIndent(p) writes, without its pass that
+		// checks and compacts MarshalJSON's output again (compact and
+		// escaped already): a plan at scale is megabytes.
+		raw, err := p.MarshalJSON()
+		if err == nil {
+			err = json.Indent(&buf, raw, "", "  ")
+		}
 		if err != nil {
 			return fmt.Errorf("render: plan as JSON: %w", err)
 		}
-		buf.Write(raw)
 		buf.WriteByte('\n')
 	case Markdown:
 		limit := opts.MarkdownLimit

@@ -214,3 +214,34 @@ func TestValidateVaultConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateReadsTheFilledValue: Validate checks a value as fillRecord
+// would fill it without making the copy; it must find exactly what
+// checking the filled copy finds, defaults (even a schema's wrong ones)
+// and records filled at every depth included.
+func TestValidateReadsTheFilledValue(t *testing.T) {
+	s := loadSchema(t, testSchema)
+	wrongDefaults := NewRecord(decode(t, `{"fields": [
+		{"bad": {"type": "string", "default": 5}},
+		{"level": {"type": "string", "one_of": ["a"], "default": "b"}},
+		{"nested": {"type": "record", "required": true, "fields": [
+			{"inner": {"type": "integer", "default": 1.5}},
+			{"deeper": {"type": "record", "required": true, "fields": [{"must": {"type": "string", "required": true}}]}}]}},
+		{"rec": {"type": "record", "default": {"x": 1}, "fields": [{"y": {"type": "string", "required": true}}]}}
+	]}`)["fields"])
+	inputs := []string{
+		`{}`, `{"mode": "a", "must": "m"}`, `{"mode": null, "logging": null, "auth": {}}`,
+		`{"auth": {"override": "no", "extra": 1}, "logging": {"level": 3}}`, `{"defaulted": {"k": 1}}`,
+		`{"nested": {}}`, `{"nested": {"deeper": {"must": 1}}}`, `{"nested": null, "rec": {"y": "z"}}`, `{"names": ["x", null]}`,
+	}
+	for _, r := range []*Record{s.config, wrongDefaults} {
+		for _, in := range inputs {
+			var want []FieldError
+			validateRecord(r.fields, fillRecord(r.fields, decode(t, in)), false, "config", &want)
+			sortErrors(want)
+			if got := r.Validate(decode(t, in), "config"); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: got %v, want %v (as filled)", in, got, want)
+			}
+		}
+	}
+}

@@ -123,7 +123,7 @@ func ValidateVaultConfig(vaultName string, config map[string]any) []FieldError {
 	var errs []FieldError
 	for _, f := range rec.fields {
 		if v := filled[f.name]; v != nil {
-			validateValue(f.def, f.sub, v, "config."+f.name, &errs)
+			validateValue(f.def, f.sub, v, false, "config."+f.name, &errs)
 		}
 	}
 	sortErrors(errs)
